@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures (once) and builds Seatflow into build/. The binary is build/seatflow.
+# Usage: scripts/build.sh [cmake --build options...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -f build/build.ninja ]]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${SEATFLOW_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+fi
+cmake --build build "$@"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every system package that building, testing and running Seatflow
+# needs, by Debian package name. Idempotent: when everything is present it
+# only asks dpkg and returns in well under a second.
+#
+# docs/dependencies.md says what each package is for.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config python3 clang-format clang-tidy
+  # libraries
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libpq-dev libsqlite3-dev librdkafka-dev
+  libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libexpected-dev
+  prometheus-cpp-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql-15 wrk nginx-light
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "==> installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian package starts a system cluster and nginx; the project never uses
+# either (tests start their own on free ports), so leave them stopped.
+if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+  "${sudo_cmd[@]}" systemctl disable --now postgresql nginx >/dev/null 2>&1 || true
+fi

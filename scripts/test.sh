@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test suite: installs what is missing, builds, starts the servers
+# the tests need (a throwaway PostgreSQL), runs ctest, stops what it started.
+# Exits non-zero if anything fails.
+#
+# Usage: scripts/test.sh [ctest options...]   e.g. scripts/test.sh -L sqlite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+source scripts/lib/postgres.sh
+
+scripts/install-deps.sh
+
+log "building"
+scripts/build.sh
+
+work="$(mktemp -d -t seatflow-test.XXXXXX)"
+chmod 755 "$work"  # the PostgreSQL server user must reach its folder inside
+cleanup() {
+  pg_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pg_start "$work/postgres"
+
+log "running tests"
+cd build
+ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"

@@ -1,0 +1,25 @@
+// The subcommands of `seatflow`, each returning the process exit code:
+// 0 success, 1 a runtime failure (reported on stderr), 2 bad usage or config.
+//
+// Thread safety: run from main() only.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "app/settings.hpp"
+#include "core/config.hpp"
+
+namespace seatflow::app {
+
+struct MigrateOptions {
+  std::optional<std::string> service;  // all services when empty
+  bool dry_run = false;
+};
+int run_migrate(const Settings& settings, const MigrateOptions& options);
+
+// Prints the effective configuration, or with `reference` the Markdown table
+// of every key that docs/configuration.md holds.
+int run_config(const Config& config, bool reference);
+
+}  // namespace seatflow::app

@@ -1,0 +1,92 @@
+// The seatflow command: the one composition root of the project.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "app/commands.hpp"
+#include "app/settings.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+
+#ifndef SEATFLOW_VERSION
+#define SEATFLOW_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace seatflow;
+
+  CLI::App cli{
+      "Seatflow: reserved-seat ticketing. Hold seats on a live seat map, pay, and see\n"
+      "them turn SOLD.",
+      "seatflow"};
+  cli.set_version_flag("--version", std::string("seatflow ") + SEATFLOW_VERSION);
+  cli.require_subcommand(1);
+  cli.fallthrough();  // global options may follow the command: `seatflow migrate --data-dir x`
+  cli.footer(
+      "Configuration: built-in defaults < the --config TOML file < SEATFLOW_* environment\n"
+      "variables < flags. See docs/configuration.md, or `seatflow config`.");
+
+  std::optional<std::string> config_file;
+  std::vector<std::string> sets;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+  cli.add_option("-c,--config", config_file, "TOML configuration file")->envname("SEATFLOW_CONFIG");
+  cli.add_option("--set", sets, "Override a configuration key: --set KEY=VALUE (repeatable)");
+  cli.add_option("--data-dir", data_dir, "Same as --set data_dir=DIR");
+  cli.add_option("--log-level", log_level, "Same as --set log.level=LEVEL");
+  cli.add_option("--log-format", log_format, "Same as --set log.format=text|json");
+
+  app::MigrateOptions migrate;
+  CLI::App* migrate_cmd = cli.add_subcommand(
+      "migrate", "Apply pending schema migrations of every service (or of --service).");
+  migrate_cmd->add_option("--service", migrate.service, "reservation, payment or order");
+  migrate_cmd->add_flag("--dry-run", migrate.dry_run, "List what would be applied; change nothing");
+
+  bool config_reference = false;
+  CLI::App* config_cmd = cli.add_subcommand(
+      "config", "Print the effective configuration and where each value came from.");
+  config_cmd->add_flag("--reference", config_reference,
+                       "Print the reference table of every key (Markdown)");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return cli.exit(e);
+    fmt::print(stderr, "seatflow: {}\nRun 'seatflow --help' for usage.\n", e.what());
+    return 2;
+  }
+
+  Config config;
+  app::Settings settings;
+  try {
+    ConfigSources sources;
+    sources.file = config_file;
+    sources.environment = Config::process_environment();
+    for (const auto& s : sets) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw ConfigError("--set takes KEY=VALUE, got '" + s + "'");
+      }
+      sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+    if (data_dir) sources.overrides.emplace_back("data_dir", *data_dir);
+    if (log_level) sources.overrides.emplace_back("log.level", *log_level);
+    if (log_format) sources.overrides.emplace_back("log.format", *log_format);
+    config = Config::load(app::config_schema(), sources);
+    settings = app::settings_from(config);
+  } catch (const ConfigError& e) {
+    fmt::print(stderr, "seatflow: {}\n", e.what());
+    return 2;
+  }
+  log::configure(settings.log);
+
+  if (migrate_cmd->parsed()) return app::run_migrate(settings, migrate);
+  if (config_cmd->parsed()) return app::run_config(config, config_reference);
+  return 2;
+}

@@ -1,0 +1,36 @@
+// The services this binary can run, and how to open each one's database.
+//
+// Thread safety: functions are safe to call from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/settings.hpp"
+#include "core/status.hpp"
+#include "db/database.hpp"
+#include "db/migrations.hpp"
+
+namespace seatflow::app {
+
+struct ServiceModule {
+  std::string_view name;
+  std::vector<db::MigrationFile> (*migration_files)();
+};
+
+// reservation, payment, order.
+const std::vector<ServiceModule>& service_modules();
+const ServiceModule* find_service(std::string_view name);
+
+// <data_dir>/<service>.db: the embedded mode's file for a service.
+std::string sqlite_path(const std::string& data_dir, std::string_view service);
+
+// SQLite: <data_dir>/<service>.db (the folder is created); PostgreSQL:
+// database.url with the service's own schema.
+Result<std::unique_ptr<db::Database>> open_service_database(const DatabaseSettings& settings,
+                                                            const std::string& data_dir,
+                                                            std::string_view service);
+
+}  // namespace seatflow::app

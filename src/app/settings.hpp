@@ -1,0 +1,38 @@
+// Seatflow's configuration keys, and the typed settings built from them.
+//
+// This is the one place keys are declared; docs/configuration.md is their
+// reference and `seatflow config` prints the effective values.
+//
+// Thread safety: values.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/log.hpp"
+
+namespace seatflow::app {
+
+ConfigSchema config_schema();
+
+struct DatabaseSettings {
+  std::string backend;  // "sqlite" or "postgres"
+  std::string url;      // PostgreSQL connection string
+  int pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{5000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds sqlite_busy_timeout{5000};
+  std::string sqlite_synchronous;
+};
+
+struct Settings {
+  std::string data_dir;
+  log::LogSettings log;
+  DatabaseSettings database;
+};
+
+// Throws ConfigError for combinations the schema cannot express.
+Settings settings_from(const Config& config);
+
+}  // namespace seatflow::app

@@ -1,0 +1,32 @@
+#include "app/settings.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace seatflow::app {
+namespace {
+
+TEST(Settings, DefaultsAreEmbeddedSqlite) {
+  const Settings s = settings_from(Config::load(config_schema(), {}));
+  EXPECT_EQ(s.data_dir, "./data");
+  EXPECT_EQ(s.database.backend, "sqlite");
+  EXPECT_EQ(s.database.pool_size, 8);
+  EXPECT_EQ(s.database.sqlite_synchronous, "NORMAL");
+  EXPECT_EQ(s.log.level, log::Level::kInfo);
+  EXPECT_EQ(s.log.format, log::Format::kText);
+}
+
+TEST(Settings, PostgresNeedsAUrl) {
+  ConfigSources sources;
+  sources.overrides = {{"database.backend", "postgres"}};
+  const Config config = Config::load(config_schema(), sources);
+  EXPECT_THROW(settings_from(config), ConfigError);
+}
+
+TEST(Settings, EveryKeyHasHelpAndAValidDefault) {
+  for (const auto& key : config_schema()) EXPECT_FALSE(key.help.empty()) << key.key;
+  EXPECT_NO_THROW(Config::load(config_schema(), {}));
+}
+
+}  // namespace
+}  // namespace seatflow::app

@@ -1,0 +1,214 @@
+// The Database port: what domain code sees of SQLite and PostgreSQL.
+//
+// All SQL is parameterized: values travel as Params and are bound, never
+// spliced into the text. Placeholders are written `$1`, `$2`, ... in both
+// dialects; `$N` always binds params[N-1], however often and in whatever
+// order it appears. Every statement runs inside a transaction obtained from
+// Database::transact(), on a connection from the adapter's pool.
+//
+// Row access is typed. Reading a column as a type it cannot hold (a NULL as
+// int64_t, text as an integer) is a programming error against the schema: it
+// throws RowAccessError, which transact() turns into a rolled-back
+// ErrorCode::kInternal.
+//
+// Times are stored as BIGINT Unix milliseconds and ids as TEXT, so the same
+// SQL works on both databases.
+//
+// Thread safety: Database is safe to use from any thread. A Session belongs
+// to the one transaction body it was passed to; do not keep it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "core/status.hpp"
+
+namespace seatflow::db {
+
+enum class Dialect { kSqlite, kPostgres };
+
+// The highest N of the `$N` placeholders in `sql`, skipping string literals,
+// quoted identifiers, comments and dollar-quoted bodies.
+size_t highest_placeholder(std::string_view sql);
+std::string_view dialect_name(Dialect dialect);
+
+struct Blob {
+  std::vector<uint8_t> bytes;
+  friend bool operator==(const Blob&, const Blob&) = default;
+};
+
+using Value = std::variant<std::nullptr_t, int64_t, double, bool, std::string, Blob>;
+using Params = std::vector<Value>;
+
+class RowAccessError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+class Row {
+ public:
+  Row(std::shared_ptr<const std::vector<std::string>> columns, std::vector<Value> values)
+      : columns_(std::move(columns)), values_(std::move(values)) {}
+
+  size_t size() const { return values_.size(); }
+  const Value& value(size_t column) const;
+  bool is_null(size_t column) const {
+    return std::holds_alternative<std::nullptr_t>(value(column));
+  }
+
+  // T is one of int64_t, int32_t, double, bool, std::string, Blob, or
+  // std::optional of one of them (NULL -> nullopt). Throws RowAccessError.
+  template <typename T>
+  T get(size_t column) const;
+  template <typename T>
+  T get(std::string_view column_name) const {
+    return get<T>(index_of(column_name));
+  }
+
+ private:
+  size_t index_of(std::string_view column_name) const;
+  [[noreturn]] void mismatch(size_t column, std::string_view wanted) const;
+
+  int64_t as_int64(size_t column) const;
+  double as_double(size_t column) const;
+  bool as_bool(size_t column) const;
+  std::string as_string(size_t column) const;
+  Blob as_blob(size_t column) const;
+
+  std::shared_ptr<const std::vector<std::string>> columns_;
+  std::vector<Value> values_;
+};
+
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+template <typename T>
+T Row::get(size_t column) const {
+  if constexpr (IsOptional<T>::value) {
+    if (is_null(column)) return std::nullopt;
+    return get<typename T::value_type>(column);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return as_int64(column);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    const int64_t v = as_int64(column);
+    if (v < INT32_MIN || v > INT32_MAX) mismatch(column, "int32");
+    return static_cast<int32_t>(v);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return as_double(column);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return as_bool(column);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return as_string(column);
+  } else if constexpr (std::is_same_v<T, Blob>) {
+    return as_blob(column);
+  } else {
+    static_assert(!sizeof(T), "unsupported column type");
+  }
+}
+
+// The result of one statement: its rows (if any) and how many rows it changed.
+class Rows {
+ public:
+  Rows() : columns_(std::make_shared<std::vector<std::string>>()) {}
+  Rows(std::shared_ptr<const std::vector<std::string>> columns, std::vector<Row> rows,
+       int64_t affected)
+      : columns_(std::move(columns)), rows_(std::move(rows)), affected_(affected) {}
+
+  const std::vector<std::string>& columns() const { return *columns_; }
+  size_t size() const { return rows_.size(); }
+  bool empty() const { return rows_.empty(); }
+  const Row& operator[](size_t i) const { return rows_[i]; }
+  std::vector<Row>::const_iterator begin() const { return rows_.begin(); }
+  std::vector<Row>::const_iterator end() const { return rows_.end(); }
+
+  // Rows inserted, updated or deleted by the statement.
+  int64_t affected() const { return affected_; }
+
+ private:
+  std::shared_ptr<const std::vector<std::string>> columns_;
+  std::vector<Row> rows_;
+  int64_t affected_ = 0;
+};
+
+// One connection inside one transaction.
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  virtual Dialect dialect() const = 0;
+
+  // Runs exactly one statement. Errors carry canonical codes: a unique-key
+  // violation is kAlreadyExists, another constraint kFailedPrecondition, a
+  // serialization failure or deadlock kAborted, a lost connection
+  // kUnavailable.
+  virtual Result<Rows> query(std::string_view sql, const Params& params = {}) = 0;
+
+  // Like query(), returning the number of rows changed.
+  Result<int64_t> execute(std::string_view sql, const Params& params = {});
+
+  // Runs a script of several statements with no parameters. For migrations.
+  virtual Status execute_script(std::string_view sql) = 0;
+};
+
+enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
+
+struct TransactionOptions {
+  // Read-only transactions may run in parallel with writes (SQLite readers,
+  // PostgreSQL READ ONLY).
+  bool read_only = false;
+  // PostgreSQL only; SQLite transactions are always serializable.
+  Isolation isolation = Isolation::kReadCommitted;
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+
+  virtual Dialect dialect() const = 0;
+
+  // Runs `body` in a transaction; commits if it returns ok, rolls back if it
+  // returns an error or throws RowAccessError. Returns body's error, or the
+  // commit's.
+  virtual Status run_transaction(const TransactionOptions& options,
+                                 const std::function<Status(Session&)>& body) = 0;
+
+  // Checks that a connection can be had and used (readiness).
+  virtual Status ping() = 0;
+
+  // run_transaction() for bodies returning Result<T> or Status.
+  template <typename F>
+  auto transact(F&& body, const TransactionOptions& options = {})
+      -> std::invoke_result_t<F&, Session&>;
+};
+
+template <typename F>
+auto Database::transact(F&& body, const TransactionOptions& options)
+    -> std::invoke_result_t<F&, Session&> {
+  using R = std::invoke_result_t<F&, Session&>;
+  if constexpr (std::is_same_v<R, Status>) {
+    return run_transaction(options, body);
+  } else {
+    std::optional<typename R::value_type> out;
+    Status status = run_transaction(options, [&](Session& session) -> Status {
+      R result = body(session);
+      if (!result) return fail(result.error());
+      out.emplace(std::move(*result));
+      return ok();
+    });
+    if (!status) return R(tl::unexpect, status.error());
+    return R(std::move(*out));
+  }
+}
+
+}  // namespace seatflow::db

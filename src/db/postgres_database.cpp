@@ -1,0 +1,359 @@
+#include "db/postgres_database.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include <libpq-fe.h>
+
+#include "core/log.hpp"
+
+namespace seatflow::db {
+namespace {
+
+// Type OIDs from the server's pg_type.h, which only the server dev package ships.
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+
+struct FinishConn {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct ClearResult {
+  void operator()(PGresult* res) const { PQclear(res); }
+};
+using ConnHandle = std::unique_ptr<PGconn, FinishConn>;
+using ResultHandle = std::unique_ptr<PGresult, ClearResult>;
+
+ErrorCode code_for_sqlstate(std::string_view state) {
+  if (state == "23505") return ErrorCode::kAlreadyExists;
+  if (state.starts_with("23")) return ErrorCode::kFailedPrecondition;  // integrity constraints
+  if (state == "40001" || state == "40P01") return ErrorCode::kAborted;
+  if (state == "25006") return ErrorCode::kFailedPrecondition;  // write in a read-only transaction
+  if (state == "08P01") return ErrorCode::kInvalidArgument;     // e.g. wrong parameter count
+  if (state == "57014") return ErrorCode::kDeadlineExceeded;    // statement timeout, cancel
+  if (state.starts_with("08") || state.starts_with("57P") || state == "53300") {
+    return ErrorCode::kUnavailable;
+  }
+  if (state.starts_with("22")) return ErrorCode::kInvalidArgument;  // data exceptions
+  if (state.starts_with("53")) return ErrorCode::kResourceExhausted;
+  return ErrorCode::kInternal;
+}
+
+std::string trim_message(const char* text) {
+  std::string message = text != nullptr ? text : "";
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+Error result_error(PGconn* conn, PGresult* res, std::string_view what) {
+  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message(what);
+  message += ": ";
+  message += trim_message(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+  if (state == nullptr) return Error(ErrorCode::kUnavailable, std::move(message));
+  message += " (SQLSTATE ";
+  message += state;
+  message += ")";
+  return Error(code_for_sqlstate(state), std::move(message));
+}
+
+// Server notices ("drop cascades to ...") go to the debug log, not stderr.
+void log_notice(void* /*arg*/, const char* message) {
+  log::debug("postgres: {}", trim_message(message));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+Value column_value(PGresult* res, int row, int col) {
+  if (PQgetisnull(res, row, col)) return Value(nullptr);
+  const char* text = PQgetvalue(res, row, col);
+  const auto length = static_cast<size_t>(PQgetlength(res, row, col));
+  switch (PQftype(res, col)) {
+    case kBoolOid: return Value(text[0] == 't');
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid: {
+      int64_t v = 0;
+      std::from_chars(text, text + length, v);
+      return Value(v);
+    }
+    case kFloat4Oid:
+    case kFloat8Oid: {
+      double v = 0;
+      std::from_chars(text, text + length, v);
+      return Value(v);
+    }
+    case kByteaOid: {
+      // Text output of bytea is "\x" followed by hex.
+      Blob blob;
+      if (length >= 2 && text[0] == '\\' && text[1] == 'x') {
+        blob.bytes.reserve((length - 2) / 2);
+        for (size_t i = 2; i + 1 < length; i += 2) {
+          blob.bytes.push_back(
+              static_cast<uint8_t>(hex_digit(text[i]) << 4 | hex_digit(text[i + 1])));
+        }
+      }
+      return Value(std::move(blob));
+    }
+    default: return Value(std::string(text, length));
+  }
+}
+
+class PgSession final : public Session {
+ public:
+  explicit PgSession(PGconn* conn) : conn_(conn) {}
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  Result<Rows> query(std::string_view sql, const Params& params) override {
+    // The server cannot type a parameter the statement never uses, so an
+    // extra value would surface as an obscure type error; count them here.
+    const size_t used = highest_placeholder(sql);
+    if (used != params.size()) {
+      return fail(ErrorCode::kInvalidArgument, "statement uses " + std::to_string(used) +
+                                                   " parameters but " +
+                                                   std::to_string(params.size()) + " were given");
+    }
+    const std::string text(sql);
+    const auto n = params.size();
+    std::vector<std::string> storage(n);
+    std::vector<const char*> values(n, nullptr);
+    std::vector<int> lengths(n, 0);
+    std::vector<int> formats(n, 0);
+    std::vector<Oid> types(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const Value& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) continue;
+      if (const auto* x = std::get_if<int64_t>(&v)) {
+        storage[i] = std::to_string(*x);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        char buf[32];
+        auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *d);
+        storage[i].assign(buf, ptr);
+      } else if (const auto* b = std::get_if<bool>(&v)) {
+        storage[i] = *b ? "true" : "false";
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        storage[i] = *s;
+      } else if (const auto* blob = std::get_if<Blob>(&v)) {
+        storage[i].assign(blob->bytes.begin(), blob->bytes.end());
+        formats[i] = 1;
+        types[i] = kByteaOid;
+      }
+      values[i] = storage[i].data();
+      lengths[i] = static_cast<int>(storage[i].size());
+    }
+    ResultHandle res(PQexecParams(conn_, text.c_str(), static_cast<int>(n), types.data(),
+                                  values.data(), lengths.data(), formats.data(), 0));
+    const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      return fail(result_error(conn_, res.get(), "statement failed"));
+    }
+    const int ncols = PQnfields(res.get());
+    auto columns = std::make_shared<std::vector<std::string>>();
+    columns->reserve(static_cast<size_t>(ncols));
+    for (int c = 0; c < ncols; ++c) columns->emplace_back(PQfname(res.get(), c));
+    const int nrows = PQntuples(res.get());
+    std::vector<Row> rows;
+    rows.reserve(static_cast<size_t>(nrows));
+    for (int r = 0; r < nrows; ++r) {
+      std::vector<Value> vals;
+      vals.reserve(static_cast<size_t>(ncols));
+      for (int c = 0; c < ncols; ++c) vals.push_back(column_value(res.get(), r, c));
+      rows.emplace_back(columns, std::move(vals));
+    }
+    int64_t affected = 0;
+    const char* tuples = PQcmdTuples(res.get());
+    const std::string_view tag = PQcmdStatus(res.get());
+    if (!tag.starts_with("SELECT") && tuples != nullptr && tuples[0] != '\0') {
+      std::from_chars(tuples, tuples + std::strlen(tuples), affected);
+    }
+    return Rows(std::move(columns), std::move(rows), affected);
+  }
+
+  Status execute_script(std::string_view sql) override {
+    const std::string text(sql);
+    ResultHandle res(PQexec(conn_, text.c_str()));
+    const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY) {
+      return fail(result_error(conn_, res.get(), "script failed"));
+    }
+    return ok();
+  }
+
+ private:
+  PGconn* conn_;
+};
+
+class PostgresDatabase final : public Database {
+ public:
+  explicit PostgresDatabase(PostgresOptions options) : options_(std::move(options)) {}
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  // Connects once, to fail fast on a bad connection string, and creates the schema.
+  Status open() {
+    auto conn = connect(false);
+    if (!conn) return fail(conn.error());
+    if (!options_.schema.empty()) {
+      PgSession session(conn->get());
+      if (auto st =
+              session.execute_script("CREATE SCHEMA IF NOT EXISTS \"" + options_.schema + "\"");
+          !st) {
+        // Another process may create it at the same moment; that is fine.
+        if (st.error().code() != ErrorCode::kAlreadyExists) return st;
+      }
+    }
+    release(std::move(*conn));
+    return ok();
+  }
+
+  Status run_transaction(const TransactionOptions& options,
+                         const std::function<Status(Session&)>& body) override {
+    auto conn = acquire();
+    if (!conn) return fail(conn.error());
+    PgSession session(conn->get());
+    std::string begin = "BEGIN ISOLATION LEVEL ";
+    switch (options.isolation) {
+      case Isolation::kReadCommitted: begin += "READ COMMITTED"; break;
+      case Isolation::kRepeatableRead: begin += "REPEATABLE READ"; break;
+      case Isolation::kSerializable: begin += "SERIALIZABLE"; break;
+    }
+    if (options.read_only) begin += " READ ONLY";
+    Status result = session.execute_script(begin);
+    if (result) {
+      try {
+        result = body(session);
+      } catch (const RowAccessError& e) {
+        result = fail(ErrorCode::kInternal, e.what());
+      }
+      if (result) {
+        if (auto st = session.execute_script("COMMIT"); !st) {
+          result = fail(st.error().with_context("COMMIT failed"));
+        }
+      } else {
+        (void)session.execute_script("ROLLBACK");
+      }
+    }
+    release(std::move(*conn));
+    return result;
+  }
+
+  Status ping() override {
+    return run_transaction({.read_only = true}, [](Session& s) -> Status {
+      auto rows = s.query("SELECT 1");
+      if (!rows) return fail(rows.error());
+      return ok();
+    });
+  }
+
+ private:
+  Result<ConnHandle> connect(bool count_in_pool) {
+    const std::string timeout =
+        std::to_string(std::max<int64_t>(1, options_.connect_timeout.count() / 1000));
+    const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {options_.conninfo.c_str(), timeout.c_str(),
+                            options_.application_name.c_str(), nullptr};
+    ConnHandle conn(PQconnectdbParams(keywords, values, 1));
+    if (conn != nullptr) PQsetNoticeProcessor(conn.get(), &log_notice, nullptr);
+    if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
+      if (count_in_pool) forget_connection();
+      return fail(ErrorCode::kUnavailable,
+                  "cannot connect to PostgreSQL: " + trim_message(PQerrorMessage(conn.get())));
+    }
+    std::string setup = "SET TIME ZONE 'UTC'";
+    if (!options_.schema.empty()) setup += "; SET search_path TO \"" + options_.schema + "\"";
+    PgSession session(conn.get());
+    if (auto st = session.execute_script(setup); !st) {
+      if (count_in_pool) forget_connection();
+      return fail(st.error().with_context("cannot set up PostgreSQL connection"));
+    }
+    return conn;
+  }
+
+  Result<ConnHandle> acquire() {
+    {
+      std::unique_lock lock(mu_);
+      const bool available = cv_.wait_for(lock, options_.acquire_timeout, [&] {
+        return !idle_.empty() || open_ < options_.pool_size;
+      });
+      if (!available) {
+        return fail(ErrorCode::kUnavailable, "no PostgreSQL connection free after " +
+                                                 std::to_string(options_.acquire_timeout.count()) +
+                                                 " ms (pool of " +
+                                                 std::to_string(options_.pool_size) + ")");
+      }
+      if (!idle_.empty()) {
+        ConnHandle conn = std::move(idle_.back());
+        idle_.pop_back();
+        return conn;
+      }
+      ++open_;
+    }
+    return connect(true);
+  }
+
+  void release(ConnHandle conn) {
+    const bool healthy =
+        PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) == PQTRANS_IDLE;
+    std::lock_guard lock(mu_);
+    if (healthy) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+
+  void forget_connection() {
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+  }
+
+  const PostgresOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ConnHandle> idle_;  // guarded by mu_
+  int open_ = 0;                  // guarded by mu_; connections in use or idle
+};
+
+}  // namespace
+
+bool is_simple_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!(name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+Result<std::unique_ptr<Database>> open_postgres(const PostgresOptions& options) {
+  if (!options.schema.empty() && !is_simple_identifier(options.schema)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "schema name must match [a-z_][a-z0-9_]*, got '" + options.schema + "'");
+  }
+  if (options.pool_size < 1) {
+    return fail(ErrorCode::kInvalidArgument, "PostgreSQL pool size must be at least 1");
+  }
+  auto db = std::make_unique<PostgresDatabase>(options);
+  if (auto st = db->open(); !st) return fail(st.error());
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace seatflow::db

@@ -1,0 +1,360 @@
+#include "db/sqlite_database.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <sqlite3.h>
+
+namespace seatflow::db {
+namespace {
+
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct FinalizeStmt {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
+using StmtHandle = std::unique_ptr<sqlite3_stmt, FinalizeStmt>;
+
+ErrorCode code_for(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return ErrorCode::kAlreadyExists;
+      }
+      return ErrorCode::kFailedPrecondition;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return ErrorCode::kAborted;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: return ErrorCode::kUnavailable;
+    case SQLITE_READONLY: return ErrorCode::kFailedPrecondition;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ErrorCode::kDataLoss;
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE: return ErrorCode::kInvalidArgument;
+    default: return ErrorCode::kInternal;
+  }
+}
+
+Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  std::string message(what);
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error(code_for(db != nullptr ? sqlite3_extended_errcode(db) : rc), std::move(message));
+}
+
+bool only_whitespace_or_comments(const char* p) {
+  while (*p != '\0') {
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';') {
+      ++p;
+    } else if (p[0] == '-' && p[1] == '-') {
+      while (*p != '\0' && *p != '\n') ++p;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(DbHandle db) : db_(std::move(db)) {}
+
+  sqlite3* handle() const { return db_.get(); }
+
+  Status exec(std::string_view sql) {
+    const std::string text(sql);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string message = error != nullptr ? error : sqlite3_errstr(rc);
+      sqlite3_free(error);
+      return fail(Error(code_for(sqlite3_extended_errcode(db_.get())), std::move(message)));
+    }
+    return ok();
+  }
+
+  Result<Rows> query(std::string_view sql, const Params& params) {
+    auto stmt = prepare(sql);
+    if (!stmt) return fail(stmt.error());
+    sqlite3_stmt* s = *stmt;
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{s};
+
+    if (auto bound = bind(s, params); !bound) return fail(bound.error());
+
+    const int ncols = sqlite3_column_count(s);
+    auto columns = std::make_shared<std::vector<std::string>>();
+    columns->reserve(static_cast<size_t>(ncols));
+    for (int i = 0; i < ncols; ++i) columns->emplace_back(sqlite3_column_name(s, i));
+
+    std::vector<Row> rows;
+    for (;;) {
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return fail(sqlite_error(db_.get(), rc, "statement failed"));
+      std::vector<Value> values;
+      values.reserve(static_cast<size_t>(ncols));
+      for (int i = 0; i < ncols; ++i) values.push_back(column_value(s, i));
+      rows.emplace_back(columns, std::move(values));
+    }
+    const int64_t affected = sqlite3_stmt_readonly(s) ? 0 : sqlite3_changes64(db_.get());
+    return Rows(std::move(columns), std::move(rows), affected);
+  }
+
+ private:
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    auto it = statements_.find(std::string(sql));
+    if (it != statements_.end()) return it->second.get();
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+    StmtHandle stmt(raw);
+    if (rc != SQLITE_OK) return fail(sqlite_error(db_.get(), rc, "cannot prepare statement"));
+    if (stmt == nullptr) return fail(ErrorCode::kInvalidArgument, "empty statement");
+    const std::string rest(tail, static_cast<size_t>(sql.data() + sql.size() - tail));
+    if (!only_whitespace_or_comments(rest.c_str())) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "query() runs one statement; this text holds several (use execute_script)");
+    }
+    sqlite3_stmt* out = stmt.get();
+    statements_.emplace(std::string(sql), std::move(stmt));
+    return out;
+  }
+
+  // Binds $N to params[N-1]. SQLite numbers "$N" by first appearance, so
+  // each parameter is looked up by the name written in the SQL.
+  Status bind(sqlite3_stmt* s, const Params& params) {
+    const int count = sqlite3_bind_parameter_count(s);
+    size_t highest = 0;
+    for (int i = 1; i <= count; ++i) {
+      const char* name = sqlite3_bind_parameter_name(s, i);
+      size_t n = 0;
+      if (name == nullptr || name[0] != '$' ||
+          std::from_chars(name + 1, name + std::strlen(name), n).ec != std::errc() || n == 0) {
+        return fail(ErrorCode::kInvalidArgument,
+                    std::string("placeholders must be written $1, $2, ...; found ") +
+                        (name != nullptr ? name : "?"));
+      }
+      highest = std::max(highest, n);
+      if (n > params.size()) {
+        return fail(ErrorCode::kInvalidArgument, "parameter $" + std::to_string(n) +
+                                                     " has no value (" +
+                                                     std::to_string(params.size()) + " given)");
+      }
+      if (auto st = bind_one(s, i, params[n - 1]); !st) return st;
+    }
+    if (highest != params.size()) {
+      return fail(ErrorCode::kInvalidArgument, "statement uses " + std::to_string(highest) +
+                                                   " parameters but " +
+                                                   std::to_string(params.size()) + " were given");
+    }
+    return ok();
+  }
+
+  Status bind_one(sqlite3_stmt* s, int index, const Value& value) {
+    int rc = SQLITE_OK;
+    if (std::holds_alternative<std::nullptr_t>(value)) {
+      rc = sqlite3_bind_null(s, index);
+    } else if (const auto* i = std::get_if<int64_t>(&value)) {
+      rc = sqlite3_bind_int64(s, index, *i);
+    } else if (const auto* d = std::get_if<double>(&value)) {
+      rc = sqlite3_bind_double(s, index, *d);
+    } else if (const auto* b = std::get_if<bool>(&value)) {
+      rc = sqlite3_bind_int(s, index, *b ? 1 : 0);
+    } else if (const auto* str = std::get_if<std::string>(&value)) {
+      rc = sqlite3_bind_text64(s, index, str->data(), str->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    } else if (const auto* blob = std::get_if<Blob>(&value)) {
+      rc = sqlite3_bind_blob64(s, index, blob->bytes.data(), blob->bytes.size(), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) return fail(sqlite_error(db_.get(), rc, "cannot bind parameter"));
+    return ok();
+  }
+
+  static Value column_value(sqlite3_stmt* s, int i) {
+    switch (sqlite3_column_type(s, i)) {
+      case SQLITE_INTEGER: return Value(static_cast<int64_t>(sqlite3_column_int64(s, i)));
+      case SQLITE_FLOAT: return Value(sqlite3_column_double(s, i));
+      case SQLITE_TEXT: {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+        return Value(std::string(text, static_cast<size_t>(sqlite3_column_bytes(s, i))));
+      }
+      case SQLITE_BLOB: {
+        const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
+        const auto size = static_cast<size_t>(sqlite3_column_bytes(s, i));
+        return Value(Blob{std::vector<uint8_t>(data, data + size)});
+      }
+      default: return Value(nullptr);
+    }
+  }
+
+  DbHandle db_;
+  std::unordered_map<std::string, StmtHandle> statements_;
+};
+
+class SqliteSession final : public Session {
+ public:
+  explicit SqliteSession(SqliteConnection& connection) : connection_(connection) {}
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  Result<Rows> query(std::string_view sql, const Params& params) override {
+    return connection_.query(sql, params);
+  }
+  Status execute_script(std::string_view sql) override { return connection_.exec(sql); }
+
+ private:
+  SqliteConnection& connection_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(SqliteOptions options) : options_(std::move(options)) {}
+
+  Status open() {
+    auto writer = connect(false);
+    if (!writer) return fail(writer.error());
+    writer_ = std::move(*writer);
+    // WAL is a property of the file: set once, by the writer.
+    if (auto st = writer_->exec("PRAGMA journal_mode=WAL"); !st) {
+      return fail(st.error().with_context("cannot enable WAL on " + options_.path));
+    }
+    return ok();
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Status run_transaction(const TransactionOptions& options,
+                         const std::function<Status(Session&)>& body) override {
+    if (!options.read_only) {
+      std::lock_guard lock(writer_mu_);
+      return run_on(*writer_, "BEGIN IMMEDIATE", body);
+    }
+    auto reader = acquire_reader();
+    if (!reader) return fail(reader.error());
+    Status status = run_on(**reader, "BEGIN", body);
+    release_reader(std::move(*reader));
+    return status;
+  }
+
+  Status ping() override {
+    return run_transaction({.read_only = true}, [](Session& s) -> Status {
+      auto rows = s.query("SELECT 1");
+      if (!rows) return fail(rows.error());
+      return ok();
+    });
+  }
+
+ private:
+  Result<std::unique_ptr<SqliteConnection>> connect(bool read_only) {
+    sqlite3* raw = nullptr;
+    const int flags =
+        SQLITE_OPEN_NOMUTEX |
+        (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, nullptr);
+    DbHandle db(raw);
+    if (rc != SQLITE_OK) {
+      return fail(sqlite_error(db.get(), rc, "cannot open SQLite database " + options_.path));
+    }
+    sqlite3_busy_timeout(db.get(), static_cast<int>(options_.busy_timeout.count()));
+    sqlite3_extended_result_codes(db.get(), 1);
+    auto connection = std::make_unique<SqliteConnection>(std::move(db));
+    const std::string pragmas =
+        "PRAGMA foreign_keys=ON; PRAGMA synchronous=" + options_.synchronous + ";" +
+        (read_only ? " PRAGMA query_only=ON;" : "");
+    if (auto st = connection->exec(pragmas); !st) {
+      return fail(st.error().with_context("cannot configure " + options_.path));
+    }
+    return connection;
+  }
+
+  static Status run_on(SqliteConnection& connection, std::string_view begin,
+                       const std::function<Status(Session&)>& body) {
+    if (auto st = connection.exec(begin); !st) return fail(st.error().with_context("BEGIN failed"));
+    SqliteSession session(connection);
+    Status result;
+    try {
+      result = body(session);
+    } catch (const RowAccessError& e) {
+      result = fail(ErrorCode::kInternal, e.what());
+    }
+    if (result) {
+      if (auto st = connection.exec("COMMIT"); !st) {
+        (void)connection.exec("ROLLBACK");
+        return fail(st.error().with_context("COMMIT failed"));
+      }
+      return ok();
+    }
+    (void)connection.exec("ROLLBACK");
+    return result;
+  }
+
+  Result<std::unique_ptr<SqliteConnection>> acquire_reader() {
+    {
+      std::unique_lock lock(readers_mu_);
+      readers_cv_.wait(lock, [&] {
+        return !idle_readers_.empty() || open_readers_ < options_.reader_connections;
+      });
+      if (!idle_readers_.empty()) {
+        auto reader = std::move(idle_readers_.back());
+        idle_readers_.pop_back();
+        return reader;
+      }
+      ++open_readers_;
+    }
+    auto reader = connect(true);
+    if (!reader) {
+      std::lock_guard lock(readers_mu_);
+      --open_readers_;
+      readers_cv_.notify_one();
+    }
+    return reader;
+  }
+
+  void release_reader(std::unique_ptr<SqliteConnection> reader) {
+    std::lock_guard lock(readers_mu_);
+    idle_readers_.push_back(std::move(reader));
+    readers_cv_.notify_one();
+  }
+
+  const SqliteOptions options_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mu_ after open()
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;  // guarded by readers_mu_
+  int open_readers_ = 0;                                         // guarded by readers_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
+  if (options.synchronous != "NORMAL" && options.synchronous != "FULL" &&
+      options.synchronous != "OFF") {
+    return fail(ErrorCode::kInvalidArgument,
+                "SQLite synchronous must be OFF, NORMAL or FULL, got " + options.synchronous);
+  }
+  if (options.reader_connections < 1) {
+    return fail(ErrorCode::kInvalidArgument, "SQLite needs at least one reader connection");
+  }
+  auto db = std::make_unique<SqliteDatabase>(options);
+  if (auto st = db->open(); !st) return fail(st.error());
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace seatflow::db

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The seatflow command as a user meets it: help, version, configuration
+# errors (exit 2, one line naming the key or file), and migrate.
+#
+# Usage: cli_test.sh PATH/TO/seatflow sqlite|postgres
+# The postgres run needs SEATFLOW_TEST_POSTGRES_URL (set by scripts/test.sh).
+set -u
+
+seatflow="$1"
+backend="$2"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+# Names and environment of the user's shell must not leak into the checks.
+unset SEATFLOW_CONFIG SEATFLOW_DATA_DIR SEATFLOW_DATABASE_BACKEND SEATFLOW_DATABASE_URL
+
+check() {  # check NAME CONDITION-COMMAND...
+  local name="$1"
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $name"
+    failures=$((failures + 1))
+  fi
+}
+
+# run ARGS...: sets $status, $out, $err
+run() {
+  "$seatflow" "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  out="$(cat "$work/out")"
+  err="$(cat "$work/err")"
+}
+
+one_line_with() {  # stderr is exactly one line containing $1
+  [[ "$(wc -l <"$work/err")" -eq 1 && "$err" == *"$1"* ]] || {
+    echo "  stderr was: $err"
+    return 1
+  }
+}
+
+if [[ "$backend" == "sqlite" ]]; then
+  run --help
+  check "--help exits 0 and lists migrate" test "$status" -eq 0 -a -n "$(grep -F migrate "$work/out")"
+
+  run --version
+  check "--version prints the version" test "$status" -eq 0 -a -n "$(grep -E '^seatflow [0-9]+\.[0-9]+\.[0-9]+' "$work/out")"
+
+  run
+  check "no command is a usage error (2)" test "$status" -eq 2
+
+  run frobnicate
+  check "unknown command is a usage error (2)" test "$status" -eq 2
+
+  printf '[database]\nbackend = "sqlite"\npool_sise = 4\n' >"$work/unknown.toml"
+  run --config "$work/unknown.toml" config
+  check "unknown key: exit 2" test "$status" -eq 2
+  check "unknown key: one line naming it" one_line_with "unknown config key 'database.pool_sise'"
+
+  printf '[database]\npool_size = "many"\n' >"$work/type.toml"
+  run --config "$work/type.toml" config
+  check "wrong type: exit 2" test "$status" -eq 2
+  check "wrong type: one line naming the key" one_line_with "config key 'database.pool_size'"
+
+  run --config "$work/absent.toml" config
+  check "missing file: exit 2" test "$status" -eq 2
+  check "missing file: one line naming it" one_line_with "config file '$work/absent.toml' not found"
+
+  SEATFLOW_DATABASE_POOL_SIZE=zero run config
+  check "wrong type in env: exit 2" test "$status" -eq 2
+  check "wrong type in env: names key and variable" one_line_with "SEATFLOW_DATABASE_POOL_SIZE"
+
+  run --set log.levle=debug config
+  check "unknown key in --set: exit 2" test "$status" -eq 2
+  check "unknown key in --set: names it" one_line_with "'log.levle'"
+
+  printf 'data_dir = "%s"\n[log]\nlevel = "debug"\n' "$work/from-file" >"$work/good.toml"
+  SEATFLOW_LOG_LEVEL=warn run --config "$work/good.toml" --set log.format=json config
+  check "config shows layered values" test "$status" -eq 0
+  check "config: file value" grep -qF "data_dir = $work/from-file  # file" "$work/out"
+  check "config: env beats file" grep -qF "log.level = warn  # env" "$work/out"
+  check "config: flag" grep -qF "log.format = json  # flag" "$work/out"
+
+  run --data-dir "$work/data" migrate --service nope
+  check "unknown service: exit 2" test "$status" -eq 2
+
+  run --data-dir "$work/data" migrate --dry-run
+  check "dry run succeeds" test "$status" -eq 0
+  check "dry run creates no database" test ! -e "$work/data/reservation.db"
+
+  run --data-dir "$work/data" migrate
+  check "migrate succeeds" test "$status" -eq 0
+  check "migrate creates one database per service" \
+    test -e "$work/data/reservation.db" -a -e "$work/data/payment.db" -a -e "$work/data/order.db"
+  run --data-dir "$work/data" migrate --service order
+  check "second migrate is up to date" grep -qF "order: schema is up to date" "$work/out"
+else
+  if [[ -z "${SEATFLOW_TEST_POSTGRES_URL:-}" ]]; then
+    echo "FAIL: SEATFLOW_TEST_POSTGRES_URL is not set (run scripts/test.sh)"
+    exit 1
+  fi
+  export SEATFLOW_DATABASE_BACKEND=postgres SEATFLOW_DATABASE_URL="$SEATFLOW_TEST_POSTGRES_URL"
+  run migrate
+  check "migrate on PostgreSQL succeeds" test "$status" -eq 0
+  [[ $status -eq 0 ]] || echo "  stderr was: $err"
+  run migrate
+  check "second migrate on PostgreSQL is up to date" grep -qF "reservation: schema is up to date" "$work/out"
+
+  SEATFLOW_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none" run migrate --service payment
+  check "unreachable PostgreSQL: exit 1" test "$status" -eq 1
+  check "unreachable PostgreSQL: says so" grep -qF "cannot connect to PostgreSQL" "$work/err"
+
+  SEATFLOW_DATABASE_URL= run migrate
+  check "postgres without url: exit 2" test "$status" -eq 2
+  check "postgres without url: names the key" one_line_with "'database.url'"
+fi
+
+echo "$passes passed, $failures failed"
+[[ $failures -eq 0 ]]

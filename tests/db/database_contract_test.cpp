@@ -1,0 +1,308 @@
+// The Database port's contract, run against each adapter (one binary per
+// backend, see tests/CMakeLists.txt).
+#include <atomic>
+#include <climits>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/db/test_database.hpp"
+
+namespace seatflow::db {
+namespace {
+
+using ::testing::HasSubstr;
+
+class DatabaseContract : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = test_db_.open();
+    ASSERT_TRUE(db_->transact([](Session& s) {
+      return s.execute_script(
+          "CREATE TABLE items ("
+          " id TEXT PRIMARY KEY,"
+          " qty BIGINT,"
+          " price DOUBLE PRECISION,"
+          " active BOOLEAN,"
+          " note TEXT,"
+          " data BYTEA)");
+    })) << "create table";
+  }
+
+  // SQLite has no BYTEA type name, but accepts any type name: it only sets affinity.
+  Result<int64_t> insert(Session& s, const std::string& id, int64_t qty) {
+    return s.execute("INSERT INTO items (id, qty) VALUES ($1, $2)", {id, qty});
+  }
+
+  int64_t count_items() {
+    auto n = db_->transact(
+        [](Session& s) -> Result<int64_t> {
+          auto rows = s.query("SELECT COUNT(*) FROM items");
+          if (!rows) return fail(rows.error());
+          return (*rows)[0].get<int64_t>(0);
+        },
+        {.read_only = true});
+    EXPECT_TRUE(n) << n.error().to_string();
+    return n ? *n : -1;
+  }
+
+  testing::TestDatabase test_db_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(DatabaseContract, RoundTripsEveryValueType) {
+  const Blob blob{{0, 1, 2, 0xfe, 0xff}};
+  auto status = db_->transact([&](Session& s) -> Status {
+    auto n = s.execute(
+        "INSERT INTO items (id, qty, price, active, note, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        {std::string("a"), int64_t{INT64_MAX}, 12.75, true, std::string("it's \"quoted\""), blob});
+    if (!n) return fail(n.error());
+    EXPECT_EQ(*n, 1);
+    n = s.execute(
+        "INSERT INTO items (id, qty, price, active, note, data) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {std::string("b"), nullptr, nullptr, false, nullptr, nullptr});
+    if (!n) return fail(n.error());
+    return ok();
+  });
+  ASSERT_TRUE(status) << status.error().to_string();
+
+  auto rows = db_->transact([](Session& s) {
+    return s.query("SELECT id, qty, price, active, note, data FROM items ORDER BY id");
+  });
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_THAT(rows->columns(),
+              ::testing::ElementsAre("id", "qty", "price", "active", "note", "data"));
+  const Row& a = (*rows)[0];
+  EXPECT_EQ(a.get<std::string>("id"), "a");
+  EXPECT_EQ(a.get<int64_t>("qty"), INT64_MAX);
+  EXPECT_DOUBLE_EQ(a.get<double>("price"), 12.75);
+  EXPECT_TRUE(a.get<bool>("active"));
+  EXPECT_EQ(a.get<std::string>("note"), "it's \"quoted\"");
+  EXPECT_EQ(a.get<Blob>("data"), blob);
+  const Row& b = (*rows)[1];
+  EXPECT_EQ(b.get<std::optional<int64_t>>("qty"), std::nullopt);
+  EXPECT_EQ(b.get<std::optional<double>>("price"), std::nullopt);
+  EXPECT_FALSE(b.get<bool>("active"));
+  EXPECT_TRUE(b.is_null(4));
+  EXPECT_TRUE(b.is_null(5));
+}
+
+TEST_F(DatabaseContract, BindsPlaceholdersByTheNumberWritten) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = s.execute("INSERT INTO items (note, id, qty) VALUES ($3, $1, $2)",
+                       {std::string("x"), int64_t{7}, std::string("third")});
+    if (!n) return fail(n.error());
+    return ok();
+  }));
+  auto rows = db_->transact([](Session& s) {
+    // $2 appears first and twice; it must still bind params[1].
+    return s.query("SELECT id, qty FROM items WHERE qty = $2 AND id = $1 AND qty >= $2",
+                   {std::string("x"), int64_t{7}});
+  });
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].get<std::string>(0), "x");
+  auto row = db_->transact([](Session& s) { return s.query("SELECT note FROM items"); });
+  ASSERT_TRUE(row);
+  EXPECT_EQ((*row)[0].get<std::string>(0), "third");
+}
+
+TEST_F(DatabaseContract, ValuesNeverBecomeSql) {
+  const std::string hostile = "x'); DROP TABLE items; --";
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, hostile, 1);
+    if (!n) return fail(n.error());
+    return ok();
+  }));
+  auto rows = db_->transact(
+      [&](Session& s) { return s.query("SELECT id FROM items WHERE id = $1", {hostile}); });
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].get<std::string>(0), hostile);
+}
+
+TEST_F(DatabaseContract, WrongParameterCountIsInvalidArgument) {
+  auto too_many = db_->transact([](Session& s) {
+    return s.query("SELECT $1", {int64_t{1}, int64_t{2}});
+  });
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().code(), ErrorCode::kInvalidArgument) << too_many.error().to_string();
+  auto too_few = db_->transact([](Session& s) {
+    return s.query("SELECT id FROM items WHERE id = $1 OR id = $2", {std::string("a")});
+  });
+  ASSERT_FALSE(too_few);
+  EXPECT_EQ(too_few.error().code(), ErrorCode::kInvalidArgument) << too_few.error().to_string();
+}
+
+TEST_F(DatabaseContract, UniqueViolationIsAlreadyExists) {
+  auto result = db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "dup", 1); !n) return fail(n.error());
+    if (auto n = insert(s, "dup", 2); !n) return fail(n.error());
+    return ok();
+  });
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kAlreadyExists) << result.error().to_string();
+  EXPECT_EQ(count_items(), 0) << "the first insert must have been rolled back too";
+}
+
+TEST_F(DatabaseContract, CommitsWhenTheBodySucceeds) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "a", 1); !n) return fail(n.error());
+    return ok();
+  }));
+  auto other = test_db_.open();  // another pool sees the commit
+  auto rows = other->transact([](Session& s) { return s.query("SELECT qty FROM items"); },
+                              {.read_only = true});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].get<int64_t>(0), 1);
+}
+
+TEST_F(DatabaseContract, RollsBackWhenTheBodyFails) {
+  auto result = db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "a", 1); !n) return fail(n.error());
+    return fail(ErrorCode::kConflict, "seat already held");
+  });
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), Error(ErrorCode::kConflict, "seat already held"));
+  EXPECT_EQ(count_items(), 0);
+}
+
+TEST_F(DatabaseContract, RollsBackOnRowAccessError) {
+  auto result = db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "a", 1); !n) return fail(n.error());
+    auto rows = s.query("SELECT note FROM items");
+    if (!rows) return fail(rows.error());
+    (void)(*rows)[0].get<int64_t>(0);  // NULL read as an integer
+    return ok();
+  });
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kInternal);
+  EXPECT_THAT(result.error().message(), HasSubstr("holds NULL, read as integer"));
+  EXPECT_EQ(count_items(), 0);
+}
+
+TEST_F(DatabaseContract, TransactReturnsTheBodysValue) {
+  auto id = db_->transact([&](Session& s) -> Result<std::string> {
+    auto rows = s.query("INSERT INTO items (id, qty) VALUES ($1, $2) RETURNING id",
+                        {std::string("r"), int64_t{3}});
+    if (!rows) return fail(rows.error());
+    return (*rows)[0].get<std::string>(0);
+  });
+  ASSERT_TRUE(id) << id.error().to_string();
+  EXPECT_EQ(*id, "r");
+}
+
+TEST_F(DatabaseContract, AffectedCountsChangedRows) {
+  auto counts = db_->transact([&](Session& s) -> Result<std::vector<int64_t>> {
+    for (int i = 0; i < 5; ++i) {
+      if (auto n = insert(s, "i" + std::to_string(i), i); !n) return fail(n.error());
+    }
+    std::vector<int64_t> out;
+    auto up = s.execute("UPDATE items SET qty = qty + 1 WHERE qty >= $1", {int64_t{2}});
+    if (!up) return fail(up.error());
+    out.push_back(*up);
+    auto del = s.execute("DELETE FROM items WHERE qty < $1", {int64_t{1}});
+    if (!del) return fail(del.error());
+    out.push_back(*del);
+    auto sel = s.query("SELECT id FROM items");
+    if (!sel) return fail(sel.error());
+    out.push_back(sel->affected());
+    return out;
+  });
+  ASSERT_TRUE(counts) << counts.error().to_string();
+  EXPECT_THAT(*counts, ::testing::ElementsAre(3, 1, 0));
+}
+
+TEST_F(DatabaseContract, ReadOnlyTransactionRefusesWrites) {
+  auto result = db_->transact(
+      [&](Session& s) -> Status {
+        if (auto n = insert(s, "a", 1); !n) return fail(n.error());
+        return ok();
+      },
+      {.read_only = true});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition) << result.error().to_string();
+  EXPECT_EQ(count_items(), 0);
+}
+
+TEST_F(DatabaseContract, SyntaxErrorIsInternalAndNamesTheProblem) {
+  auto rows = db_->transact([](Session& s) { return s.query("SELEC 1"); });
+  ASSERT_FALSE(rows);
+  EXPECT_EQ(rows.error().code(), ErrorCode::kInternal);
+  EXPECT_THAT(rows.error().message(), HasSubstr("SELEC"));
+}
+
+TEST_F(DatabaseContract, ConcurrentIncrementsAreNotLost) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "counter", 0); !n) return fail(n.error());
+    return ok();
+  }));
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 50;
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; ++i) {
+        auto st = db_->transact([](Session& s) -> Status {
+          auto n =
+              s.execute("UPDATE items SET qty = qty + 1 WHERE id = $1", {std::string("counter")});
+          if (!n) return fail(n.error());
+          return ok();
+        });
+        if (!st) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto total = db_->transact([](Session& s) -> Result<int64_t> {
+    auto rows = s.query("SELECT qty FROM items WHERE id = $1", {std::string("counter")});
+    if (!rows) return fail(rows.error());
+    return (*rows)[0].get<int64_t>(0);
+  });
+  ASSERT_TRUE(total);
+  EXPECT_EQ(*total, kThreads * kIncrements);
+}
+
+TEST_F(DatabaseContract, ReadersAreNotBlockedByAnOpenWrite) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    if (auto n = insert(s, "a", 1); !n) return fail(n.error());
+    return ok();
+  }));
+  std::promise<void> written;
+  std::promise<void> read_done;
+  auto writer = std::async(std::launch::async, [&] {
+    return db_->transact([&](Session& s) -> Status {
+      auto n = s.execute("UPDATE items SET qty = 2 WHERE id = $1", {std::string("a")});
+      if (!n) return fail(n.error());
+      written.set_value();
+      read_done.get_future().wait();  // hold the write open while the reader reads
+      return ok();
+    });
+  });
+  written.get_future().wait();
+  auto seen = db_->transact(
+      [](Session& s) -> Result<int64_t> {
+        auto rows = s.query("SELECT qty FROM items WHERE id = $1", {std::string("a")});
+        if (!rows) return fail(rows.error());
+        return (*rows)[0].get<int64_t>(0);
+      },
+      {.read_only = true});
+  read_done.set_value();
+  ASSERT_TRUE(writer.get());
+  ASSERT_TRUE(seen) << seen.error().to_string();
+  EXPECT_EQ(*seen, 1) << "a reader sees the last committed value, not the open write";
+}
+
+TEST_F(DatabaseContract, PingSucceeds) { EXPECT_TRUE(db_->ping()); }
+
+}  // namespace
+}  // namespace seatflow::db
