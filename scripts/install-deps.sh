@@ -16,7 +16,7 @@ packages=(
   prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql-15 wrk nginx-light
+  postgresql-15 wrk nginx-light curl
 )
 
 missing=()

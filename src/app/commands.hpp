@@ -22,4 +22,8 @@ int run_migrate(const Settings& settings, const MigrateOptions& options);
 // of every key that docs/configuration.md holds.
 int run_config(const Config& config, bool reference);
 
+// Runs every service in this process on the embedded databases and serves
+// every API on one port until SIGINT or SIGTERM.
+int run_up(const Settings& settings);
+
 }  // namespace seatflow::app

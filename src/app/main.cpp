@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--service", migrate.service, "reservation, payment or order");
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "List what would be applied; change nothing");
 
+  CLI::App* up_cmd = cli.add_subcommand(
+      "up",
+      "Run Seatflow embedded: every service in one process on SQLite files under the data "
+      "folder, every API on one port (http.port, default 8080).");
+  std::optional<uint16_t> port;
+  up_cmd->add_option("-p,--port", port, "Same as --set http.port=PORT");
+
   bool config_reference = false;
   CLI::App* config_cmd = cli.add_subcommand(
       "config", "Print the effective configuration and where each value came from.");
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
     if (data_dir) sources.overrides.emplace_back("data_dir", *data_dir);
     if (log_level) sources.overrides.emplace_back("log.level", *log_level);
     if (log_format) sources.overrides.emplace_back("log.format", *log_format);
+    if (port) sources.overrides.emplace_back("http.port", std::to_string(*port));
     config = Config::load(app::config_schema(), sources);
     settings = app::settings_from(config);
   } catch (const ConfigError& e) {
@@ -88,5 +96,6 @@ int main(int argc, char** argv) {
 
   if (migrate_cmd->parsed()) return app::run_migrate(settings, migrate);
   if (config_cmd->parsed()) return app::run_config(config, config_reference);
+  if (up_cmd->parsed()) return app::run_up(settings);
   return 2;
 }

@@ -36,6 +36,61 @@ ConfigSchema config_schema() {
        "NORMAL",
        "SQLite durability: NORMAL survives a process crash; FULL also survives power loss.",
        {"NORMAL", "FULL"}},
+      {"http.host", T::kString, "127.0.0.1",
+       "Address the server listens on; 0.0.0.0 for every interface."},
+      {"http.port",
+       T::kInteger,
+       "8080",
+       "Port of the UI and every API; 0 picks a free one.",
+       {},
+       0,
+       65535},
+      {"http.threads", T::kInteger, "2", "Worker threads of the HTTP server.", {}, 1, 256},
+      {"http.max_header_bytes",
+       T::kInteger,
+       "16384",
+       "Largest request head (request line and headers); larger gets 431.",
+       {},
+       1024,
+       1048576},
+      {"http.max_body_bytes",
+       T::kInteger,
+       "1048576",
+       "Largest request body; larger gets 413.",
+       {},
+       0,
+       1073741824},
+      {"http.read_timeout", T::kDuration, "10s",
+       "Time to receive a whole request once it has begun; slower gets 408."},
+      {"http.idle_timeout", T::kDuration, "60s",
+       "How long a keep-alive connection may wait for its next request."},
+      {"http.write_timeout", T::kDuration, "10s",
+       "Time a client has to accept a response (or an SSE event) before it is dropped."},
+      {"http.max_connections",
+       T::kInteger,
+       "20000",
+       "Open connections at most; more get 503.",
+       {},
+       1,
+       1000000},
+      {"http.shutdown_grace", T::kDuration, "10s",
+       "On shutdown, how long requests in flight may take to finish."},
+      {"http.access_log", T::kBoolean, "true", "Log one line per request at info level."},
+      {"sse.replay_capacity",
+       T::kInteger,
+       "1024",
+       "Events kept per stream to replay to clients that resume with Last-Event-ID.",
+       {},
+       0,
+       1000000},
+      {"sse.max_queued_bytes",
+       T::kInteger,
+       "262144",
+       "Bytes queued for one slow SSE client before it is disconnected.",
+       {},
+       1024,
+       1073741824},
+      {"sse.heartbeat", T::kDuration, "15s", "Comment line sent on idle SSE streams."},
   };
 }
 
@@ -51,6 +106,21 @@ Settings settings_from(const Config& config) {
   s.database.connect_timeout = config.get_duration("database.connect_timeout");
   s.database.sqlite_busy_timeout = config.get_duration("database.sqlite_busy_timeout");
   s.database.sqlite_synchronous = config.get_string("database.sqlite_synchronous");
+  auto& server = s.http.server;
+  server.host = config.get_string("http.host");
+  server.port = static_cast<uint16_t>(config.get_int("http.port"));
+  server.threads = static_cast<int>(config.get_int("http.threads"));
+  server.max_header_bytes = static_cast<size_t>(config.get_int("http.max_header_bytes"));
+  server.max_body_bytes = static_cast<size_t>(config.get_int("http.max_body_bytes"));
+  server.read_timeout = config.get_duration("http.read_timeout");
+  server.idle_timeout = config.get_duration("http.idle_timeout");
+  server.write_timeout = config.get_duration("http.write_timeout");
+  server.max_connections = static_cast<size_t>(config.get_int("http.max_connections"));
+  server.shutdown_grace = config.get_duration("http.shutdown_grace");
+  s.http.access_log = config.get_bool("http.access_log");
+  s.http.sse.replay_capacity = static_cast<size_t>(config.get_int("sse.replay_capacity"));
+  s.http.sse.max_queued_bytes = static_cast<size_t>(config.get_int("sse.max_queued_bytes"));
+  s.http.sse.heartbeat = config.get_duration("sse.heartbeat");
   if (s.database.backend == "postgres" && s.database.url.empty()) {
     throw ConfigError("config key 'database.url' must be set when database.backend is postgres");
   }

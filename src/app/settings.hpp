@@ -11,6 +11,8 @@
 
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "http/server.hpp"
+#include "http/sse.hpp"
 
 namespace seatflow::app {
 
@@ -26,10 +28,17 @@ struct DatabaseSettings {
   std::string sqlite_synchronous;
 };
 
+struct HttpSettings {
+  http::ServerOptions server;
+  bool access_log = true;
+  http::SseOptions sse;
+};
+
 struct Settings {
   std::string data_dir;
   log::LogSettings log;
   DatabaseSettings database;
+  HttpSettings http;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

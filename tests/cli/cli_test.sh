@@ -97,6 +97,20 @@ if [[ "$backend" == "sqlite" ]]; then
     test -e "$work/data/reservation.db" -a -e "$work/data/payment.db" -a -e "$work/data/order.db"
   run --data-dir "$work/data" migrate --service order
   check "second migrate is up to date" grep -qF "order: schema is up to date" "$work/out"
+
+  # seatflow up: serves, reports ready, stops gracefully on SIGINT.
+  "$seatflow" up --data-dir "$work/up" --port 0 --set http.access_log=false >"$work/up.out" 2>"$work/up.err" &
+  up_pid=$!
+  for _ in $(seq 100); do grep -q "running on" "$work/up.out" 2>/dev/null && break; sleep 0.05; done
+  url="$(grep -o 'http://[^ ]*' "$work/up.out" | head -1)"
+  check "up prints its URL" test -n "$url"
+  check "up is ready" curl -sf "$url/health/ready" -o /dev/null
+  check "up serves metrics" sh -c "curl -sf '$url/metrics' | grep -q seatflow_http_requests_total"
+  check "up answers problem+json" sh -c "curl -s -o /dev/null -w '%{http_code} %{content_type}' '$url/nope' | grep -qx '404 application/problem+json'"
+  kill -INT "$up_pid"
+  wait "$up_pid"
+  check "up exits 0 on SIGINT" test $? -eq 0
+  check "up created the service databases" test -e "$work/up/reservation.db"
 else
   if [[ -z "${SEATFLOW_TEST_POSTGRES_URL:-}" ]]; then
     echo "FAIL: SEATFLOW_TEST_POSTGRES_URL is not set (run scripts/test.sh)"

@@ -1,0 +1,100 @@
+#include <csignal>
+#include <memory>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "app/commands.hpp"
+#include "app/services.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "db/migrations.hpp"
+#include "http/middleware.hpp"
+#include "http/server.hpp"
+#include "http/sse.hpp"
+#include "metrics/registry.hpp"
+
+namespace seatflow::app {
+namespace {
+
+// Blocks SIGINT and SIGTERM in this thread and every thread it starts, so
+// they can be awaited with sigwait() instead of interrupting anything.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int run_up(const Settings& settings) {
+  if (settings.database.backend != "sqlite") {
+    fmt::print(stderr,
+               "seatflow: `up` runs embedded on SQLite; use `seatflow serve` with PostgreSQL\n");
+    return 2;
+  }
+  const sigset_t signals = block_shutdown_signals();
+
+  // Embedded mode owns its files: bring every schema up to date, then check it.
+  std::vector<std::unique_ptr<db::Database>> databases;
+  auto health = std::make_shared<http::HealthChecks>();
+  for (const auto& module : service_modules()) {
+    const std::string name(module.name);
+    auto migrations = db::select_migrations(module.migration_files(), db::Dialect::kSqlite);
+    if (!migrations) {
+      fmt::print(stderr, "seatflow: {}: {}\n", name, migrations.error().message());
+      return 1;
+    }
+    auto database = open_service_database(settings.database, settings.data_dir, name);
+    if (!database) {
+      fmt::print(stderr, "seatflow: {}: {}\n", name, database.error().message());
+      return 1;
+    }
+    db::Migrator migrator(**database, name, std::move(*migrations), SystemClock::instance());
+    auto applied = migrator.migrate();
+    if (!applied) {
+      fmt::print(stderr, "seatflow: {}: {}\n", name, applied.error().message());
+      return 1;
+    }
+    for (const auto& m : *applied)
+      log::info("{}: applied migration V{} ({})", name, m.version, m.description);
+    db::Database* db = database->get();
+    health->add(name + " database", [db] { return db->ping(); });
+    databases.push_back(std::move(*database));
+  }
+
+  metrics::Registry registry;
+  http::SseHub hub(settings.http.sse, registry);
+  http::Router router;
+  http::add_observability_routes(router, registry, health);
+
+  std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry)};
+  if (settings.http.access_log) middleware.push_back(http::access_log_middleware());
+  http::HttpServer server(settings.http.server,
+                          http::chain(std::move(middleware),
+                                      [&router](http::Request& r, http::Responder responder) {
+                                        router.dispatch(r, std::move(responder));
+                                      }),
+                          registry);
+  if (auto started = server.start(); !started) {
+    fmt::print(stderr, "seatflow: {}\n", started.error().message());
+    return 1;
+  }
+  const std::string host =
+      settings.http.server.host == "0.0.0.0" ? "localhost" : settings.http.server.host;
+  fmt::print("Seatflow is running on http://{}:{} (data in {}). Press Ctrl-C to stop.\n", host,
+             server.port(), settings.data_dir);
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  server.stop();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace seatflow::app

@@ -1,0 +1,281 @@
+#include "http/client.hpp"
+
+#include <future>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace seatflow::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+struct Target {
+  std::string host;
+  std::string port;
+  std::string path_and_query;
+  std::string key() const { return host + ":" + port; }
+};
+
+Result<Target> parse_url(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return fail(ErrorCode::kInvalidArgument, "bad URL '" + url + "'");
+  if (parsed->scheme() != "http") {
+    return fail(ErrorCode::kInvalidArgument, "only http:// URLs are supported: '" + url + "'");
+  }
+  Target t;
+  t.host = std::string(parsed->host());
+  t.port = parsed->has_port() ? std::string(parsed->port()) : "80";
+  t.path_and_query = std::string(parsed->encoded_path());
+  if (t.path_and_query.empty()) t.path_and_query = "/";
+  if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
+  if (t.host.empty()) return fail(ErrorCode::kInvalidArgument, "URL has no host: '" + url + "'");
+  return t;
+}
+
+bool retryable_status(int status) { return status == 502 || status == 503 || status == 504; }
+
+// Retry-After in seconds, if present and numeric.
+std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
+  auto v = headers.get("Retry-After");
+  if (!v || v->empty()) return std::nullopt;
+  int seconds = 0;
+  for (char c : *v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+    if (seconds > 3600) return std::nullopt;
+  }
+  return std::chrono::seconds(seconds);
+}
+
+}  // namespace
+
+class HttpClient::Impl {
+ public:
+  explicit Impl(ClientOptions options) : options_(options) {
+    guard_.emplace(ioc_.get_executor());
+    thread_ = std::thread([this] {
+      thread_id_ = std::this_thread::get_id();
+      ioc_.run();
+    });
+  }
+
+  ~Impl() {
+    stopping_ = true;
+    asio::post(ioc_, [this] { pool_.clear(); });
+    guard_.reset();
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void async_send(ClientRequest request, Callback callback) {
+    if (hook_) hook_(request);
+    asio::co_spawn(ioc_, run(std::move(request), std::move(callback)), asio::detached);
+  }
+
+  bool on_client_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  size_t idle() {
+    std::promise<size_t> p;
+    asio::post(ioc_, [&] {
+      size_t n = 0;
+      for (const auto& [k, v] : pool_) n += v.size();
+      p.set_value(n);
+    });
+    return p.get_future().get();
+  }
+
+  std::function<void(ClientRequest&)> hook_;
+
+ private:
+  struct Attempt {
+    Result<ClientResponse> result = fail(ErrorCode::kUnknown, "not attempted");
+    bool may_retry = false;  // the failure happened where a retry is safe for idempotent requests
+  };
+
+  awaitable<void> run(ClientRequest request, Callback callback);
+  awaitable<Attempt> attempt(const Target& target, const ClientRequest& request,
+                             SteadyClock::time_point deadline);
+
+  const ClientOptions options_;
+  asio::io_context ioc_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::atomic<bool> stopping_{false};
+  std::map<std::string, std::vector<beast::tcp_stream>> pool_;  // client thread only
+  std::mt19937 rng_{std::random_device{}()};                    // client thread only
+};
+
+awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& target,
+                                                               const ClientRequest& request,
+                                                               SteadyClock::time_point deadline) {
+  Attempt out;
+  beast::error_code ec;
+  std::optional<beast::tcp_stream> stream;
+  auto& idle = pool_[target.key()];
+  if (!idle.empty()) {
+    stream.emplace(std::move(idle.back()));
+    idle.pop_back();
+  } else {
+    tcp::resolver resolver(ioc_);
+    auto endpoints = co_await resolver.async_resolve(target.host, target.port,
+                                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      out.result =
+          fail(ErrorCode::kUnavailable, "cannot resolve " + target.host + ": " + ec.message());
+      out.may_retry = true;
+      co_return out;
+    }
+    stream.emplace(ioc_);
+    stream->expires_at(deadline);
+    co_await stream->async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      out.result = ec == beast::error::timeout
+                       ? fail(ErrorCode::kDeadlineExceeded,
+                              "deadline exceeded connecting to " + target.key())
+                       : fail(ErrorCode::kUnavailable,
+                              "cannot connect to " + target.key() + ": " + ec.message());
+      out.may_retry = ec != beast::error::timeout;
+      co_return out;
+    }
+    stream->socket().set_option(tcp::no_delay(true), ec);
+  }
+
+  bhttp::request<bhttp::string_body> req;
+  req.method_string(method_name(request.method));
+  req.target(target.path_and_query);
+  req.version(11);
+  req.set(bhttp::field::host, target.host + ":" + target.port);
+  for (const auto& h : request.headers) req.insert(h.name, h.value);
+  req.body() = request.body;
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  stream->expires_at(deadline);
+  co_await bhttp::async_write(*stream, req, asio::redirect_error(use_awaitable, ec));
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(options_.max_response_bytes);
+  if (request.method == Method::kHead) parser.skip(true);
+  if (!ec)
+    co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    if (ec == beast::error::timeout) {
+      out.result = fail(ErrorCode::kDeadlineExceeded,
+                        "deadline exceeded waiting for " + target.key() + target.path_and_query);
+    } else if (ec == bhttp::error::body_limit) {
+      out.result = fail(ErrorCode::kResourceExhausted,
+                        "response from " + target.key() + " exceeds " +
+                            std::to_string(options_.max_response_bytes) + " bytes");
+    } else {
+      out.result =
+          fail(ErrorCode::kUnavailable, "request to " + target.key() + " failed: " + ec.message());
+      out.may_retry = true;
+    }
+    co_return out;
+  }
+
+  auto& res = parser.get();
+  ClientResponse response;
+  response.status = static_cast<int>(res.result_int());
+  for (const auto& f : res)
+    response.headers.add(std::string(f.name_string()), std::string(f.value()));
+  const bool keep = res.keep_alive();
+  response.body = std::move(res.body());
+  if (keep && !stopping_ && idle.size() < options_.max_idle_per_host) {
+    stream->expires_never();
+    idle.push_back(std::move(*stream));
+  }
+  out.result = std::move(response);
+  co_return out;
+}
+
+awaitable<void> HttpClient::Impl::run(ClientRequest request, Callback callback) {
+  auto target = parse_url(request.url);
+  if (!target) {
+    callback(fail(target.error()));
+    co_return;
+  }
+  const auto budget = request.deadline.count() > 0 ? request.deadline : options_.default_deadline;
+  const auto deadline = SteadyClock::now() + budget;
+  const bool idempotent =
+      is_idempotent(request.method) || request.headers.get("Idempotency-Key").has_value();
+
+  std::chrono::milliseconds backoff = options_.backoff_initial;
+  for (int attempt_no = 1;; ++attempt_no) {
+    Attempt a = co_await attempt(*target, request, deadline);
+    if (a.result) a.result->attempts = attempt_no;
+    const bool failed_retryably =
+        (!a.result && a.may_retry) || (a.result && retryable_status(a.result->status));
+    if (!failed_retryably || !idempotent || attempt_no >= options_.max_attempts || stopping_) {
+      callback(std::move(a.result));
+      co_return;
+    }
+    // Full jitter; a server's Retry-After wins when it fits in the deadline.
+    auto wait =
+        std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, backoff.count())(rng_));
+    if (a.result) {
+      if (auto hint = retry_after(a.result->headers)) wait = *hint;
+    }
+    if (SteadyClock::now() + wait >= deadline) {
+      callback(std::move(a.result));
+      co_return;
+    }
+    asio::steady_timer timer(ioc_, wait);
+    beast::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  }
+}
+
+HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
+HttpClient::~HttpClient() = default;
+
+void HttpClient::set_header_hook(std::function<void(ClientRequest&)> hook) {
+  impl_->hook_ = std::move(hook);
+}
+
+void HttpClient::async_send(ClientRequest request, Callback callback) {
+  impl_->async_send(std::move(request), std::move(callback));
+}
+
+Result<ClientResponse> HttpClient::send(ClientRequest request) {
+  if (impl_->on_client_thread()) {
+    return fail(ErrorCode::kFailedPrecondition,
+                "HttpClient::send() would block the client's own thread; use async_send()");
+  }
+  std::promise<Result<ClientResponse>> promise;
+  auto future = promise.get_future();
+  impl_->async_send(std::move(request),
+                    [&promise](Result<ClientResponse> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+size_t HttpClient::idle_connections() const { return impl_->idle(); }
+
+}  // namespace seatflow::http

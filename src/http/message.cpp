@@ -1,0 +1,241 @@
+#include "http/message.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace seatflow::http {
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[(c >> 4) & 0xf]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string_view method_name(Method method) {
+  switch (method) {
+    case Method::kGet: return "GET";
+    case Method::kHead: return "HEAD";
+    case Method::kPost: return "POST";
+    case Method::kPut: return "PUT";
+    case Method::kDelete: return "DELETE";
+    case Method::kPatch: return "PATCH";
+    case Method::kOptions: return "OPTIONS";
+    case Method::kOther: return "OTHER";
+  }
+  return "OTHER";
+}
+
+Method parse_method(std::string_view name) {
+  for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kDelete,
+                   Method::kPatch, Method::kOptions}) {
+    if (name == method_name(m)) return m;
+  }
+  return Method::kOther;
+}
+
+bool is_idempotent(Method method) {
+  return method == Method::kGet || method == Method::kHead || method == Method::kPut ||
+         method == Method::kDelete || method == Method::kOptions;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  for (const auto& h : list_) {
+    if (iequals(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> Headers::get_all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& h : list_) {
+    if (iequals(h.name, name)) out.emplace_back(h.value);
+  }
+  return out;
+}
+
+void Headers::add(std::string name, std::string value) {
+  list_.push_back({std::move(name), std::move(value)});
+}
+
+void Headers::set(std::string name, std::string value) {
+  remove(name);
+  add(std::move(name), std::move(value));
+}
+
+void Headers::remove(std::string_view name) {
+  std::erase_if(list_, [&](const Header& h) { return iequals(h.name, name); });
+}
+
+std::string_view Request::param(std::string_view name) const {
+  for (const auto& [key, value] : path_params) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    if (key && *key == name) {
+      if (eq == std::string_view::npos) return std::string();
+      return percent_decode(pair.substr(eq + 1), true);
+    }
+  }
+  return std::nullopt;
+}
+
+Response Response::text(int status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.headers.add("Content-Type", std::move(content_type));
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::json(int status, std::string body) {
+  return text(status, std::move(body), "application/json");
+}
+
+Response Response::empty(int status) {
+  Response r;
+  r.status = status;
+  return r;
+}
+
+Response problem(int status, std::string_view detail) {
+  std::string body = R"({"type":"about:blank","title":)";
+  append_json_string(body, reason_phrase(status));
+  body += ",\"status\":";
+  body += std::to_string(status);
+  body += ",\"detail\":";
+  append_json_string(body, detail);
+  body += '}';
+  return Response::text(status, std::move(body), "application/problem+json");
+}
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kOutOfRange: return 400;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kConflict:
+    case ErrorCode::kAborted: return 409;
+    case ErrorCode::kFailedPrecondition: return 422;
+    case ErrorCode::kResourceExhausted: return 429;
+    case ErrorCode::kCancelled: return 499;
+    case ErrorCode::kUnimplemented: return 501;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kDeadlineExceeded: return 504;
+    case ErrorCode::kUnknown:
+    case ErrorCode::kInternal:
+    case ErrorCode::kDataLoss: return 500;
+  }
+  return 500;
+}
+
+Response problem_for(const Error& error) {
+  const int status = status_for(error.code());
+  // Internal details stay in the log; the client learns only that it failed.
+  if (status >= 500 && status != 503 && status != 504) {
+    return problem(status, "the server failed to handle the request");
+  }
+  return problem(status, error.message());
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = static_cast<char>(hi << 4 | lo);
+      i += 2;
+      if (c == '\0') return std::nullopt;
+    } else if (c == '+' && plus_as_space) {
+      c = ' ';
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace seatflow::http

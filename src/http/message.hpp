@@ -1,0 +1,100 @@
+// HTTP messages as handlers see them, independent of Beast.
+//
+// Request and Response are plain values. Header names compare
+// case-insensitively. Errors leave a service as RFC 9457
+// `application/problem+json` bodies built by problem() / problem_for().
+//
+// Thread safety: values; a Request belongs to the handler it was passed to.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.hpp"
+
+namespace seatflow::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kOther };
+
+std::string_view method_name(Method method);
+Method parse_method(std::string_view name);
+
+// Idempotent by RFC 9110: GET, HEAD, PUT, DELETE, OPTIONS.
+bool is_idempotent(Method method);
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+class Headers {
+ public:
+  // The first value of `name`, if present.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // Every value of `name`, in order.
+  std::vector<std::string_view> get_all(std::string_view name) const;
+  void add(std::string name, std::string value);
+  // Replaces every value of `name` with one.
+  void set(std::string name, std::string value);
+  void remove(std::string_view name);
+
+  std::vector<Header>::const_iterator begin() const { return list_.begin(); }
+  std::vector<Header>::const_iterator end() const { return list_.end(); }
+  size_t size() const { return list_.size(); }
+
+ private:
+  std::vector<Header> list_;
+};
+
+bool iequals(std::string_view a, std::string_view b);
+
+struct Request {
+  Method method = Method::kGet;
+  std::string target;  // as received: path and query
+  std::string path;    // percent-decoded path, without the query
+  std::string query;   // raw query string, without '?'
+  Headers headers;
+  std::string body;
+  std::string remote_address;
+
+  // Filled by the router.
+  // The matched template, "/api/orders/{id}", or "unmatched". Points into the
+  // Router, which outlives every request.
+  std::string_view route = "unmatched";
+  std::vector<std::pair<std::string, std::string>> path_params;
+
+  std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
+  // REQUIRES: the route template has {name}.
+  std::string_view param(std::string_view name) const;
+  // The first value of a query parameter, percent-decoded.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static Response text(int status, std::string body, std::string content_type = "text/plain");
+  static Response json(int status, std::string body);
+  static Response empty(int status);
+};
+
+// An RFC 9457 problem: {"type":"about:blank","title":<reason>,"status":..,"detail":..}.
+Response problem(int status, std::string_view detail);
+
+// The HTTP status for a canonical error code, and a problem response for an Error.
+int status_for(ErrorCode code);
+Response problem_for(const Error& error);
+
+// "Not Found" for 404, ...
+std::string_view reason_phrase(int status);
+
+// Percent-decodes `in`; nullopt on a malformed escape or a decoded NUL.
+// With `plus_as_space`, '+' decodes to ' ' (query strings).
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space = false);
+
+}  // namespace seatflow::http

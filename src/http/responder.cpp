@@ -1,0 +1,33 @@
+#include "http/responder.hpp"
+
+namespace seatflow::http {
+
+void run_send_hooks(SendHooks& hooks, Response& response) {
+  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)(response);
+  hooks.clear();
+}
+
+Responder::~Responder() {
+  if (sink_ != nullptr) send(problem(500, "the handler did not answer"));
+}
+
+void Responder::send(Response response) {
+  if (sink_ == nullptr) return;
+  auto sink = std::move(sink_);
+  sink_ = nullptr;
+  sink->deliver(std::move(response), std::move(hooks_));
+}
+
+void Responder::stream_events(SseHub& hub, std::string topic, uint64_t last_event_id,
+                              Response headers) {
+  if (sink_ == nullptr) return;
+  headers.status = 200;
+  headers.headers.set("Content-Type", "text/event-stream");
+  headers.headers.set("Cache-Control", "no-cache");
+  headers.headers.set("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+  auto sink = std::move(sink_);
+  sink_ = nullptr;
+  sink->deliver_stream(std::move(headers), std::move(hooks_), hub, std::move(topic), last_event_id);
+}
+
+}  // namespace seatflow::http
