@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "core/text.hpp"
+
 namespace seatflow {
 namespace {
 
@@ -12,13 +14,6 @@ uint64_t random_u64() {
     return std::mt19937_64(seed);
   }();
   return engine();
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -33,8 +28,8 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
       ++i;
       continue;
     }
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
+    const int hi = hex_digit_value(text[i]);
+    const int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
     i += 2;

@@ -61,6 +61,36 @@ size_t highest_placeholder(std::string_view sql) {
   return highest;
 }
 
+Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
+                                    const std::function<Status(Session&)>& body) {
+  if (auto st = session.execute_script(begin_sql); !st) {
+    return fail(st.error().with_context("BEGIN failed"));
+  }
+  Status result;
+  try {
+    result = body(session);
+  } catch (const RowAccessError& e) {
+    result = fail(ErrorCode::kInternal, e.what());
+  }
+  if (result) {
+    if (auto st = session.execute_script("COMMIT"); !st) {
+      (void)session.execute_script("ROLLBACK");
+      return fail(st.error().with_context("COMMIT failed"));
+    }
+    return ok();
+  }
+  (void)session.execute_script("ROLLBACK");
+  return result;
+}
+
+Status Database::ping() {
+  return run_transaction({.read_only = true}, [](Session& s) -> Status {
+    auto rows = s.query("SELECT 1");
+    if (!rows) return fail(rows.error());
+    return ok();
+  });
+}
+
 Result<int64_t> Session::execute(std::string_view sql, const Params& params) {
   auto rows = query(sql, params);
   if (!rows) return fail(rows.error());

@@ -183,8 +183,15 @@ class Database {
   virtual Status run_transaction(const TransactionOptions& options,
                                  const std::function<Status(Session&)>& body) = 0;
 
-  // Checks that a connection can be had and used (readiness).
-  virtual Status ping() = 0;
+ protected:
+  // For adapters: `begin_sql`, then `body`, then COMMIT, or ROLLBACK when
+  // any of them fails, all on `session`.
+  static Status run_in_transaction(Session& session, std::string_view begin_sql,
+                                   const std::function<Status(Session&)>& body);
+
+ public:
+  // Checks that a connection can be had and used (readiness): runs SELECT 1.
+  Status ping();
 
   // run_transaction() for bodies returning Result<T> or Status.
   template <typename F>

@@ -65,6 +65,15 @@ int64_t advisory_key(std::string_view service) {
   return static_cast<int64_t>(h >> 1);
 }
 
+// Serializes migrations of one service across processes until the
+// transaction ends. SQLite's write transactions are serialized already.
+Status lock_migrations(Session& s, std::string_view service) {
+  if (s.dialect() != Dialect::kPostgres) return ok();
+  auto locked = s.query("SELECT pg_advisory_xact_lock($1)", {advisory_key(service)});
+  if (!locked) return fail(locked.error());
+  return ok();
+}
+
 Result<bool> history_table_exists(Session& s) {
   auto rows =
       s.dialect() == Dialect::kSqlite
@@ -96,6 +105,18 @@ Result<std::vector<AppliedMigration>> read_history(Session& s) {
     });
   }
   return applied;
+}
+
+Status insert_history(Session& s, const Migration& m, int64_t installed_at, int64_t execution_ms,
+                      bool success) {
+  auto recorded = s.execute(
+      "INSERT INTO schema_history"
+      " (version, description, script, checksum, installed_at, execution_ms, success)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      {static_cast<int64_t>(m.version), m.description, m.script, m.checksum, installed_at,
+       execution_ms, success});
+  if (!recorded) return fail(recorded.error());
+  return ok();
 }
 
 }  // namespace
@@ -263,7 +284,9 @@ Status Migrator::validate() {
 }
 
 Status Migrator::ensure_history_table() {
-  return db_.transact([](Session& s) -> Status {
+  return db_.transact([&](Session& s) -> Status {
+    // Concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
+    if (auto locked = lock_migrations(s, service_); !locked) return locked;
     return s.execute_script(
         "CREATE TABLE IF NOT EXISTS schema_history ("
         " version INTEGER PRIMARY KEY,"
@@ -309,10 +332,7 @@ Result<std::vector<Migration>> Migrator::migrate(bool dry_run) {
 
 Status Migrator::apply(const Migration& m) {
   return db_.transact([&](Session& s) -> Status {
-    if (s.dialect() == Dialect::kPostgres) {
-      auto locked = s.query("SELECT pg_advisory_xact_lock($1)", {advisory_key(service_)});
-      if (!locked) return fail(locked.error());
-    }
+    if (auto locked = lock_migrations(s, service_); !locked) return locked;
     auto existing = s.query("SELECT success FROM schema_history WHERE version = $1",
                             {static_cast<int64_t>(m.version)});
     if (!existing) return fail(existing.error());
@@ -327,14 +347,7 @@ Status Migrator::apply(const Migration& m) {
     const int64_t started = clock_.now_unix_ms();
     if (auto run = s.execute_script(m.sql); !run) return run;
     const int64_t finished = clock_.now_unix_ms();
-    auto recorded = s.execute(
-        "INSERT INTO schema_history"
-        " (version, description, script, checksum, installed_at, execution_ms, success)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {static_cast<int64_t>(m.version), m.description, m.script, m.checksum, finished,
-         finished - started, true});
-    if (!recorded) return fail(recorded.error());
-    return ok();
+    return insert_history(s, m, finished, finished - started, true);
   });
 }
 
@@ -344,14 +357,7 @@ Status Migrator::record_failure(const Migration& m, int64_t started_ms) {
                              {static_cast<int64_t>(m.version)});
     if (!removed) return fail(removed.error());
     const int64_t now = clock_.now_unix_ms();
-    auto recorded = s.execute(
-        "INSERT INTO schema_history"
-        " (version, description, script, checksum, installed_at, execution_ms, success)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {static_cast<int64_t>(m.version), m.description, m.script, m.checksum, now,
-         now - started_ms, false});
-    if (!recorded) return fail(recorded.error());
-    return ok();
+    return insert_history(s, m, now, now - started_ms, false);
   });
 }
 

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace seatflow::db {
 namespace {
@@ -71,13 +72,6 @@ void log_notice(void* /*arg*/, const char* message) {
   log::debug("postgres: {}", trim_message(message));
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return 0;
-}
-
 Value column_value(PGresult* res, int row, int col) {
   if (PQgetisnull(res, row, col)) return Value(nullptr);
   const char* text = PQgetvalue(res, row, col);
@@ -105,7 +99,7 @@ Value column_value(PGresult* res, int row, int col) {
         blob.bytes.reserve((length - 2) / 2);
         for (size_t i = 2; i + 1 < length; i += 2) {
           blob.bytes.push_back(
-              static_cast<uint8_t>(hex_digit(text[i]) << 4 | hex_digit(text[i + 1])));
+              static_cast<uint8_t>(hex_digit_value(text[i]) << 4 | hex_digit_value(text[i + 1])));
         }
       }
       return Value(std::move(blob));
@@ -234,31 +228,9 @@ class PostgresDatabase final : public Database {
       case Isolation::kSerializable: begin += "SERIALIZABLE"; break;
     }
     if (options.read_only) begin += " READ ONLY";
-    Status result = session.execute_script(begin);
-    if (result) {
-      try {
-        result = body(session);
-      } catch (const RowAccessError& e) {
-        result = fail(ErrorCode::kInternal, e.what());
-      }
-      if (result) {
-        if (auto st = session.execute_script("COMMIT"); !st) {
-          result = fail(st.error().with_context("COMMIT failed"));
-        }
-      } else {
-        (void)session.execute_script("ROLLBACK");
-      }
-    }
+    Status result = run_in_transaction(session, begin, body);
     release(std::move(*conn));
     return result;
-  }
-
-  Status ping() override {
-    return run_transaction({.read_only = true}, [](Session& s) -> Status {
-      auto rows = s.query("SELECT 1");
-      if (!rows) return fail(rows.error());
-      return ok();
-    });
   }
 
  private:

@@ -250,14 +250,6 @@ class SqliteDatabase final : public Database {
     return status;
   }
 
-  Status ping() override {
-    return run_transaction({.read_only = true}, [](Session& s) -> Status {
-      auto rows = s.query("SELECT 1");
-      if (!rows) return fail(rows.error());
-      return ok();
-    });
-  }
-
  private:
   Result<std::unique_ptr<SqliteConnection>> connect(bool read_only) {
     sqlite3* raw = nullptr;
@@ -283,23 +275,8 @@ class SqliteDatabase final : public Database {
 
   static Status run_on(SqliteConnection& connection, std::string_view begin,
                        const std::function<Status(Session&)>& body) {
-    if (auto st = connection.exec(begin); !st) return fail(st.error().with_context("BEGIN failed"));
     SqliteSession session(connection);
-    Status result;
-    try {
-      result = body(session);
-    } catch (const RowAccessError& e) {
-      result = fail(ErrorCode::kInternal, e.what());
-    }
-    if (result) {
-      if (auto st = connection.exec("COMMIT"); !st) {
-        (void)connection.exec("ROLLBACK");
-        return fail(st.error().with_context("COMMIT failed"));
-      }
-      return ok();
-    }
-    (void)connection.exec("ROLLBACK");
-    return result;
+    return run_in_transaction(session, begin, body);
   }
 
   Result<std::unique_ptr<SqliteConnection>> acquire_reader() {

@@ -30,7 +30,7 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_initial{25};
   std::chrono::milliseconds backoff_max{1000};
   std::chrono::milliseconds default_deadline{10'000};
-  size_t max_response_bytes = 8 * 1024 * 1024;
+  size_t max_response_bytes = size_t{8} * 1024 * 1024;
 };
 
 struct ClientRequest {

@@ -109,7 +109,7 @@ std::vector<Case> corpus() {
 
 class MalformedRequests : public ::testing::Test {
  protected:
-  TestServer server_{{.max_body_bytes = 64 * 1024, .read_timeout = 2000ms}};
+  TestServer server_{{.max_body_bytes = size_t{64} * 1024, .read_timeout = 2000ms}};
 };
 
 TEST_F(MalformedRequests, EachGetsA4xxAndTheServerKeepsServing) {

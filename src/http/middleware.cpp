@@ -149,7 +149,7 @@ std::vector<std::pair<std::string, std::string>> HealthChecks::failures() const 
 }
 
 void add_observability_routes(Router& router, metrics::Registry& registry,
-                              std::shared_ptr<HealthChecks> health) {
+                              const std::shared_ptr<HealthChecks>& health) {
   router.add_sync(Method::kGet, "/metrics", [&registry](const Request&) {
     return Response::text(200, registry.serialize(), metrics::Registry::kContentType);
   });
@@ -159,7 +159,9 @@ void add_observability_routes(Router& router, metrics::Registry& registry,
     const auto failures = health->failures();
     if (failures.empty()) return Response::json(200, R"({"status":"ready"})");
     std::string detail = "not ready:";
-    for (const auto& [name, message] : failures) detail += " " + name + " (" + message + ");";
+    for (const auto& [name, message] : failures) {
+      detail.append(" ").append(name).append(" (").append(message).append(");");
+    }
     detail.pop_back();
     return problem(503, detail);
   });

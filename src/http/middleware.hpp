@@ -47,6 +47,6 @@ class HealthChecks {
 // GET /metrics, GET /health/live (always 200 while the process serves) and
 // GET /health/ready (200, or 503 naming each failing check).
 void add_observability_routes(Router& router, metrics::Registry& registry,
-                              std::shared_ptr<HealthChecks> health);
+                              const std::shared_ptr<HealthChecks>& health);
 
 }  // namespace seatflow::http

@@ -1,9 +1,11 @@
 #include "http/responder.hpp"
 
+#include <algorithm>
+
 namespace seatflow::http {
 
 void run_send_hooks(SendHooks& hooks, Response& response) {
-  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)(response);
+  std::for_each(hooks.rbegin(), hooks.rend(), [&](auto& hook) { hook(response); });
   hooks.clear();
 }
 

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -90,6 +91,55 @@ std::string serialize_head(const Response& response, bool keep_alive) {
   return head;
 }
 
+// A wake-up call for one coroutine, on its own thread: wait() suspends until
+// notify(); a notify() with nobody waiting is remembered. notify() resumes
+// the waiter inline, with no queue hop and no timer.
+class Wakeup {
+ public:
+  explicit Wakeup(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  template <typename Token>
+  auto async_wait(Token&& token) {
+    return asio::async_initiate<Token, void()>(
+        [this](auto handler) {
+          if (notified_) {
+            notified_ = false;
+            asio::post(executor_, std::move(handler));
+            return;
+          }
+          handler_ = std::make_unique<Held<decltype(handler)>>(std::move(handler));
+        },
+        token);
+  }
+
+  void notify() {
+    if (handler_) {
+      auto held = std::move(handler_);
+      held->invoke();
+    } else {
+      notified_ = true;
+    }
+  }
+
+  void reset() { notified_ = false; }
+
+ private:
+  struct HeldBase {
+    virtual ~HeldBase() = default;
+    virtual void invoke() = 0;
+  };
+  template <typename Handler>
+  struct Held final : HeldBase {
+    explicit Held(Handler&& h) : handler(std::move(h)) {}
+    void invoke() override { std::move(handler)(); }
+    Handler handler;
+  };
+
+  asio::any_io_executor executor_;
+  std::unique_ptr<HeldBase> handler_;
+  bool notified_ = false;
+};
+
 }  // namespace
 
 class HttpServer::Impl {
@@ -138,6 +188,18 @@ struct HttpServer::Impl::Worker {
   // Connections of this worker; touched only on its thread. Declared before
   // ioc so that it outlives the coroutine frames the ioc destroys.
   std::list<std::weak_ptr<Connection>> connections;
+
+  // The live connections, as a copy: acting on one may end it (a wake-up
+  // resumes its coroutine inline), which erases it from `connections`.
+  std::vector<std::shared_ptr<Connection>> snapshot() const {
+    std::vector<std::shared_ptr<Connection>> out;
+    out.reserve(connections.size());
+    for (const auto& weak : connections) {
+      if (auto c = weak.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
+
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::thread thread;
@@ -159,7 +221,7 @@ class HttpServer::Impl::Connection : public ResponseSink,
         shared_(server.state_),
         worker_(std::move(worker)),
         socket_(std::move(socket)),
-        signal_(socket_.get_executor()) {
+        wakeup_(socket_.get_executor()) {
     shared_->active.fetch_add(1);
     beast::error_code ec;
     const auto endpoint = socket_.remote_endpoint(ec);
@@ -169,8 +231,13 @@ class HttpServer::Impl::Connection : public ResponseSink,
 
   awaitable<void> run();
 
-  // On the worker thread: cancels what is in progress if its deadline passed.
+  // On the worker thread: cancels what is in progress if its deadline
+  // passed; wakes an idle stream whose heartbeat is due.
   void check_deadline(SteadyClock::time_point now) {
+    if (phase_ == Phase::kStreaming && now >= next_heartbeat_ && deadline_ == kNever) {
+      heartbeat_due_ = true;
+      wakeup_.notify();
+    }
     if (now < deadline_) return;
     deadline_ = SteadyClock::time_point::max();
     timed_out_ = true;
@@ -184,7 +251,7 @@ class HttpServer::Impl::Connection : public ResponseSink,
       beast::error_code ignored;
       socket_.cancel(ignored);
     } else if (phase_ == Phase::kStreaming) {
-      signal_.cancel();
+      wakeup_.notify();
     }
   }
   void force_close() {
@@ -192,7 +259,7 @@ class HttpServer::Impl::Connection : public ResponseSink,
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    signal_.cancel();
+    wakeup_.notify();
   }
 
   void deliver(Response response, SendHooks hooks) override {
@@ -202,7 +269,7 @@ class HttpServer::Impl::Connection : public ResponseSink,
       self->awaiting_response_ = false;
       run_send_hooks(hooks, r);
       self->pending_ = std::move(r);
-      self->signal_.cancel();
+      self->wakeup_.notify();
     };
     if (std::this_thread::get_id() == thread_id_ && dispatching_) {
       accept();  // answered synchronously: no hop needed
@@ -223,7 +290,7 @@ class HttpServer::Impl::Connection : public ResponseSink,
       self->hub_ = &hub;
       self->topic_ = std::move(topic);
       self->last_event_id_ = last_event_id;
-      self->signal_.cancel();
+      self->wakeup_.notify();
     };
     if (std::this_thread::get_id() == thread_id_ && dispatching_) {
       start();
@@ -237,7 +304,8 @@ class HttpServer::Impl::Connection : public ResponseSink,
     timed_out_ = false;
     deadline_ = SteadyClock::now() + timeout;
   }
-  void disarm() { deadline_ = SteadyClock::time_point::max(); }
+  void disarm() { deadline_ = kNever; }
+  static constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
 
   template <typename Buffers>
   awaitable<bool> write_all(const Buffers& buffers) {
@@ -260,7 +328,9 @@ class HttpServer::Impl::Connection : public ResponseSink,
   std::shared_ptr<Worker> worker_;  // keeps the io_context alive for late deliver() calls
   tcp::socket socket_;
   beast::flat_buffer buffer_;
-  asio::steady_timer signal_;  // woken by deliver*() and by SSE publishers
+  Wakeup wakeup_;  // woken by deliver*(), SSE publishers, heartbeats and shutdown
+  SteadyClock::time_point next_heartbeat_ = kNever;
+  bool heartbeat_due_ = false;
   std::string remote_address_;
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
   bool timed_out_ = false;
@@ -412,8 +482,7 @@ awaitable<void> HttpServer::Impl::Connection::run() {
     }
     dispatching_ = false;
     while (!pending_ && !stream_head_ && !abandoned_) {
-      signal_.expires_at(asio::steady_timer::time_point::max());
-      co_await signal_.async_wait(asio::redirect_error(use_awaitable, ec));
+      co_await wakeup_.async_wait(use_awaitable);
     }
     awaiting_response_ = false;
     if (abandoned_) break;
@@ -446,9 +515,13 @@ awaitable<void> HttpServer::Impl::Connection::stream_events() {
   std::weak_ptr<Connection> weak = shared_from_this();
   auto subscription = hub.subscribe(topic_, last_event_id_, [executor, weak] {
     asio::post(executor, [weak] {
-      if (auto self = weak.lock()) self->signal_.cancel();
+      if (auto self = weak.lock()) self->wakeup_.notify();
     });
   });
+  const auto heartbeat = hub.options().heartbeat;
+  next_heartbeat_ = SteadyClock::now() + heartbeat;
+  beast::error_code ignored;
+  socket_.non_blocking(true, ignored);
   topic_.clear();
   topic_.shrink_to_fit();
 
@@ -463,12 +536,14 @@ awaitable<void> HttpServer::Impl::Connection::stream_events() {
       break;
     }
     if (frames.empty()) {
-      beast::error_code ec;
-      signal_.expires_after(hub.options().heartbeat);
-      co_await signal_.async_wait(asio::redirect_error(use_awaitable, ec));
-      if (ec == asio::error::operation_aborted) continue;  // woken: data, or shutdown
+      if (!heartbeat_due_) {
+        co_await wakeup_.async_wait(use_awaitable);
+        continue;  // data, a heartbeat, or shutdown
+      }
       frames.push_back(SseHub::heartbeat_frame());
     }
+    heartbeat_due_ = false;
+    next_heartbeat_ = SteadyClock::now() + heartbeat;
     size_t total = 0;
     for (const auto& f : frames) total += f->size();
     const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", total);
@@ -476,7 +551,18 @@ awaitable<void> HttpServer::Impl::Connection::stream_events() {
     buffers.emplace_back(size_line, static_cast<size_t>(n));
     for (const auto& f : frames) buffers.emplace_back(asio::buffer(*f));
     buffers.emplace_back(asio::buffer("\r\n", 2));
-    if (!co_await write_all(buffers)) {
+    // Usually the socket buffer has room: write at once, without a queue hop.
+    beast::error_code ec;
+    const size_t written = socket_.write_some(buffers, ec);
+    const size_t want = static_cast<size_t>(n) + total + 2;
+    if (!ec && written == want) continue;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      write_failed = true;
+      break;
+    }
+    auto rest = beast::buffers_suffix<std::vector<asio::const_buffer>>(buffers);
+    rest.consume(written);
+    if (!co_await write_all(rest)) {
       if (timed_out_) hub.count_slow_disconnect();
       write_failed = true;
       break;
@@ -499,9 +585,7 @@ awaitable<void> HttpServer::Impl::sweep_deadlines(std::shared_ptr<Worker> worker
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
     const auto now = SteadyClock::now();
-    for (auto& weak : worker->connections) {
-      if (auto c = weak.lock()) c->check_deadline(now);
-    }
+    for (const auto& c : worker->snapshot()) c->check_deadline(now);
   }
 }
 
@@ -579,9 +663,7 @@ void HttpServer::Impl::stop() {
   });
   for (auto& w : workers_) {
     asio::post(w->ioc, [&w = *w] {
-      for (auto& weak : w.connections) {
-        if (auto c = weak.lock()) c->drain();
-      }
+      for (const auto& c : w.snapshot()) c->drain();
     });
   }
   const auto deadline = SteadyClock::now() + options_.shutdown_grace;
@@ -590,9 +672,7 @@ void HttpServer::Impl::stop() {
   }
   for (auto& w : workers_) {
     asio::post(w->ioc, [&w = *w] {
-      for (auto& weak : w.connections) {
-        if (auto c = weak.lock()) c->force_close();
-      }
+      for (const auto& c : w.snapshot()) c->force_close();
     });
     w->guard.reset();
   }

@@ -34,7 +34,7 @@ namespace seatflow::http {
 
 struct SseOptions {
   size_t replay_capacity = 1024;
-  size_t max_queued_bytes = 256 * 1024;
+  size_t max_queued_bytes = size_t{256} * 1024;
   std::chrono::milliseconds heartbeat{15000};
 };
 

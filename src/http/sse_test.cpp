@@ -112,13 +112,13 @@ TEST(SseStream, SendsHeartbeats) {
 }
 
 TEST(SseStream, SlowConsumerIsDisconnectedAndCounted) {
-  TestServer s({.write_timeout = 30'000ms}, {.max_queued_bytes = 64 * 1024});
+  TestServer s({.write_timeout = 30'000ms}, {.max_queued_bytes = size_t{64} * 1024});
   RawConnection slow(s.port(), /*receive_buffer_bytes=*/4096);
   ASSERT_TRUE(slow.send(open_stream("busy")));
   ASSERT_TRUE(TestServer::eventually([&] { return s.hub.subscriber_count() == 1; }));
   // The client never reads: once the socket buffers fill, the queue grows
   // past its limit and the server lets the client go.
-  const std::string big(16 * 1024, 'x');
+  const std::string big(size_t{16} * 1024, 'x');
   for (int i = 0; i < 2000 && s.hub.subscriber_count() > 0; ++i) {
     s.hub.publish("busy", "seat", big);
     if (i % 50 == 0) std::this_thread::sleep_for(1ms);

@@ -53,7 +53,7 @@ RawConnection::~RawConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool RawConnection::send(std::string_view bytes) {
+bool RawConnection::send(std::string_view bytes) const {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) return false;
@@ -62,7 +62,7 @@ bool RawConnection::send(std::string_view bytes) {
   return true;
 }
 
-void RawConnection::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+void RawConnection::shutdown_write() const { ::shutdown(fd_, SHUT_WR); }
 
 bool RawConnection::fill(std::chrono::steady_clock::time_point deadline) {
   if (eof_ || fd_ < 0) return false;

@@ -28,8 +28,9 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return fd_ >= 0; }
-  bool send(std::string_view bytes);
-  void shutdown_write();
+  // Const: they act on the socket, not on this object's state.
+  bool send(std::string_view bytes) const;
+  void shutdown_write() const;
 
   // Reads one response (Content-Length or chunked, or to close). nullopt on
   // timeout or when the peer closed before a full response.
