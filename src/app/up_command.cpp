@@ -12,7 +12,9 @@
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "http/sse.hpp"
+#include "http/tracing.hpp"
 #include "metrics/registry.hpp"
+#include "trace/span.hpp"
 
 namespace seatflow::app {
 namespace {
@@ -66,12 +68,20 @@ int run_up(const Settings& settings) {
     databases.push_back(std::move(*database));
   }
 
+  // Spans are made and propagated (and their ids are in every log line);
+  // exporting them arrives with the OTLP exporter.
+  trace::install_log_context();
+  std::string sampler_warning;
+  const trace::Tracer tracer(trace::Sampler::from_environment(&sampler_warning), nullptr);
+  if (!sampler_warning.empty()) log::warn("{}", sampler_warning);
+
   metrics::Registry registry;
   http::SseHub hub(settings.http.sse, registry);
   http::Router router;
   http::add_observability_routes(router, registry, health);
 
-  std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry)};
+  std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry),
+                                                               http::tracing_middleware(tracer)};
   if (settings.http.access_log) middleware.push_back(http::access_log_middleware());
   http::HttpServer server(settings.http.server,
                           http::chain(std::move(middleware),

@@ -22,6 +22,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "trace/propagation.hpp"
+#include "trace/span.hpp"
+
 namespace seatflow::http {
 
 namespace asio = boost::asio;
@@ -94,7 +97,45 @@ class HttpClient::Impl {
 
   void async_send(ClientRequest request, Callback callback) {
     if (hook_) hook_(request);
+    if (tracer_ != nullptr) callback = trace_call(request, std::move(callback));
     asio::co_spawn(ioc_, run(std::move(request), std::move(callback)), asio::detached);
+  }
+
+  // Starts the call's CLIENT span on the caller's thread, puts its context in
+  // the headers, and ends it when the callback runs.
+  Callback trace_call(ClientRequest& request, Callback callback) const {
+    const std::string method(method_name(request.method));
+    auto span = std::make_shared<trace::Span>(
+        tracer_->start_span(method, {.kind = trace::SpanKind::kClient}));
+    if (span->recording()) {
+      span->set_attribute("http.request.method", method);
+      span->set_attribute("url.full", request.url);
+      if (auto target = parse_url(request.url)) {
+        span->set_attribute("server.address", target->host);
+        span->set_attribute("server.port", std::stoi(target->port));
+      }
+    }
+    trace::HeaderList carrier;
+    trace::inject(span->context(), carrier);
+    request.headers.remove(trace::kTraceparentHeader);
+    request.headers.remove(trace::kTracestateHeader);
+    for (auto& [name, value] : carrier) request.headers.add(std::move(name), std::move(value));
+    return [span, callback = std::move(callback)](Result<ClientResponse> result) {
+      if (span->recording()) {
+        if (result) {
+          span->set_attribute("http.response.status_code", result->status);
+          if (result->status >= 400) {
+            span->set_attribute("error.type", std::to_string(result->status));
+            span->set_status(trace::StatusCode::kError);
+          }
+        } else {
+          span->set_attribute("error.type", std::string(error_code_name(result.error().code())));
+          span->set_status(trace::StatusCode::kError, result.error().message());
+        }
+      }
+      span->end();
+      callback(std::move(result));
+    };
   }
 
   bool on_client_thread() const { return std::this_thread::get_id() == thread_id_; }
@@ -110,6 +151,7 @@ class HttpClient::Impl {
   }
 
   std::function<void(ClientRequest&)> hook_;
+  const trace::Tracer* tracer_ = nullptr;
 
  private:
   struct Attempt {
@@ -259,6 +301,8 @@ HttpClient::~HttpClient() = default;
 void HttpClient::set_header_hook(std::function<void(ClientRequest&)> hook) {
   impl_->hook_ = std::move(hook);
 }
+
+void HttpClient::set_tracer(const trace::Tracer* tracer) { impl_->tracer_ = tracer; }
 
 void HttpClient::async_send(ClientRequest request, Callback callback) {
   impl_->async_send(std::move(request), std::move(callback));

@@ -22,6 +22,10 @@
 #include "core/status.hpp"
 #include "http/message.hpp"
 
+namespace seatflow::trace {
+class Tracer;
+}
+
 namespace seatflow::http {
 
 struct ClientOptions {
@@ -59,6 +63,11 @@ class HttpClient {
 
   // Runs on the caller's thread for every request before it is queued.
   void set_header_hook(std::function<void(ClientRequest&)> hook);
+
+  // Gives every request a CLIENT span, child of the caller's current
+  // context, propagated in traceparent/tracestate (see http/tracing.hpp).
+  // The tracer must outlive the client. Call before sending.
+  void set_tracer(const trace::Tracer* tracer);
 
   // Errors: kInvalidArgument (bad URL), kUnavailable (cannot connect or the
   // connection broke), kDeadlineExceeded, kResourceExhausted (response too

@@ -1,8 +1,8 @@
 // The standard middleware of every Seatflow server, outermost first:
-// metrics (request count, errors and latency per route template), the access
-// log, and the observability routes (/metrics, /health/live, /health/ready).
-// The trace-context middleware (src/trace) slots in before the access log so
-// log lines carry the request's trace ids.
+// metrics (request count, errors and latency per route template), then the
+// trace context (http/tracing.hpp), then the access log, so that its lines
+// carry the request's trace ids; and the observability routes (/metrics,
+// /health/live, /health/ready).
 //
 // Thread safety: middleware objects are shared by all worker threads; their
 // state is atomic or thread-local.

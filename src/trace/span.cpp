@@ -220,7 +220,10 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   context.span_id = new_span_id();
   if (sampler_.sample(parent, context.trace_id)) context.flags |= kFlagSampled;
 
-  if (!context.sampled()) return Span(std::move(context), nullptr, processor_);
+  // Unsampled, or nobody to hand the span to: propagate it, record nothing.
+  if (!context.sampled() || processor_ == nullptr) {
+    return Span(std::move(context), nullptr, processor_);
+  }
   auto data = std::make_unique<SpanData>();
   data->context = context;
   if (parent) data->parent_span_id = parent->span_id;

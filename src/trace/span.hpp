@@ -148,7 +148,8 @@ struct StartOptions {
 
 class Tracer {
  public:
-  // `processor` may be null (nothing exported); it must outlive the tracer.
+  // `processor` may be null: spans then propagate but record nothing. It
+  // must outlive the tracer.
   Tracer(Sampler sampler, SpanProcessor* processor);
 
   Span start_span(std::string_view name, StartOptions options = {}) const;

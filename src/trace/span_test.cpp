@@ -85,6 +85,14 @@ TEST(Tracer, UnsampledSpansPropagateButRecordNothing) {
   EXPECT_TRUE(collector.spans.empty());
 }
 
+TEST(Tracer, WithoutAProcessorSpansPropagateButDoNotRecord) {
+  Tracer tracer(always_on(), nullptr);
+  Span span = tracer.start_span("op");
+  EXPECT_FALSE(span.recording());
+  EXPECT_TRUE(span.context().valid());
+  EXPECT_TRUE(span.context().sampled()) << "the sampling decision still travels";
+}
+
 TEST(Tracer, ParentBasedFollowsTheParentsDecision) {
   Collector collector;
   Tracer tracer(always_on(), &collector);

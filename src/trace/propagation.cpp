@@ -1,0 +1,56 @@
+#include "trace/propagation.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace seatflow::trace {
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+void inject(const SpanContext& context, HeaderList& headers) {
+  std::erase_if(headers, [](const auto& h) {
+    return same_name(h.first, kTraceparentHeader) || same_name(h.first, kTracestateHeader);
+  });
+  if (!context.valid()) return;
+  headers.emplace_back(kTraceparentHeader, format_traceparent(context));
+  if (std::string state = context.trace_state.format(); !state.empty()) {
+    headers.emplace_back(kTracestateHeader, std::move(state));
+  }
+}
+
+std::optional<SpanContext> extract(const HeaderList& headers) {
+  std::vector<std::string_view> parents;
+  std::vector<std::string_view> states;
+  for (const auto& [name, value] : headers) {
+    if (same_name(name, kTraceparentHeader)) parents.emplace_back(value);
+    if (same_name(name, kTracestateHeader)) states.emplace_back(value);
+  }
+  return extract(parents, states);
+}
+
+std::string to_text(const SpanContext& context) {
+  if (!context.valid()) return {};
+  std::string text = format_traceparent(context);
+  if (std::string state = context.trace_state.format(); !state.empty()) {
+    text.push_back(';');
+    text += state;
+  }
+  return text;
+}
+
+std::optional<SpanContext> from_text(std::string_view text) {
+  const size_t semicolon = text.find(';');
+  std::vector<std::string_view> states;
+  if (semicolon != std::string_view::npos) states.push_back(text.substr(semicolon + 1));
+  return extract({text.substr(0, semicolon)}, states);
+}
+
+}  // namespace seatflow::trace
