@@ -37,7 +37,6 @@ export -f check_one
 export tidy cache context
 
 if [[ ${#todo[@]} -gt 0 ]]; then
-  mkdir -p "$cache/src" "$cache/tests" "$cache/bench"
   for f in "${todo[@]}"; do mkdir -p "$cache/$(dirname "$f")"; done
   if ! printf '%s\n' "${todo[@]}" | xargs -P "$(nproc)" -I{} bash -c 'check_one "$1"' _ {}; then
     echo "lint: clang-tidy found problems"

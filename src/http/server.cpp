@@ -121,8 +121,6 @@ class Wakeup {
     }
   }
 
-  void reset() { notified_ = false; }
-
  private:
   struct HeldBase {
     virtual ~HeldBase() = default;
