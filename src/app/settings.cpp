@@ -91,6 +91,9 @@ ConfigSchema config_schema() {
        1024,
        1073741824},
       {"sse.heartbeat", T::kDuration, "15s", "Comment line sent on idle SSE streams."},
+      {"trace.conformance_route", T::kBoolean, "false",
+       "Mount POST /debug/trace-conformance, the endpoint of the W3C Trace Context test "
+       "harness. It makes the server POST to any URL it is given: enable it only for tests."},
   };
 }
 
@@ -121,6 +124,7 @@ Settings settings_from(const Config& config) {
   s.http.sse.replay_capacity = static_cast<size_t>(config.get_int("sse.replay_capacity"));
   s.http.sse.max_queued_bytes = static_cast<size_t>(config.get_int("sse.max_queued_bytes"));
   s.http.sse.heartbeat = config.get_duration("sse.heartbeat");
+  s.trace.conformance_route = config.get_bool("trace.conformance_route");
   if (s.database.backend == "postgres" && s.database.url.empty()) {
     throw ConfigError("config key 'database.url' must be set when database.backend is postgres");
   }

@@ -34,11 +34,18 @@ struct HttpSettings {
   http::SseOptions sse;
 };
 
+// Trace export itself is configured by the standard OTEL_* environment
+// variables (see otlp/exporter.hpp).
+struct TraceSettings {
+  bool conformance_route = false;
+};
+
 struct Settings {
   std::string data_dir;
   log::LogSettings log;
   DatabaseSettings database;
   HttpSettings http;
+  TraceSettings trace;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

@@ -6,15 +6,17 @@
 
 #include "app/commands.hpp"
 #include "app/services.hpp"
+#include "app/telemetry.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "db/migrations.hpp"
+#include "http/client.hpp"
+#include "http/conformance.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "http/sse.hpp"
 #include "http/tracing.hpp"
 #include "metrics/registry.hpp"
-#include "trace/span.hpp"
 
 namespace seatflow::app {
 namespace {
@@ -68,17 +70,19 @@ int run_up(const Settings& settings) {
     databases.push_back(std::move(*database));
   }
 
-  // Spans are made and propagated (and their ids are in every log line);
-  // exporting them arrives with the OTLP exporter.
-  trace::install_log_context();
-  std::string sampler_warning;
-  const trace::Tracer tracer(trace::Sampler::from_environment(&sampler_warning), nullptr);
-  if (!sampler_warning.empty()) log::warn("{}", sampler_warning);
-
   metrics::Registry registry;
+  Telemetry telemetry(kEmbeddedServiceName, registry);
+  const trace::Tracer& tracer = telemetry.tracer();
+
   http::SseHub hub(settings.http.sse, registry);
   http::Router router;
   http::add_observability_routes(router, registry, health);
+  http::HttpClient client;
+  client.set_tracer(&tracer);
+  if (settings.trace.conformance_route) {
+    http::add_trace_conformance_route(router, client);
+    log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);
+  }
 
   std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry),
                                                                http::tracing_middleware(tracer)};
@@ -103,6 +107,7 @@ int run_up(const Settings& settings) {
   sigwait(&signals, &signal);
   log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
+  telemetry.shutdown();
   log::info("stopped");
   return 0;
 }

@@ -200,6 +200,7 @@ struct HttpServer::Impl::Worker {
 
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  asio::steady_timer sweep_timer{ioc};  // cancelled by stop() so the worker ends at once
   std::thread thread;
 };
 
@@ -576,7 +577,7 @@ awaitable<void> HttpServer::Impl::sweep_deadlines(std::shared_ptr<Worker> worker
       std::min({options_.idle_timeout, options_.read_timeout, options_.write_timeout});
   const auto interval =
       std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
-  asio::steady_timer timer(worker->ioc);
+  asio::steady_timer& timer = worker->sweep_timer;
   while (!state_->stopped.load()) {
     timer.expires_after(interval);
     beast::error_code ec;
@@ -688,6 +689,7 @@ void HttpServer::Impl::stop() {
   // Let every coroutine see its closed socket and end, so no frame (and no
   // connection it holds) outlives the server.
   for (auto& w : workers_) {
+    w->sweep_timer.cancel();
     w->ioc.restart();
     w->ioc.run_for(std::chrono::milliseconds(500));
   }

@@ -231,6 +231,7 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   data->kind = options.kind;
   data->start_unix_ns = now_unix_ns();
   data->attributes = std::move(options.attributes);
+  data->attributes.reserve(12);  // room for a server span's attributes without regrowing
   for (auto& link : options.links) {
     if (link.context.valid()) data->links.push_back(std::move(link));
   }

@@ -107,10 +107,38 @@ if [[ "$backend" == "sqlite" ]]; then
   check "up is ready" curl -sf "$url/health/ready" -o /dev/null
   check "up serves metrics" sh -c "curl -sf '$url/metrics' | grep -q seatflow_http_requests_total"
   check "up answers problem+json" sh -c "curl -s -o /dev/null -w '%{http_code} %{content_type}' '$url/nope' | grep -qx '404 application/problem+json'"
+  check "the trace-conformance route is off by default" sh -c "curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '[]' '$url/debug/trace-conformance' | grep -qx 404"
   kill -INT "$up_pid"
   wait "$up_pid"
   check "up exits 0 on SIGINT" test $? -eq 0
   check "up created the service databases" test -e "$work/up/reservation.db"
+
+  # Traced and exported: a request's span reaches Jaeger, flushed at shutdown.
+  if [[ -z "${SEATFLOW_TEST_JAEGER_OTLP_URL:-}" || -z "${SEATFLOW_TEST_JAEGER_QUERY_URL:-}" ]]; then
+    echo "FAIL: SEATFLOW_TEST_JAEGER_OTLP_URL/QUERY_URL are not set (run scripts/test.sh)"
+    exit 1
+  fi
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="$SEATFLOW_TEST_JAEGER_OTLP_URL" OTEL_SERVICE_NAME=seatflow-cli \
+    SEATFLOW_TRACE_CONFORMANCE_ROUTE=true \
+    "$seatflow" up --data-dir "$work/up" --port 0 --set http.access_log=false >"$work/up.out" 2>"$work/up.err" &
+  up_pid=$!
+  for _ in $(seq 100); do grep -q "running on" "$work/up.out" 2>/dev/null && break; sleep 0.05; done
+  url="$(grep -o 'http://[^ ]*' "$work/up.out" | head -1)"
+  trace_id="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+  tp="00-$trace_id-00f067aa0ba902b7-01"
+  curl -s -H "traceparent: $tp" -H 'Content-Type: application/json' \
+    -d "[{\"url\": \"$url/health/live\"}]" "$url/debug/trace-conformance" >"$work/conformance.out"
+  check "the trace-conformance route calls back when enabled" grep -q '"status":405' "$work/conformance.out"
+  kill -INT "$up_pid"
+  wait "$up_pid"
+  check "up logs that it exports traces" grep -q "exporting traces to" "$work/up.out" "$work/up.err"
+  traced() {
+    curl -sf "$SEATFLOW_TEST_JAEGER_QUERY_URL/api/v3/traces/$trace_id" >"$work/trace.json" &&
+      grep -q 'POST /debug/trace-conformance' "$work/trace.json" &&
+      grep -q 'seatflow-cli' "$work/trace.json"
+  }
+  for _ in $(seq 50); do traced && break; sleep 0.2; done
+  check "the request's spans reached Jaeger by shutdown" traced
 else
   if [[ -z "${SEATFLOW_TEST_POSTGRES_URL:-}" ]]; then
     echo "FAIL: SEATFLOW_TEST_POSTGRES_URL is not set (run scripts/test.sh)"

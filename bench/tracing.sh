@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The cost of tracing: wrk against `seatflow up` with every request traced
+# (sampler always_on) and every span exported over OTLP/HTTP, and against
+# the same server with tracing off (always_off: contexts still propagate,
+# nothing is recorded), in one run, alternating, best of two each.
+#
+# The OTLP receiver is nginx answering 200 to every POST /v1/traces, so the
+# figure is Seatflow's own cost (making, batching, encoding and sending the
+# spans), not the receiver's. The exporter's queue is raised so that no
+# span is dropped; the script prints how many were exported and dropped.
+#
+# Prints traced_rps, untraced_rps and, as its last line,
+# tracing_overhead=<fraction of throughput lost>. Goal: <= 0.05.
+# Environment: THREADS (server workers, default 1), CONNECTIONS (64),
+# DURATION (seconds per run, 10).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+threads="${THREADS:-1}"
+connections="${CONNECTIONS:-64}"
+duration="${DURATION:-10}"
+cores="$(nproc)"
+server_cpus="0-$((threads - 1))"
+client_cpus="$threads-$((cores - 1))"
+if ((threads >= cores)); then client_cpus="0-$((cores - 1))"; fi
+
+scripts/install-deps.sh
+scripts/build.sh >/dev/null
+
+work="$(mktemp -d -t seatflow-bench-tracing.XXXXXX)"
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The OTLP sink.
+sink_port="$(free_port)"
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+user $(id -un);
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_buffer_size 4m;
+  client_max_body_size 64m;
+  server {
+    listen 127.0.0.1:$sink_port;
+    location = /v1/traces { default_type application/json; return 200 '{}'; }
+  }
+}
+CONF
+taskset -c "$client_cpus" nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
+pids+=($!)
+
+start_seatflow() {  # start_seatflow NAME PORT ENV...
+  local name="$1" port="$2"
+  shift 2
+  env "$@" taskset -c "$server_cpus" ./build/seatflow up --data-dir "$work/$name" --port "$port" \
+    --set http.threads="$threads" --set http.access_log=false --log-level warn \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+}
+on_port="$(free_port)"
+off_port="$(free_port)"
+start_seatflow traced "$on_port" OTEL_TRACES_SAMPLER=always_on \
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$sink_port/v1/traces" \
+  OTEL_BSP_MAX_QUEUE_SIZE=262144 OTEL_BSP_SCHEDULE_DELAY=200
+start_seatflow untraced "$off_port" OTEL_TRACES_SAMPLER=always_off
+
+wait_for 15 curl -sf "http://127.0.0.1:$on_port/health/live" || { cat "$work/traced.log"; exit 1; }
+wait_for 15 curl -sf "http://127.0.0.1:$off_port/health/live" || { cat "$work/untraced.log"; exit 1; }
+
+rps() {  # rps URL -> requests per second
+  taskset -c "$client_cpus" wrk -t "$threads" -c "$connections" -d "${duration}s" "$1" |
+    awk '/^Requests\/sec:/ { print $2 }'
+}
+best() { printf '%s\n' "$@" | sort -g | tail -1; }
+on_url="http://127.0.0.1:$on_port/health/live"
+off_url="http://127.0.0.1:$off_port/health/live"
+
+rps "$on_url" >/dev/null  # warm up both
+rps "$off_url" >/dev/null
+off1="$(rps "$off_url")"
+on1="$(rps "$on_url")"
+off2="$(rps "$off_url")"
+on2="$(rps "$on_url")"
+on="$(best "$on1" "$on2")"
+off="$(best "$off1" "$off2")"
+
+sleep 1  # the last batch leaves within the schedule delay
+spans() { curl -s "http://127.0.0.1:$on_port/metrics" | awk -v o="$1" '$0 ~ "^seatflow_trace_spans_total\\{outcome=\"" o "\"\\}" { printf "%d", $2 }'; }
+echo "threads=$threads connections=$connections duration=${duration}s"
+echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
+echo "traced_rps=$on (runs: $on1 $on2)"
+echo "untraced_rps=$off (runs: $off1 $off2)"
+awk -v a="$on" -v b="$off" 'BEGIN { o = 1 - a / b; if (o < 0) o = 0; printf "tracing_overhead=%.3f\n", o }'

@@ -1,0 +1,282 @@
+#include "otlp/encoding.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "core/text.hpp"
+#include "http/message.hpp"
+
+namespace seatflow::otlp {
+namespace {
+
+// The length of the valid UTF-8 sequence starting at s[i], or 0.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;   // no overlong forms
+    if (lead == 0xed) high = 0x9f;  // no surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return length;
+}
+
+void append_hex(std::string& out, const auto& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 2 + 2 * sizeof(bytes)> text;
+  size_t n = 0;
+  text[n++] = '"';
+  for (uint8_t b : bytes) {
+    text[n++] = kHex[b >> 4];
+    text[n++] = kHex[b & 0xf];
+  }
+  text[n++] = '"';
+  out.append(text.data(), n);
+}
+
+void append_int_string(std::string& out, int64_t value) {
+  const fmt::format_int digits(value);
+  out.push_back('"');
+  out.append(digits.data(), digits.size());
+  out.push_back('"');
+}
+
+void append_double(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "\"NaN\"";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  }
+}
+
+void append_any_value(std::string& out, const trace::AttributeValue& value) {
+  std::visit(
+      [&out](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string>) {
+          out += "{\"stringValue\":";
+          append_json_utf8(out, v);
+        } else if constexpr (std::is_same_v<V, bool>) {
+          out += v ? "{\"boolValue\":true" : "{\"boolValue\":false";
+        } else if constexpr (std::is_same_v<V, int64_t>) {
+          out += "{\"intValue\":";
+          append_int_string(out, v);
+        } else {
+          out += "{\"doubleValue\":";
+          append_double(out, v);
+        }
+        out.push_back('}');
+      },
+      value);
+}
+
+void append_attributes(std::string& out, const std::vector<trace::Attribute>& attributes) {
+  out += "\"attributes\":[";
+  bool first = true;
+  for (const auto& attribute : attributes) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += "{\"key\":";
+    append_json_utf8(out, attribute.key);
+    out += ",\"value\":";
+    append_any_value(out, attribute.value);
+    out.push_back('}');
+  }
+  out.push_back(']');
+}
+
+void append_span(std::string& out, const trace::SpanData& span) {
+  out += "{\"traceId\":";
+  append_hex(out, span.context.trace_id.bytes);
+  out += ",\"spanId\":";
+  append_hex(out, span.context.span_id.bytes);
+  if (!span.context.trace_state.empty()) {
+    out += ",\"traceState\":";
+    append_json_utf8(out, span.context.trace_state.format());
+  }
+  if (span.parent_span_id.valid()) {
+    out += ",\"parentSpanId\":";
+    append_hex(out, span.parent_span_id.bytes);
+  }
+  // The W3C trace flags are the low byte of the span's flags.
+  fmt::format_to(std::back_inserter(out), ",\"flags\":{},\"name\":", unsigned{span.context.flags});
+  append_json_utf8(out, span.name);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"kind\":{},\"startTimeUnixNano\":", static_cast<int>(span.kind));
+  append_int_string(out, span.start_unix_ns);
+  out += ",\"endTimeUnixNano\":";
+  append_int_string(out, span.end_unix_ns);
+  out.push_back(',');
+  append_attributes(out, span.attributes);
+  if (!span.events.empty()) {
+    out += ",\"events\":[";
+    bool first = true;
+    for (const auto& event : span.events) {
+      if (!first) out.push_back(',');
+      first = false;
+      out += "{\"timeUnixNano\":";
+      append_int_string(out, event.time_unix_ns);
+      out += ",\"name\":";
+      append_json_utf8(out, event.name);
+      out.push_back(',');
+      append_attributes(out, event.attributes);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
+  if (!span.links.empty()) {
+    out += ",\"links\":[";
+    bool first = true;
+    for (const auto& link : span.links) {
+      if (!first) out.push_back(',');
+      first = false;
+      out += "{\"traceId\":";
+      append_hex(out, link.context.trace_id.bytes);
+      out += ",\"spanId\":";
+      append_hex(out, link.context.span_id.bytes);
+      if (!link.context.trace_state.empty()) {
+        out += ",\"traceState\":";
+        append_json_utf8(out, link.context.trace_state.format());
+      }
+      fmt::format_to(std::back_inserter(out), ",\"flags\":{},", unsigned{link.context.flags});
+      append_attributes(out, link.attributes);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
+  out += ",\"status\":{";
+  if (span.status != trace::StatusCode::kUnset) {
+    fmt::format_to(std::back_inserter(out), "\"code\":{}", static_cast<int>(span.status));
+    if (!span.status_message.empty()) {
+      out += ",\"message\":";
+      append_json_utf8(out, span.status_message);
+    }
+  }
+  out += "}}";
+}
+
+}  // namespace
+
+Resource Resource::make(std::string_view service_name, std::string_view resource_attributes) {
+  Resource resource;
+  resource.attributes.push_back({"service.name", std::string(service_name)});
+  resource.attributes.push_back({"telemetry.sdk.name", std::string(kScopeName)});
+  resource.attributes.push_back({"telemetry.sdk.language", std::string("cpp")});
+  resource.attributes.push_back({"telemetry.sdk.version", std::string(SEATFLOW_VERSION)});
+  while (!resource_attributes.empty()) {
+    const size_t comma = resource_attributes.find(',');
+    std::string_view member = resource_attributes.substr(0, comma);
+    resource_attributes = comma == std::string_view::npos ? std::string_view{}
+                                                          : resource_attributes.substr(comma + 1);
+    const size_t eq = member.find('=');
+    if (eq == std::string_view::npos) continue;
+    const auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    const std::string_view key = trim(member.substr(0, eq));
+    auto value = http::percent_decode(trim(member.substr(eq + 1)));
+    if (key.empty() || key == "service.name" || !value) continue;
+    resource.attributes.push_back({std::string(key), std::move(*value)});
+  }
+  return resource;
+}
+
+void append_json_utf8(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    // The longest run that needs no escaping and no repair goes in at once.
+    size_t run = i;
+    while (run < s.size()) {
+      const auto c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+      }
+      ++i;
+      continue;
+    }
+    const size_t length = utf8_sequence_length(s, i);
+    if (length == 0) {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      ++i;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
+  out.push_back('"');
+}
+
+std::string encode_export_request(std::span<const ResourceBatch> batches) {
+  std::string out;
+  encode_export_request(batches, out);
+  return out;
+}
+
+void encode_export_request(std::span<const ResourceBatch> batches, std::string& out) {
+  out.clear();
+  out += "{\"resourceSpans\":[";
+  bool first_batch = true;
+  for (const auto& batch : batches) {
+    if (!first_batch) out.push_back(',');
+    first_batch = false;
+    out += "{\"resource\":{";
+    append_attributes(out, batch.resource->attributes);
+    out += "},\"scopeSpans\":[{\"scope\":{\"name\":";
+    append_json_utf8(out, kScopeName);
+    out += ",\"version\":";
+    append_json_utf8(out, SEATFLOW_VERSION);
+    out += "},\"spans\":[";
+    bool first_span = true;
+    for (const trace::SpanData* span : batch.spans) {
+      if (!first_span) out.push_back(',');
+      first_span = false;
+      append_span(out, *span);
+    }
+    out += "]}]}";
+  }
+  out += "]}";
+}
+
+}  // namespace seatflow::otlp

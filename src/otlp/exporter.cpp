@@ -1,0 +1,417 @@
+#include "otlp/exporter.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <ctime>
+#include <random>
+
+#include <fmt/core.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/log.hpp"
+#include "http/client.hpp"
+#include "metrics/registry.hpp"
+
+namespace seatflow::otlp {
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string_view env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string_view{} : std::string_view(value);
+}
+
+// The first non-empty of two variables: the traces-specific one wins.
+std::pair<const char*, std::string_view> env_either(const char* specific, const char* general) {
+  if (auto v = env(specific); !v.empty()) return {specific, v};
+  return {general, env(general)};
+}
+
+std::optional<int64_t> parse_non_negative(std::string_view text) {
+  int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < 0) return std::nullopt;
+  return value;
+}
+
+void read_integer(const char* name, std::string_view value, int64_t minimum, auto& target,
+                  std::vector<std::string>* warnings) {
+  if (value.empty()) return;
+  auto parsed = parse_non_negative(value);
+  if (!parsed || *parsed < minimum) {
+    if (warnings != nullptr) {
+      warnings->push_back(
+          fmt::format("{}={:?} is not an integer >= {}; using the default", name, value, minimum));
+    }
+    return;
+  }
+  using Target = std::decay_t<decltype(target)>;
+  if constexpr (std::is_same_v<Target, milliseconds>) {
+    target = milliseconds(*parsed);
+  } else {
+    target = static_cast<Target>(*parsed);
+  }
+}
+
+// "k1=v1,k2=v2" with percent-encoded values (OTEL_EXPORTER_OTLP_HEADERS).
+void read_headers(std::string_view list, http::Headers& headers) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view member = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    const size_t eq = member.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    auto value = http::percent_decode(member.substr(eq + 1));
+    if (value) headers.set(std::string(member.substr(0, eq)), std::move(*value));
+  }
+}
+
+// Retry-After as delta-seconds or an HTTP date.
+std::optional<milliseconds> parse_retry_after(std::string_view value) {
+  if (auto seconds = parse_non_negative(value)) return milliseconds(*seconds * 1000);
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const auto delta =
+      std::chrono::duration_cast<milliseconds>(at - std::chrono::system_clock::now());
+  return std::max(delta, milliseconds(0));
+}
+
+bool retryable_status(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+// partialSuccess.rejectedSpans of a 2xx response, 0 when absent.
+uint64_t rejected_spans(std::string_view body) {
+  if (body.empty()) return 0;
+  boost::system::error_code ec;
+  const boost::json::value json = boost::json::parse(body, ec);
+  if (ec || !json.is_object()) return 0;
+  const auto* partial = json.as_object().if_contains("partialSuccess");
+  if (partial == nullptr || !partial->is_object()) return 0;
+  const auto* rejected = partial->as_object().if_contains("rejectedSpans");
+  if (rejected == nullptr) return 0;
+  if (rejected->is_string()) {
+    return static_cast<uint64_t>(parse_non_negative(rejected->as_string()).value_or(0));
+  }
+  if (rejected->is_int64() && rejected->as_int64() > 0) {
+    return static_cast<uint64_t>(rejected->as_int64());
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::optional<ExporterOptions> ExporterOptions::from_environment(
+    std::string_view default_service_name, std::vector<std::string>* warnings) {
+  const auto warn = [warnings](std::string message) {
+    if (warnings != nullptr) warnings->push_back(std::move(message));
+  };
+  const std::string_view exporter = env("OTEL_TRACES_EXPORTER");
+  if (exporter == "none") return std::nullopt;
+  if (!exporter.empty() && exporter != "otlp") {
+    warn(
+        fmt::format("OTEL_TRACES_EXPORTER={:?} is not supported (only otlp and none); traces "
+                    "are not exported",
+                    exporter));
+    return std::nullopt;
+  }
+
+  ExporterOptions options;
+  if (auto specific = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); !specific.empty()) {
+    options.endpoint = specific;
+  } else if (auto general = env("OTEL_EXPORTER_OTLP_ENDPOINT"); !general.empty()) {
+    while (!general.empty() && general.back() == '/') general.remove_suffix(1);
+    options.endpoint = std::string(general) + "/v1/traces";
+  } else if (exporter == "otlp") {
+    options.endpoint = "http://localhost:4318/v1/traces";
+  } else {
+    return std::nullopt;
+  }
+  if (!options.endpoint.starts_with("http://")) {
+    warn(fmt::format("the OTLP endpoint {:?} is not http://; traces are not exported",
+                     options.endpoint));
+    return std::nullopt;
+  }
+  if (auto [name, protocol] =
+          env_either("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL");
+      !protocol.empty() && protocol != "http/json") {
+    warn(fmt::format("{}={:?}: only http/json is supported; exporting with it", name, protocol));
+  }
+
+  if (auto name = env("OTEL_SERVICE_NAME"); !name.empty()) {
+    options.service_name = name;
+  } else {
+    options.service_name = default_service_name;
+  }
+  options.resource_attributes = env("OTEL_RESOURCE_ATTRIBUTES");
+  read_headers(env("OTEL_EXPORTER_OTLP_HEADERS"), options.headers);
+  read_headers(env("OTEL_EXPORTER_OTLP_TRACES_HEADERS"), options.headers);
+
+  auto [timeout_name, timeout] =
+      env_either("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT");
+  read_integer(timeout_name, timeout, 1, options.timeout, warnings);
+  read_integer("OTEL_BSP_SCHEDULE_DELAY", env("OTEL_BSP_SCHEDULE_DELAY"), 1, options.schedule_delay,
+               warnings);
+  read_integer("OTEL_BSP_MAX_QUEUE_SIZE", env("OTEL_BSP_MAX_QUEUE_SIZE"), 1, options.max_queue_size,
+               warnings);
+  read_integer("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), 1,
+               options.max_batch_size, warnings);
+  if (options.max_batch_size > options.max_queue_size) {
+    warn(
+        fmt::format("OTEL_BSP_MAX_EXPORT_BATCH_SIZE ({}) exceeds OTEL_BSP_MAX_QUEUE_SIZE ({}); "
+                    "using the queue size",
+                    options.max_batch_size, options.max_queue_size));
+    options.max_batch_size = options.max_queue_size;
+  }
+  return options;
+}
+
+struct OtlpExporter::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : family(prometheus::BuildCounter()
+                   .Name("seatflow_trace_spans_total")
+                   .Help("Ended spans handed to the OTLP exporter, by outcome: exported "
+                         "(accepted by the receiver), dropped (queue full), failed (rejected or "
+                         "given up after retries)")
+                   .Register(r)),
+        exported(family.Add({{"outcome", "exported"}})),
+        dropped(family.Add({{"outcome", "dropped"}})),
+        failed(family.Add({{"outcome", "failed"}})) {}
+  prometheus::Family<prometheus::Counter>& family;
+  prometheus::Counter& exported;
+  prometheus::Counter& dropped;
+  prometheus::Counter& failed;
+};
+
+class OtlpExporter::ServiceProcessor final : public trace::SpanProcessor {
+ public:
+  ServiceProcessor(OtlpExporter& exporter, uint32_t resource)
+      : exporter_(exporter), resource_(resource) {}
+  void on_end(trace::SpanData&& span) override { exporter_.enqueue(resource_, std::move(span)); }
+
+ private:
+  OtlpExporter& exporter_;
+  const uint32_t resource_;
+};
+
+OtlpExporter::OtlpExporter(ExporterOptions options, metrics::Registry* registry)
+    : options_(std::move(options)) {
+  http::ClientOptions client;
+  client.max_attempts = 1;  // this class retries by the OTLP rules
+  client.max_idle_per_host = 2;
+  client.default_deadline = options_.timeout;
+  client_ = std::make_unique<http::HttpClient>(client);
+  if (registry != nullptr) metrics_ = std::make_unique<Metrics>(registry->prometheus());
+  resources_.push_back(Resource::make(options_.service_name, options_.resource_attributes));
+  queue_.reserve(std::min<size_t>(options_.max_queue_size, 4096));
+  worker_ = std::thread([this] { run(); });
+}
+
+OtlpExporter::~OtlpExporter() { shutdown(options_.timeout); }
+
+void OtlpExporter::on_end(trace::SpanData&& span) { enqueue(0, std::move(span)); }
+
+trace::SpanProcessor& OtlpExporter::processor_for(std::string_view service_name) {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, processor] : processors_) {
+    if (name == service_name) return *processor;
+  }
+  resources_.push_back(Resource::make(service_name, options_.resource_attributes));
+  const auto index = static_cast<uint32_t>(resources_.size() - 1);
+  processors_.emplace_back(std::string(service_name),
+                           std::make_unique<ServiceProcessor>(*this, index));
+  return *processors_.back().second;
+}
+
+void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.max_queue_size) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_) metrics_->dropped.Increment();
+      return;
+    }
+    queue_.push_back({resource, std::move(span)});
+    wake = queue_.size() == options_.max_batch_size;
+  }
+  if (wake) wake_.notify_one();
+}
+
+bool OtlpExporter::force_flush(milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!worker_.joinable()) return queue_.empty();
+  const uint64_t ticket = ++flush_requested_;
+  wake_.notify_one();
+  return flushed_.wait_for(lock, timeout, [&] { return flush_done_ >= ticket; });
+}
+
+void OtlpExporter::shutdown(milliseconds timeout) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      // Another caller is shutting down (or did); wait for it below.
+    } else {
+      stopping_ = true;
+      shutdown_deadline_ = SteadyClock::now() + timeout;
+    }
+  }
+  wake_.notify_all();
+  std::lock_guard join(join_mutex_);
+  if (worker_.joinable()) worker_.join();
+}
+
+ExporterStats OtlpExporter::stats() const {
+  return {exported_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed),
+          failed_.load(std::memory_order_relaxed)};
+}
+
+void OtlpExporter::count(uint64_t exported, uint64_t dropped, uint64_t failed) {
+  exported_.fetch_add(exported, std::memory_order_relaxed);
+  dropped_.fetch_add(dropped, std::memory_order_relaxed);
+  failed_.fetch_add(failed, std::memory_order_relaxed);
+  if (metrics_) {
+    metrics_->exported.Increment(static_cast<double>(exported));
+    metrics_->dropped.Increment(static_cast<double>(dropped));
+    metrics_->failed.Increment(static_cast<double>(failed));
+  }
+}
+
+void OtlpExporter::run() {
+  std::vector<Item> items;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait_for(lock, options_.schedule_delay, [&] {
+      return stopping_ || queue_.size() >= options_.max_batch_size ||
+             flush_requested_ > flush_done_;
+    });
+    const uint64_t flush_ticket = flush_requested_;
+    items.swap(queue_);
+    const bool stop = stopping_;
+    lock.unlock();
+    if (!items.empty()) export_items(items);
+    items.clear();
+    lock.lock();
+    if (queue_.empty() || stop) {
+      flush_done_ = std::max(flush_done_, flush_ticket);
+      flushed_.notify_all();
+    }
+    if (stop && queue_.empty()) break;
+  }
+  // Anything still queued at this point arrived after the deadline passed.
+  dropped_.fetch_add(queue_.size(), std::memory_order_relaxed);
+  if (metrics_) metrics_->dropped.Increment(static_cast<double>(queue_.size()));
+  queue_.clear();
+  flush_done_ = flush_requested_;
+  flushed_.notify_all();
+}
+
+void OtlpExporter::export_items(std::vector<Item>& items) {
+  std::vector<ResourceBatch> batches;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& r : resources_) batches.push_back({&r, {}});
+  }
+  for (size_t begin = 0; begin < items.size(); begin += options_.max_batch_size) {
+    const size_t end = std::min(items.size(), begin + options_.max_batch_size);
+    // Group the batch's spans by resource, keeping their order.
+    for (auto& batch : batches) batch.spans.clear();
+    for (size_t i = begin; i < end; ++i) batches[items[i].resource].spans.push_back(&items[i].span);
+    std::vector<ResourceBatch> nonempty;
+    for (const auto& batch : batches) {
+      if (!batch.spans.empty()) nonempty.push_back(batch);
+    }
+    encode_export_request(nonempty, body_);
+    const size_t spans = end - begin;
+    const uint64_t rejected = std::min<uint64_t>(send_with_retries(body_, spans), spans);
+    count(spans - rejected, 0, rejected);
+  }
+}
+
+uint64_t OtlpExporter::send_with_retries(const std::string& body, size_t spans) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  milliseconds backoff = options_.backoff_initial;
+  for (int attempt = 1;; ++attempt) {
+    http::ClientRequest request;
+    request.method = http::Method::kPost;
+    request.url = options_.endpoint;
+    request.headers = options_.headers;
+    request.headers.set("Content-Type", "application/json");
+    request.body = body;
+    request.deadline = attempt_deadline();
+    if (request.deadline <= milliseconds(0)) {
+      log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);
+      return spans;
+    }
+    auto response = client_->send(std::move(request));
+
+    std::string failure;
+    std::optional<milliseconds> retry_after;
+    if (response && response->status >= 200 && response->status < 300) {
+      if (warned_) log::info("OTLP export to {} works again", options_.endpoint);
+      warned_ = false;
+      return rejected_spans(response->body);
+    }
+    if (!response) {
+      failure = response.error().message();
+    } else {
+      failure = fmt::format("HTTP {}: {}", response->status, response->body.substr(0, 200));
+      if (!retryable_status(response->status)) {
+        log::warn("OTLP export to {} refused {} spans, not retrying: {}", options_.endpoint, spans,
+                  failure);
+        return spans;
+      }
+      if (auto header = response->headers.get("Retry-After")) {
+        retry_after = parse_retry_after(*header);
+      }
+    }
+    milliseconds delay = retry_after.value_or(milliseconds(0));
+    if (!retry_after) {
+      // Full jitter: anywhere up to the current backoff.
+      delay = milliseconds(std::uniform_int_distribution<int64_t>(
+          backoff.count() / 2, std::max<int64_t>(backoff.count(), 1))(random));
+      backoff = std::min(backoff * 2, options_.backoff_max);
+    }
+    if (attempt >= options_.max_attempts || !wait_before_retry(delay)) {
+      if (!warned_) {
+        log::warn("OTLP export to {} failed, {} spans lost after {} attempts: {}",
+                  options_.endpoint, spans, attempt, failure);
+      }
+      warned_ = true;
+      return spans;
+    }
+  }
+}
+
+milliseconds OtlpExporter::attempt_deadline() const {
+  std::lock_guard lock(mutex_);
+  if (!stopping_) return options_.timeout;
+  const auto left =
+      std::chrono::duration_cast<milliseconds>(shutdown_deadline_ - SteadyClock::now());
+  return std::min(options_.timeout, left);
+}
+
+bool OtlpExporter::wait_before_retry(milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  const auto until = SteadyClock::now() + delay;
+  // Woken early only by shutdown, which may leave less time than the delay.
+  wake_.wait_until(lock, until, [&] { return stopping_; });
+  if (!stopping_) return true;
+  if (until > shutdown_deadline_) return false;
+  lock.unlock();
+  std::this_thread::sleep_until(until);
+  return true;
+}
+
+}  // namespace seatflow::otlp

@@ -1,0 +1,151 @@
+// The OTLP/HTTP JSON trace exporter: a SpanProcessor that batches ended
+// spans on a background thread and POSTs them to an OTLP receiver
+// (Jaeger, an OpenTelemetry Collector).
+//
+// on_end() only appends to a bounded queue under a short lock: when the
+// queue is full the span is dropped and counted, so a request never waits
+// for the exporter. The thread sends a batch when it is full or every
+// schedule_delay, retries 429/502/503/504 and transport failures with
+// exponential backoff (honouring Retry-After), never retries other
+// statuses, and flushes what is queued on shutdown within a deadline.
+//
+// One process may host several services (the embedded mode): each gets its
+// own processor_for(name), whose spans are exported under its own
+// service.name by the same thread.
+//
+// Configuration follows the OpenTelemetry environment variables, see
+// ExporterOptions::from_environment and docs/tracing.md.
+//
+// Thread safety: on_end() and the processors may be used from any thread;
+// processor_for() is safe too, but meant for start-up.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "http/message.hpp"
+#include "otlp/encoding.hpp"
+#include "trace/span.hpp"
+
+namespace seatflow::metrics {
+class Registry;
+}
+
+namespace seatflow::http {
+class HttpClient;
+}
+
+namespace seatflow::otlp {
+
+struct ExporterOptions {
+  std::string endpoint;   // the full URL, e.g. http://127.0.0.1:4318/v1/traces
+  http::Headers headers;  // sent with every request
+  std::string service_name = "seatflow";
+  std::string resource_attributes;            // OTEL_RESOURCE_ATTRIBUTES
+  std::chrono::milliseconds timeout{10'000};  // per attempt
+  size_t max_queue_size = 2048;
+  size_t max_batch_size = 512;
+  std::chrono::milliseconds schedule_delay{1'000};
+  int max_attempts = 5;
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{30'000};
+
+  // nullopt when exporting is off: OTEL_TRACES_EXPORTER=none, or no endpoint
+  // (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as is, or
+  // OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces") and OTEL_TRACES_EXPORTER
+  // unset. Also read: OTEL_SERVICE_NAME (else `default_service_name`),
+  // OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_[TRACES_]HEADERS and
+  // _TIMEOUT, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
+  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE. A value that cannot be used keeps the
+  // default and adds a line to `warnings`.
+  static std::optional<ExporterOptions> from_environment(std::string_view default_service_name,
+                                                         std::vector<std::string>* warnings);
+};
+
+struct ExporterStats {
+  uint64_t exported = 0;  // accepted by the receiver
+  uint64_t dropped = 0;   // the queue was full
+  uint64_t failed = 0;    // rejected, or given up on after retries
+};
+
+class OtlpExporter final : public trace::SpanProcessor {
+ public:
+  // `registry` may be null; otherwise it gets the exporter's counters.
+  OtlpExporter(ExporterOptions options, metrics::Registry* registry);
+  ~OtlpExporter() override;  // shutdown(timeout)
+  OtlpExporter(const OtlpExporter&) = delete;
+  OtlpExporter& operator=(const OtlpExporter&) = delete;
+
+  // A span of the options' service.
+  void on_end(trace::SpanData&& span) override;
+
+  // The processor for spans of another service in this process. The same
+  // name returns the same processor; it lives as long as the exporter.
+  trace::SpanProcessor& processor_for(std::string_view service_name);
+
+  // Exports everything queued before the call. False if that did not finish
+  // within `timeout`.
+  bool force_flush(std::chrono::milliseconds timeout);
+
+  // Exports what is queued, then stops the thread; a retry still waiting at
+  // the deadline is given up. Later spans are dropped. Idempotent.
+  void shutdown(std::chrono::milliseconds timeout);
+
+  ExporterStats stats() const;
+
+ private:
+  struct Item {
+    uint32_t resource = 0;
+    trace::SpanData span;
+  };
+  class ServiceProcessor;
+  struct Metrics;
+
+  void enqueue(uint32_t resource, trace::SpanData&& span);
+  void run();
+  void export_items(std::vector<Item>& items);
+  // Sends one request with retries; returns how many spans were rejected.
+  uint64_t send_with_retries(const std::string& body, size_t spans);
+  // Waits up to `delay`, cut short by the shutdown deadline. False when the
+  // deadline leaves no time for it.
+  bool wait_before_retry(std::chrono::milliseconds delay);
+  // The timeout of the next attempt: the options', cut by the shutdown deadline.
+  std::chrono::milliseconds attempt_deadline() const;
+  void count(uint64_t exported, uint64_t dropped, uint64_t failed);
+
+  const ExporterOptions options_;
+  std::unique_ptr<http::HttpClient> client_;
+  std::unique_ptr<Metrics> metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;     // the worker: work, flush or stop
+  std::condition_variable flushed_;  // force_flush() callers
+  std::vector<Item> queue_;
+  std::deque<Resource> resources_;  // index = Item::resource
+  std::deque<std::pair<std::string, std::unique_ptr<ServiceProcessor>>> processors_;
+  uint64_t flush_requested_ = 0;
+  uint64_t flush_done_ = 0;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point shutdown_deadline_;
+
+  std::atomic<uint64_t> exported_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> failed_{0};
+  // Worker thread only.
+  bool warned_ = false;    // one warning per failure streak
+  std::string body_;       // the request being sent; its capacity is reused
+  std::mutex join_mutex_;  // serializes shutdown() callers joining the worker
+  std::thread worker_;
+};
+
+}  // namespace seatflow::otlp
