@@ -1,7 +1,9 @@
 // The cost of tracing on the hot path: a span started and ended, with the
-// attributes an HTTP server span carries, handed to a processor.
+// attributes an HTTP server span carries, handed to a processor; and the
+// exporter's side, encoding spans as OTLP JSON.
 #include <benchmark/benchmark.h>
 
+#include "otlp/encoding.hpp"
 #include "trace/span.hpp"
 
 namespace {
@@ -44,6 +46,51 @@ void bm_span_start_end_unsampled(benchmark::State& state) {
   }
 }
 BENCHMARK(bm_span_start_end_unsampled);
+
+// Everything http::tracing_middleware records for a request.
+void record_server_span(const Tracer& tracer) {
+  auto span = tracer.start_span("GET", {.kind = SpanKind::kServer});
+  span.set_attribute("http.request.method", "GET");
+  span.set_attribute("url.path", "/api/events/42/seats");
+  span.set_attribute("url.scheme", "http");
+  span.set_attribute("network.protocol.version", "1.1");
+  span.set_attribute("client.address", "127.0.0.1");
+  span.set_attribute("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)");
+  span.update_name("GET /api/events/{id}/seats");
+  span.set_attribute("http.route", "/api/events/{id}/seats");
+  span.set_attribute("http.response.status_code", 200);
+  span.end();
+}
+
+void bm_server_span(benchmark::State& state) {
+  KeepLast processor;
+  Tracer tracer({Sampler::Root::kAlwaysOn, 1.0, true}, &processor);
+  for ([[maybe_unused]] auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+    record_server_span(tracer);
+  }
+}
+BENCHMARK(bm_server_span);
+
+class Collect : public SpanProcessor {
+ public:
+  void on_end(SpanData&& span) override { spans.push_back(std::move(span)); }
+  std::vector<SpanData> spans;
+};
+
+// A server span encoded as OTLP JSON, as the exporter does when it ends.
+void bm_encode_span(benchmark::State& state) {
+  Collect collect;
+  Tracer tracer({Sampler::Root::kAlwaysOn, 1.0, true}, &collect);
+  record_server_span(tracer);
+  std::string out;
+  for ([[maybe_unused]] auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+    out.clear();
+    seatflow::otlp::encode_span(collect.spans[0], out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["bytes_per_span"] = static_cast<double>(out.size());
+}
+BENCHMARK(bm_encode_span);
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -41,6 +42,36 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return length;
 }
 
+// Appends a string literal, its length known at compile time.
+template <size_t N>
+void put(std::string& out, const char (&literal)[N]) {
+  out.append(literal, N - 1);
+}
+
+void put_uint(std::string& out, unsigned value) {
+  const fmt::format_int digits(value);
+  out.append(digits.data(), digits.size());
+}
+
+// True when none of the 8 bytes of `w` needs escaping or repair: each is
+// printable ASCII (0x20..0x7e) other than '"' and '\\'.
+bool plain_word(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  const uint64_t above_tilde = ((w + kOnes) | w) & kHigh;  // 0x7f and up
+  return (below_space | above_tilde | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) ==
+         0;
+}
+
+// Bytes that a JSON string can carry as they are: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 void append_hex(std::string& out, const auto& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::array<char, 2 + 2 * sizeof(bytes)> text;
@@ -63,7 +94,7 @@ void append_int_string(std::string& out, int64_t value) {
 
 void append_double(std::string& out, double value) {
   if (std::isnan(value)) {
-    out += "\"NaN\"";
+    put(out, "\"NaN\"");
   } else if (std::isinf(value)) {
     out += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
   } else {
@@ -76,15 +107,15 @@ void append_any_value(std::string& out, const trace::AttributeValue& value) {
       [&out](const auto& v) {
         using V = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<V, std::string>) {
-          out += "{\"stringValue\":";
+          put(out, "{\"stringValue\":");
           append_json_utf8(out, v);
         } else if constexpr (std::is_same_v<V, bool>) {
           out += v ? "{\"boolValue\":true" : "{\"boolValue\":false";
         } else if constexpr (std::is_same_v<V, int64_t>) {
-          out += "{\"intValue\":";
+          put(out, "{\"intValue\":");
           append_int_string(out, v);
         } else {
-          out += "{\"doubleValue\":";
+          put(out, "{\"doubleValue\":");
           append_double(out, v);
         }
         out.push_back('}');
@@ -93,14 +124,14 @@ void append_any_value(std::string& out, const trace::AttributeValue& value) {
 }
 
 void append_attributes(std::string& out, const std::vector<trace::Attribute>& attributes) {
-  out += "\"attributes\":[";
+  put(out, "\"attributes\":[");
   bool first = true;
   for (const auto& attribute : attributes) {
     if (!first) out.push_back(',');
     first = false;
-    out += "{\"key\":";
+    put(out, "{\"key\":");
     append_json_utf8(out, attribute.key);
-    out += ",\"value\":";
+    put(out, ",\"value\":");
     append_any_value(out, attribute.value);
     out.push_back('}');
   }
@@ -108,37 +139,40 @@ void append_attributes(std::string& out, const std::vector<trace::Attribute>& at
 }
 
 void append_span(std::string& out, const trace::SpanData& span) {
-  out += "{\"traceId\":";
+  put(out, "{\"traceId\":");
   append_hex(out, span.context.trace_id.bytes);
-  out += ",\"spanId\":";
+  put(out, ",\"spanId\":");
   append_hex(out, span.context.span_id.bytes);
   if (!span.context.trace_state.empty()) {
-    out += ",\"traceState\":";
+    put(out, ",\"traceState\":");
     append_json_utf8(out, span.context.trace_state.format());
   }
   if (span.parent_span_id.valid()) {
-    out += ",\"parentSpanId\":";
+    put(out, ",\"parentSpanId\":");
     append_hex(out, span.parent_span_id.bytes);
   }
   // The W3C trace flags are the low byte of the span's flags.
-  fmt::format_to(std::back_inserter(out), ",\"flags\":{},\"name\":", unsigned{span.context.flags});
+  put(out, ",\"flags\":");
+  put_uint(out, span.context.flags);
+  put(out, ",\"name\":");
   append_json_utf8(out, span.name);
-  fmt::format_to(std::back_inserter(out),
-                 ",\"kind\":{},\"startTimeUnixNano\":", static_cast<int>(span.kind));
+  put(out, ",\"kind\":");
+  put_uint(out, static_cast<unsigned>(span.kind));
+  put(out, ",\"startTimeUnixNano\":");
   append_int_string(out, span.start_unix_ns);
-  out += ",\"endTimeUnixNano\":";
+  put(out, ",\"endTimeUnixNano\":");
   append_int_string(out, span.end_unix_ns);
   out.push_back(',');
   append_attributes(out, span.attributes);
   if (!span.events.empty()) {
-    out += ",\"events\":[";
+    put(out, ",\"events\":[");
     bool first = true;
     for (const auto& event : span.events) {
       if (!first) out.push_back(',');
       first = false;
-      out += "{\"timeUnixNano\":";
+      put(out, "{\"timeUnixNano\":");
       append_int_string(out, event.time_unix_ns);
-      out += ",\"name\":";
+      put(out, ",\"name\":");
       append_json_utf8(out, event.name);
       out.push_back(',');
       append_attributes(out, event.attributes);
@@ -147,34 +181,37 @@ void append_span(std::string& out, const trace::SpanData& span) {
     out.push_back(']');
   }
   if (!span.links.empty()) {
-    out += ",\"links\":[";
+    put(out, ",\"links\":[");
     bool first = true;
     for (const auto& link : span.links) {
       if (!first) out.push_back(',');
       first = false;
-      out += "{\"traceId\":";
+      put(out, "{\"traceId\":");
       append_hex(out, link.context.trace_id.bytes);
-      out += ",\"spanId\":";
+      put(out, ",\"spanId\":");
       append_hex(out, link.context.span_id.bytes);
       if (!link.context.trace_state.empty()) {
-        out += ",\"traceState\":";
+        put(out, ",\"traceState\":");
         append_json_utf8(out, link.context.trace_state.format());
       }
-      fmt::format_to(std::back_inserter(out), ",\"flags\":{},", unsigned{link.context.flags});
+      put(out, ",\"flags\":");
+      put_uint(out, link.context.flags);
+      out.push_back(',');
       append_attributes(out, link.attributes);
       out.push_back('}');
     }
     out.push_back(']');
   }
-  out += ",\"status\":{";
+  put(out, ",\"status\":{");
   if (span.status != trace::StatusCode::kUnset) {
-    fmt::format_to(std::back_inserter(out), "\"code\":{}", static_cast<int>(span.status));
+    put(out, "\"code\":");
+    put_uint(out, static_cast<unsigned>(span.status));
     if (!span.status_message.empty()) {
-      out += ",\"message\":";
+      put(out, ",\"message\":");
       append_json_utf8(out, span.status_message);
     }
   }
-  out += "}}";
+  put(out, "}}");
 }
 
 }  // namespace
@@ -212,24 +249,24 @@ void append_json_utf8(std::string& out, std::string_view s) {
   while (i < s.size()) {
     // The longest run that needs no escaping and no repair goes in at once.
     size_t run = i;
-    while (run < s.size()) {
-      const auto c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
-      ++run;
+    for (uint64_t w = 0; run + 8 <= s.size(); run += 8) {
+      std::memcpy(&w, s.data() + run, 8);
+      if (!plain_word(w)) break;
     }
+    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"': put(out, "\\\""); break;
+        case '\\': put(out, "\\\\"); break;
+        case '\n': put(out, "\\n"); break;
+        case '\r': put(out, "\\r"); break;
+        case '\t': put(out, "\\t"); break;
         default:
-          out += "\\u00";
+          put(out, "\\u00");
           out.push_back(kHex[c >> 4]);
           out.push_back(kHex[c & 0xf]);
       }
@@ -238,7 +275,7 @@ void append_json_utf8(std::string& out, std::string_view s) {
     }
     const size_t length = utf8_sequence_length(s, i);
     if (length == 0) {
-      out += "\xef\xbf\xbd";  // U+FFFD
+      put(out, "\xef\xbf\xbd");  // U+FFFD
       ++i;
     } else {
       out.append(s.substr(i, length));
@@ -248,6 +285,8 @@ void append_json_utf8(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void encode_span(const trace::SpanData& span, std::string& out) { append_span(out, span); }
+
 std::string encode_export_request(std::span<const ResourceBatch> batches) {
   std::string out;
   encode_export_request(batches, out);
@@ -256,27 +295,32 @@ std::string encode_export_request(std::span<const ResourceBatch> batches) {
 
 void encode_export_request(std::span<const ResourceBatch> batches, std::string& out) {
   out.clear();
-  out += "{\"resourceSpans\":[";
+  size_t size = 256;
+  for (const auto& batch : batches) {
+    for (std::string_view span : batch.spans) size += span.size() + 1;
+  }
+  out.reserve(size);
+  put(out, "{\"resourceSpans\":[");
   bool first_batch = true;
   for (const auto& batch : batches) {
     if (!first_batch) out.push_back(',');
     first_batch = false;
-    out += "{\"resource\":{";
+    put(out, "{\"resource\":{");
     append_attributes(out, batch.resource->attributes);
-    out += "},\"scopeSpans\":[{\"scope\":{\"name\":";
+    put(out, "},\"scopeSpans\":[{\"scope\":{\"name\":");
     append_json_utf8(out, kScopeName);
-    out += ",\"version\":";
+    put(out, ",\"version\":");
     append_json_utf8(out, SEATFLOW_VERSION);
-    out += "},\"spans\":[";
+    put(out, "},\"spans\":[");
     bool first_span = true;
-    for (const trace::SpanData* span : batch.spans) {
+    for (std::string_view span : batch.spans) {
       if (!first_span) out.push_back(',');
       first_span = false;
-      append_span(out, *span);
+      out.append(span);
     }
-    out += "]}]}";
+    put(out, "]}]}");
   }
-  out += "]}";
+  put(out, "]}");
 }
 
 }  // namespace seatflow::otlp

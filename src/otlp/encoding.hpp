@@ -27,10 +27,15 @@ struct Resource {
   static Resource make(std::string_view service_name, std::string_view resource_attributes = {});
 };
 
-// The spans of one resource within a request.
+// One span as an OTLP JSON Span object, appended to `out`. The exporter
+// encodes a span on the thread that ended it, while its data is still hot,
+// and queues the text.
+void encode_span(const trace::SpanData& span, std::string& out);
+
+// The spans of one resource within a request, each encoded by encode_span().
 struct ResourceBatch {
   const Resource* resource = nullptr;
-  std::vector<const trace::SpanData*> spans;
+  std::vector<std::string_view> spans;
 };
 
 inline constexpr std::string_view kScopeName = "seatflow";

@@ -42,7 +42,9 @@ trace::SpanData full_span() {
 }
 
 json::object encode_one(const trace::SpanData& span, const Resource& resource) {
-  const ResourceBatch batch{&resource, {&span}};
+  std::string encoded;
+  encode_span(span, encoded);
+  const ResourceBatch batch{&resource, {encoded}};
   return json::parse(encode_export_request({&batch, 1})).as_object();
 }
 
@@ -142,8 +144,9 @@ TEST(Encoding, InvalidUtf8IsRepairedAndControlCharactersEscaped) {
 TEST(Encoding, SpansAreGroupedUnderTheirResource) {
   const Resource order = Resource::make("order");
   const Resource payment = Resource::make("payment");
-  const trace::SpanData span = full_span();
-  const std::vector<ResourceBatch> batches = {{&order, {&span, &span}}, {&payment, {&span}}};
+  std::string span;
+  encode_span(full_span(), span);
+  const std::vector<ResourceBatch> batches = {{&order, {span, span}}, {&payment, {span}}};
   const json::value request = json::parse(encode_export_request(batches));
   const json::array& resource_spans = request.at("resourceSpans").as_array();
   ASSERT_EQ(resource_spans.size(), 2U);

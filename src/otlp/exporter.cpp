@@ -235,6 +235,11 @@ trace::SpanProcessor& OtlpExporter::processor_for(std::string_view service_name)
 }
 
 void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
+  // Encoded here, while the span is hot in this thread's cache; its data is
+  // freed by the thread that allocated it.
+  std::string json;
+  json.reserve(1024);
+  encode_span(span, json);
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -243,7 +248,7 @@ void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
       if (metrics_) metrics_->dropped.Increment();
       return;
     }
-    queue_.push_back({resource, std::move(span)});
+    queue_.push_back({resource, std::move(json)});
     wake = queue_.size() == options_.max_batch_size;
   }
   if (wake) wake_.notify_one();
@@ -327,7 +332,7 @@ void OtlpExporter::export_items(std::vector<Item>& items) {
     const size_t end = std::min(items.size(), begin + options_.max_batch_size);
     // Group the batch's spans by resource, keeping their order.
     for (auto& batch : batches) batch.spans.clear();
-    for (size_t i = begin; i < end; ++i) batches[items[i].resource].spans.push_back(&items[i].span);
+    for (size_t i = begin; i < end; ++i) batches[items[i].resource].spans.push_back(items[i].span);
     std::vector<ResourceBatch> nonempty;
     for (const auto& batch : batches) {
       if (!batch.spans.empty()) nonempty.push_back(batch);

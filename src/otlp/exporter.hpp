@@ -106,7 +106,7 @@ class OtlpExporter final : public trace::SpanProcessor {
  private:
   struct Item {
     uint32_t resource = 0;
-    trace::SpanData span;
+    std::string span;  // encode_span()
   };
   class ServiceProcessor;
   struct Metrics;
