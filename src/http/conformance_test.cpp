@@ -43,9 +43,9 @@ struct Callback {
     const auto values = all("traceparent");
     EXPECT_EQ(values.size(), 1U) << "expected exactly one traceparent";
     if (values.size() != 1) return {};
-    static const std::regex format("^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
+    static const std::regex kFormat("^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
     std::smatch m;
-    EXPECT_TRUE(std::regex_match(values[0], m, format)) << values[0];
+    EXPECT_TRUE(std::regex_match(values[0], m, kFormat)) << values[0];
     if (m.empty()) return {};
     EXPECT_NE(m[2].str(), std::string(32, '0'));
     EXPECT_NE(m[3].str(), std::string(16, '0'));
@@ -128,7 +128,9 @@ class TraceConformance : public ::testing::Test {
     }
     body += "]";
     std::string raw = "POST /debug/trace-conformance HTTP/1.1\r\nHost: service\r\n";
-    for (const auto& [name, value] : headers) raw += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : headers) {
+      raw.append(name).append(": ").append(value).append("\r\n");
+    }
     raw += "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
     testing::RawConnection connection(service_->port());

@@ -333,6 +333,11 @@ class HttpServer::Impl::Connection : public ResponseSink,
   std::string remote_address_;
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
   bool timed_out_ = false;
+  // SSE only: the subscription, while streaming; whether a write the
+  // client must drain is in flight; whether an overflow cut it.
+  const SseSubscription* stream_subscription_ = nullptr;
+  bool stream_write_pending_ = false;
+  bool slow_consumer_ = false;
   Phase phase_ = Phase::kIdle;
   bool dispatching_ = false;
   bool awaiting_response_ = false;  // between dispatch and the handler's answer
@@ -514,9 +519,20 @@ awaitable<void> HttpServer::Impl::Connection::stream_events() {
   std::weak_ptr<Connection> weak = shared_from_this();
   auto subscription = hub.subscribe(topic_, last_event_id_, [executor, weak] {
     asio::post(executor, [weak] {
-      if (auto self = weak.lock()) self->wakeup_.notify();
+      auto self = weak.lock();
+      if (!self) return;
+      // A client that stopped reading leaves a write pending that would
+      // only end at write_timeout: an overflow ends it now.
+      if (self->stream_write_pending_ && self->stream_subscription_ != nullptr &&
+          self->stream_subscription_->overflowed()) {
+        self->slow_consumer_ = true;
+        beast::error_code ignored;
+        self->socket_.cancel(ignored);
+      }
+      self->wakeup_.notify();
     });
   });
+  stream_subscription_ = subscription.get();
   const auto heartbeat = hub.options().heartbeat;
   next_heartbeat_ = SteadyClock::now() + heartbeat;
   beast::error_code ignored;
@@ -561,12 +577,16 @@ awaitable<void> HttpServer::Impl::Connection::stream_events() {
     }
     auto rest = beast::buffers_suffix<std::vector<asio::const_buffer>>(buffers);
     rest.consume(written);
-    if (!co_await write_all(rest)) {
-      if (timed_out_) hub.count_slow_disconnect();
+    stream_write_pending_ = true;
+    const bool wrote = co_await write_all(rest);
+    stream_write_pending_ = false;
+    if (!wrote) {
+      if (timed_out_ || slow_consumer_) hub.count_slow_disconnect();
       write_failed = true;
       break;
     }
   }
+  stream_subscription_ = nullptr;
   hub.unsubscribe(subscription);
   if (!write_failed) co_await write_all(asio::buffer("0\r\n\r\n", 5));
 }

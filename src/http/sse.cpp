@@ -47,6 +47,11 @@ bool SseSubscription::take(std::vector<SseFrame>& out) {
   return true;
 }
 
+bool SseSubscription::overflowed() const {
+  std::lock_guard lock(mu_);
+  return overflowed_;
+}
+
 SseHub::SseHub(SseOptions options, metrics::Registry& registry)
     : options_(options), metrics_(std::make_unique<Metrics>(registry.prometheus())) {}
 

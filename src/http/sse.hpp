@@ -47,10 +47,14 @@ class SseSubscription {
   // overflowed and must be disconnected.
   bool take(std::vector<SseFrame>& out);
 
+  // True once the subscriber fell too far behind; its connection must let
+  // it go, even in the middle of a write the client is not reading.
+  bool overflowed() const;
+
  private:
   friend class SseHub;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<SseFrame> queue_;  // guarded by mu_
   size_t queued_bytes_ = 0;      // guarded by mu_
   bool overflowed_ = false;      // guarded by mu_

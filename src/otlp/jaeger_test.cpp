@@ -34,9 +34,10 @@ std::string env_or_fail(const char* name) {
 std::optional<json::object> read_trace(const std::string& query_url, const std::string& trace_id,
                                        size_t expected) {
   http::HttpClient client;
+  const std::string url = query_url + "/api/v3/traces/" += trace_id;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto response = client.send({.url = query_url + "/api/v3/traces/" + trace_id});
+    auto response = client.send({.url = url});
     if (response && response->status == 200) {
       json::object body = json::parse(response->body).as_object();
       size_t spans = 0;
