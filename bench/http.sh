@@ -10,27 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
-
-threads="${THREADS:-1}"
-connections="${CONNECTIONS:-64}"
-duration="${DURATION:-10}"
-cores="$(nproc)"
-server_cpus="0-$((threads - 1))"
-client_cpus="$threads-$((cores - 1))"
-if ((threads >= cores)); then client_cpus="0-$((cores - 1))"; fi
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-
-work="$(mktemp -d -t seatflow-bench-http.XXXXXX)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/bench.sh
 
 # Seatflow, as `seatflow up` runs it, without the access log (nginx's is off too).
 sf_port="$(free_port)"
@@ -67,11 +47,6 @@ wait_for 15 curl -sf "http://127.0.0.1:$sf_port/health/live" || { cat "$work/sea
 wait_for 15 curl -sf "http://127.0.0.1:$ng_port/health/live" || { cat "$work/nginx-error.log"; exit 1; }
 [[ "$(curl -s "http://127.0.0.1:$sf_port/health/live")" == "$(curl -s "http://127.0.0.1:$ng_port/health/live")" ]]
 
-rps() {  # rps URL -> requests per second
-  taskset -c "$client_cpus" wrk -t "$threads" -c "$connections" -d "${duration}s" "$1" |
-    awk '/^Requests\/sec:/ { print $2 }'
-}
-best() { printf '%s\n' "$@" | sort -g | tail -1; }
 
 rps "http://127.0.0.1:$sf_port/health/live" >/dev/null  # warm up both
 rps "http://127.0.0.1:$ng_port/health/live" >/dev/null

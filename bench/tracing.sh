@@ -16,27 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
-
-threads="${THREADS:-1}"
-connections="${CONNECTIONS:-64}"
-duration="${DURATION:-10}"
-cores="$(nproc)"
-server_cpus="0-$((threads - 1))"
-client_cpus="$threads-$((cores - 1))"
-if ((threads >= cores)); then client_cpus="0-$((cores - 1))"; fi
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-
-work="$(mktemp -d -t seatflow-bench-tracing.XXXXXX)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/bench.sh
 
 # The OTLP sink.
 sink_port="$(free_port)"
@@ -78,11 +58,6 @@ start_seatflow untraced "$off_port" OTEL_TRACES_SAMPLER=always_off
 wait_for 15 curl -sf "http://127.0.0.1:$on_port/health/live" || { cat "$work/traced.log"; exit 1; }
 wait_for 15 curl -sf "http://127.0.0.1:$off_port/health/live" || { cat "$work/untraced.log"; exit 1; }
 
-rps() {  # rps URL -> requests per second
-  taskset -c "$client_cpus" wrk -t "$threads" -c "$connections" -d "${duration}s" "$1" |
-    awk '/^Requests\/sec:/ { print $2 }'
-}
-best() { printf '%s\n' "$@" | sort -g | tail -1; }
 on_url="http://127.0.0.1:$on_port/health/live"
 off_url="http://127.0.0.1:$off_port/health/live"
 

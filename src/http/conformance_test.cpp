@@ -148,6 +148,17 @@ class TraceConformance : public ::testing::Test {
   }
   Callback call_one(const HeaderList& headers) { return call(headers)[0]; }
 
+  // POSTs `body` to the route as JSON, with no trace headers.
+  std::optional<testing::RawResponse> post(const std::string& body) const {
+    testing::RawConnection connection(service_->port());
+    std::string raw =
+        "POST /debug/trace-conformance HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\n"
+        "Content-Length: ";
+    raw.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+    if (!connection.send(raw)) return std::nullopt;
+    return connection.read_response();
+  }
+
   // The trace continues: same trace id, a new parent id.
   void expect_continued(const HeaderList& headers) {
     const auto tp = call_one(headers).traceparent();
@@ -413,12 +424,7 @@ TEST_F(TraceConformance, CallbacksGetTheArgumentsAsJson) {
                            R"(/callback/a","arguments":[{"url":"http://x/"}]},)" +
                            R"({"url":"http://127.0.0.1:)" + std::to_string(harness_->port()) +
                            R"(/callback/b"}])";
-  testing::RawConnection connection(service_->port());
-  ASSERT_TRUE(connection.send(
-      "POST /debug/trace-conformance HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body));
-  auto response = connection.read_response();
+  auto response = post(body);
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   std::lock_guard lock(mutex_);
@@ -428,13 +434,7 @@ TEST_F(TraceConformance, CallbacksGetTheArgumentsAsJson) {
 
 TEST_F(TraceConformance, BadBodiesAreRefusedWithAProblem) {
   for (const char* body : {"{}", "[1]", R"([{"url":5}])", R"([{"url":"ftp://x"}])", "[", ""}) {
-    const std::string b(body);
-    testing::RawConnection connection(service_->port());
-    ASSERT_TRUE(connection.send(
-        "POST /debug/trace-conformance HTTP/1.1\r\nHost: s\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(b.size()) + "\r\n\r\n" + b));
-    auto response = connection.read_response();
+    auto response = post(body);
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 400) << body;
     EXPECT_EQ(response->header("Content-Type"), "application/problem+json");
