@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 wrk nginx-light curl
+  # the Kafka broker (scripts/install-kafka.sh fetches its jars with Maven)
+  openjdk-17-jre-headless maven
 )
 
 missing=()

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace seatflow::db {
@@ -74,13 +77,104 @@ Status Database::run_in_transaction(Session& session, std::string_view begin_sql
   }
   if (result) {
     if (auto st = session.execute_script("COMMIT"); !st) {
+      session.after_commit_.clear();
       (void)session.execute_script("ROLLBACK");
       return fail(st.error().with_context("COMMIT failed"));
     }
+    auto callbacks = std::move(session.after_commit_);
+    session.after_commit_.clear();
+    for (auto& fn : callbacks) fn();
     return ok();
   }
+  session.after_commit_.clear();
   (void)session.execute_script("ROLLBACK");
   return result;
+}
+
+// In-process channels: a generation counter per channel, bumped by notify.
+class LocalChannels {
+ public:
+  struct Channel {
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t generation = 0;  // guarded by mu
+  };
+
+  std::shared_ptr<Channel> channel(std::string_view name) {
+    std::lock_guard lock(mu_);
+    auto& slot = channels_[std::string(name)];
+    if (!slot) slot = std::make_shared<Channel>();
+    return slot;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Channel>, std::less<>> channels_;
+};
+
+namespace {
+
+class LocalListener final : public Listener {
+ public:
+  explicit LocalListener(std::shared_ptr<LocalChannels::Channel> channel)
+      : channel_(std::move(channel)) {
+    std::lock_guard lock(channel_->mu);
+    seen_ = channel_->generation;
+  }
+
+  bool wait(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(channel_->mu);
+    const bool woken = channel_->cv.wait_for(lock, timeout, [&] {
+      return channel_->generation != seen_ || interrupted_;
+    });
+    seen_ = channel_->generation;
+    interrupted_ = false;
+    return woken;
+  }
+
+  void interrupt() override {
+    std::lock_guard lock(channel_->mu);
+    interrupted_ = true;
+    channel_->cv.notify_all();
+  }
+
+ private:
+  std::shared_ptr<LocalChannels::Channel> channel_;
+  uint64_t seen_ = 0;         // guarded by channel_->mu
+  bool interrupted_ = false;  // guarded by channel_->mu
+};
+
+}  // namespace
+
+Database::Database() : local_(std::make_unique<LocalChannels>()) {}
+Database::~Database() = default;
+
+bool Database::valid_channel(std::string_view channel) {
+  return !channel.empty() && channel.size() <= 48 &&
+         std::all_of(channel.begin(), channel.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+         });
+}
+
+Status Database::notify(Session& session, std::string_view channel) {
+  if (!valid_channel(channel)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "invalid notification channel '" + std::string(channel) + "'");
+  }
+  session.after_commit([ch = local_->channel(channel)] {
+    std::lock_guard lock(ch->mu);
+    ++ch->generation;
+    ch->cv.notify_all();
+  });
+  return ok();
+}
+
+Result<std::unique_ptr<Listener>> Database::listen(std::string_view channel) {
+  if (!valid_channel(channel)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "invalid notification channel '" + std::string(channel) + "'");
+  }
+  return std::unique_ptr<Listener>(std::make_unique<LocalListener>(local_->channel(channel)));
 }
 
 Status Database::ping() {

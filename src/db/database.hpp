@@ -14,8 +14,17 @@
 // Times are stored as BIGINT Unix milliseconds and ids as TEXT, so the same
 // SQL works on both databases.
 //
+// Notifications (notify/listen) are a cheap "something changed" signal for
+// workers that would otherwise poll: a transaction calls notify(session,
+// channel), and when it commits every Listener on that channel wakes. On
+// SQLite they reach listeners in this process; on PostgreSQL they are
+// LISTEN/NOTIFY, so listeners in every process wake. A wake-up carries no
+// data and may be spurious; the woken worker reads the tables.
+//
 // Thread safety: Database is safe to use from any thread. A Session belongs
-// to the one transaction body it was passed to; do not keep it.
+// to the one transaction body it was passed to; do not keep it. A Listener
+// is waited on by one thread; interrupt() may come from any. A Listener
+// must not outlive its Database.
 #pragma once
 
 #include <chrono>
@@ -159,7 +168,30 @@ class Session {
 
   // Runs a script of several statements with no parameters. For migrations.
   virtual Status execute_script(std::string_view sql) = 0;
+
+  // Runs `fn` once this transaction has committed, on the committing thread,
+  // in the order registered; never when it rolls back. `fn` must not throw.
+  void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+
+ private:
+  friend class Database;
+  std::vector<std::function<void()>> after_commit_;
 };
+
+// A worker's end of a notification channel.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+
+  // Waits until the channel is notified (since the previous wait returned),
+  // `timeout` passes, or interrupt() is called. True unless it timed out.
+  virtual bool wait(std::chrono::milliseconds timeout) = 0;
+
+  // Wakes the wait() in progress, or the next one.
+  virtual void interrupt() = 0;
+};
+
+class LocalChannels;
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 
@@ -173,7 +205,8 @@ struct TransactionOptions {
 
 class Database {
  public:
-  virtual ~Database() = default;
+  Database();
+  virtual ~Database();
 
   virtual Dialect dialect() const = 0;
 
@@ -183,11 +216,24 @@ class Database {
   virtual Status run_transaction(const TransactionOptions& options,
                                  const std::function<Status(Session&)>& body) = 0;
 
+  // Signals `channel` ([a-z0-9_.]+) when the session's transaction commits.
+  virtual Status notify(Session& session, std::string_view channel);
+
+  // A listener on `channel`; it sees notifications committed after this returns.
+  virtual Result<std::unique_ptr<Listener>> listen(std::string_view channel);
+
  protected:
   // For adapters: `begin_sql`, then `body`, then COMMIT, or ROLLBACK when
   // any of them fails, all on `session`.
   static Status run_in_transaction(Session& session, std::string_view begin_sql,
                                    const std::function<Status(Session&)>& body);
+
+ public:
+  // True when `channel` is a valid notification channel name.
+  static bool valid_channel(std::string_view channel);
+
+ private:
+  std::unique_ptr<LocalChannels> local_;  // notify/listen within the process
 
  public:
   // Checks that a connection can be had and used (readiness): runs SELECT 1.

@@ -4,10 +4,14 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <vector>
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -193,6 +197,89 @@ class PgSession final : public Session {
   PGconn* conn_;
 };
 
+// A dedicated connection that LISTENs on one channel. An eventfd wakes it
+// for interrupt(). A broken connection is re-opened on the next wait, which
+// then reports a (possibly spurious) wake-up so that nothing is missed.
+class PgListener final : public Listener {
+ public:
+  using Connect = std::function<Result<ConnHandle>()>;
+
+  PgListener(Connect connect, std::string channel)
+      : connect_(std::move(connect)),
+        channel_(std::move(channel)),
+        wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~PgListener() override {
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+  PgListener(const PgListener&) = delete;
+  PgListener& operator=(const PgListener&) = delete;
+
+  Status start() {
+    if (wake_fd_ < 0) return fail(ErrorCode::kInternal, "cannot create an eventfd");
+    auto conn = connect_();
+    if (!conn) return fail(conn.error());
+    PgSession session(conn->get());
+    if (auto st = session.execute_script("LISTEN \"" + channel_ + "\""); !st) return st;
+    conn_ = std::move(*conn);
+    return ok();
+  }
+
+  bool wait(std::chrono::milliseconds timeout) override {
+    if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
+      conn_.reset();
+      if (!start()) {
+        sleep_or_interrupt(timeout);
+        return true;
+      }
+      return true;  // notifications may have been missed while it was down
+    }
+    if (drain()) return true;
+    pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int n = poll(fds, 2, static_cast<int>(timeout.count()));
+    if (n <= 0) return false;
+    if ((fds[1].revents & POLLIN) != 0) {
+      uint64_t value = 0;
+      (void)read(wake_fd_, &value, sizeof value);
+      return true;
+    }
+    if (PQconsumeInput(conn_.get()) == 0) {
+      conn_.reset();
+      return true;
+    }
+    drain();
+    return true;  // input without a notification counts as a spurious wake-up
+  }
+
+  void interrupt() override {
+    const uint64_t one = 1;
+    (void)write(wake_fd_, &one, sizeof one);
+  }
+
+ private:
+  // True when notifications had arrived; consumes them.
+  bool drain() {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_.get())) {
+      PQfreemem(n);
+      any = true;
+    }
+    return any;
+  }
+
+  void sleep_or_interrupt(std::chrono::milliseconds timeout) {
+    pollfd fd = {wake_fd_, POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+      uint64_t value = 0;
+      (void)read(wake_fd_, &value, sizeof value);
+    }
+  }
+
+  Connect connect_;
+  const std::string channel_;
+  const int wake_fd_;
+  ConnHandle conn_;
+};
+
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(PostgresOptions options) : options_(std::move(options)) {}
@@ -231,6 +318,21 @@ class PostgresDatabase final : public Database {
     Status result = run_in_transaction(session, begin, body);
     release(std::move(*conn));
     return result;
+  }
+
+  Status notify(Session& session, std::string_view channel) override {
+    if (!valid_channel(channel)) return Database::notify(session, channel);
+    auto done = session.query("SELECT pg_notify($1, '')", {qualified(channel)});
+    if (!done) return fail(done.error());
+    return ok();
+  }
+
+  Result<std::unique_ptr<Listener>> listen(std::string_view channel) override {
+    if (!valid_channel(channel)) return Database::listen(channel);
+    auto listener =
+        std::make_unique<PgListener>([this] { return connect(false); }, qualified(channel));
+    if (auto st = listener->start(); !st) return fail(st.error());
+    return std::unique_ptr<Listener>(std::move(listener));
   }
 
  private:
@@ -295,6 +397,12 @@ class PostgresDatabase final : public Database {
     std::lock_guard lock(mu_);
     --open_;
     cv_.notify_one();
+  }
+
+  // Channels are per database, so each is prefixed with the schema.
+  std::string qualified(std::string_view channel) const {
+    return options_.schema.empty() ? std::string(channel)
+                                   : options_.schema + "." + std::string(channel);
   }
 
   const PostgresOptions options_;

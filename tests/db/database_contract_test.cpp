@@ -304,5 +304,78 @@ TEST_F(DatabaseContract, ReadersAreNotBlockedByAnOpenWrite) {
 
 TEST_F(DatabaseContract, PingSucceeds) { EXPECT_TRUE(db_->ping()); }
 
+TEST_F(DatabaseContract, AfterCommitRunsOnlyWhenTheTransactionCommits) {
+  int ran = 0;
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    s.after_commit([&] { ++ran; });
+    EXPECT_EQ(ran, 0) << "not before the commit";
+    return insert(s, "a", 1).transform([](int64_t) {});
+  }));
+  EXPECT_EQ(ran, 1);
+  auto failed = db_->transact([&](Session& s) -> Status {
+    s.after_commit([&] { ++ran; });
+    return fail(ErrorCode::kAborted, "changed my mind");
+  });
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(ran, 1) << "a rolled-back transaction runs nothing";
+}
+
+TEST_F(DatabaseContract, NotifyWakesAListenerOnCommitOnly) {
+  auto listener = db_->listen("items.changed");
+  ASSERT_TRUE(listener) << listener.error().to_string();
+  EXPECT_FALSE((*listener)->wait(std::chrono::milliseconds(50))) << "nothing yet";
+
+  // A rolled-back notification never arrives.
+  EXPECT_FALSE(db_->transact([&](Session& s) -> Status {
+    if (auto st = db_->notify(s, "items.changed"); !st) return st;
+    return fail(ErrorCode::kAborted, "roll back");
+  }));
+  EXPECT_FALSE((*listener)->wait(std::chrono::milliseconds(100)));
+
+  // A committed one wakes the listener, from another handle on the same database too.
+  auto other = test_db_.open();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(other->transact(
+        [&](Session& s) -> Status { return other->notify(s, "items.changed"); }));
+  });
+  // SQLite's notifications stay within one handle (embedded mode has one per file).
+  const bool across_handles = test_db_.dialect() == Dialect::kPostgres;
+  const auto started = std::chrono::steady_clock::now();
+  const bool woke = (*listener)->wait(across_handles ? std::chrono::milliseconds(5000)
+                                                     : std::chrono::milliseconds(200));
+  writer.join();
+  if (across_handles) {
+    EXPECT_TRUE(woke);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  }
+
+  // The same handle always reaches its own listeners.
+  ASSERT_TRUE(db_->transact([&](Session& s) { return db_->notify(s, "items.changed"); }));
+  EXPECT_TRUE((*listener)->wait(std::chrono::seconds(5)));
+  // Several notifications coalesce into one wake-up.
+  EXPECT_FALSE((*listener)->wait(std::chrono::milliseconds(50)));
+}
+
+TEST_F(DatabaseContract, InterruptWakesAWaitingListener) {
+  auto listener = db_->listen("items.changed");
+  ASSERT_TRUE(listener);
+  std::thread waker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (*listener)->interrupt();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE((*listener)->wait(std::chrono::seconds(10)));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  waker.join();
+}
+
+TEST_F(DatabaseContract, RejectsAnInvalidChannelName) {
+  EXPECT_EQ(db_->listen("Bad Channel").error().code(), ErrorCode::kInvalidArgument);
+  auto st = db_->transact([&](Session& s) { return db_->notify(s, "x;DROP"); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace seatflow::db
