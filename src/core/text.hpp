@@ -15,4 +15,7 @@ void append_json_string(std::string& out, std::string_view s);
 // The value of a hexadecimal digit (either case), or -1.
 int hex_digit_value(char c);
 
+// ASCII case-insensitive equality, for header names and media types.
+bool iequals(std::string_view a, std::string_view b);
+
 }  // namespace seatflow

@@ -33,13 +33,6 @@ bool is_idempotent(Method method) {
          method == Method::kDelete || method == Method::kOptions;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& h : list_) {
     if (iequals(h.name, name)) return std::string_view(h.value);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/status.hpp"
+#include "core/text.hpp"
 
 namespace seatflow::http {
 
@@ -48,8 +49,6 @@ class Headers {
  private:
   std::vector<Header> list_;
 };
-
-bool iequals(std::string_view a, std::string_view b);
 
 struct Request {
   Method method = Method::kGet;

@@ -11,30 +11,13 @@
 #include "http/test_client.hpp"
 #include "metrics/registry.hpp"
 #include "trace/propagation.hpp"
+#include "trace/testing.hpp"
 
 namespace seatflow::http {
 namespace {
 
-class Collector : public trace::SpanProcessor {
- public:
-  void on_end(trace::SpanData&& span) override {
-    std::lock_guard lock(mu);
-    spans.push_back(std::move(span));
-  }
-  std::vector<trace::SpanData> all() {
-    std::lock_guard lock(mu);
-    return spans;
-  }
-  std::mutex mu;
-  std::vector<trace::SpanData> spans;
-};
-
-const trace::AttributeValue* attribute(const trace::SpanData& span, std::string_view key) {
-  for (const auto& a : span.attributes) {
-    if (a.key == key) return &a.value;
-  }
-  return nullptr;
-}
+using Collector = trace::testing::SpanCollector;
+using trace::testing::attribute;
 
 class TracedServer : public ::testing::Test {
  protected:

@@ -1,23 +1,13 @@
 #include "trace/propagation.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/text.hpp"
 
 namespace seatflow::trace {
-namespace {
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
-
 void inject(const SpanContext& context, HeaderList& headers) {
   std::erase_if(headers, [](const auto& h) {
-    return same_name(h.first, kTraceparentHeader) || same_name(h.first, kTracestateHeader);
+    return iequals(h.first, kTraceparentHeader) || iequals(h.first, kTracestateHeader);
   });
   if (!context.valid()) return;
   headers.emplace_back(kTraceparentHeader, format_traceparent(context));
@@ -30,8 +20,8 @@ std::optional<SpanContext> extract(const HeaderList& headers) {
   std::vector<std::string_view> parents;
   std::vector<std::string_view> states;
   for (const auto& [name, value] : headers) {
-    if (same_name(name, kTraceparentHeader)) parents.emplace_back(value);
-    if (same_name(name, kTracestateHeader)) states.emplace_back(value);
+    if (iequals(name, kTraceparentHeader)) parents.emplace_back(value);
+    if (iequals(name, kTracestateHeader)) states.emplace_back(value);
   }
   return extract(parents, states);
 }

@@ -1,0 +1,92 @@
+// The message bus ports: Publisher and Subscriber, and Bus, which is both
+// plus topic administration. Two adapters implement it: the embedded log
+// (embedded_log.hpp, a durable log in a SQLite file) and Kafka
+// (kafka_bus.hpp, librdkafka). The contract suite (tests/bus) runs the same
+// tests against both.
+//
+// Delivery is at-least-once. A publish returns only once the bus has
+// acknowledged the message (durably written; for Kafka, acks=all). A
+// consumer group's position advances only after its handler succeeded for
+// a message, so a crash redelivers what was in flight: handlers must be
+// idempotent (see inbox.hpp). Messages with the same key go to the same
+// partition and are handled in publish order.
+//
+// Topics are created explicitly (create_topics), never on first use:
+// publishing to a topic that does not exist fails.
+//
+// Thread safety: a Bus is safe to use from any thread. A handler runs on
+// its subscription's own thread, one message at a time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bus/message.hpp"
+#include "core/status.hpp"
+
+namespace seatflow::bus {
+
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+
+  // Publishes `messages` and returns once the bus acknowledged or refused
+  // each one: element i is message i's outcome. Messages with one key keep
+  // their order.
+  virtual std::vector<Status> publish(std::span<const OutgoingMessage> messages) = 0;
+
+  Status publish_one(const OutgoingMessage& message);
+};
+
+// Called for each message. An error means "not handled": the message is
+// offered again (after a backoff) and the group's position does not move
+// past it.
+using Handler = std::function<Status(const Message&)>;
+
+struct SubscriptionOptions {
+  std::string group;  // consumer group: members share the partitions
+  std::vector<std::string> topics;
+  Handler handler;
+  // Backoff between attempts at a message whose handler failed.
+  std::chrono::milliseconds retry_backoff{100};
+  std::chrono::milliseconds max_retry_backoff{5000};
+};
+
+// A running consumer. stop() (or the destructor) lets the message in hand
+// finish, commits the group's position and leaves the group.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  virtual void stop() = 0;
+};
+
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // Starts consuming on a thread of its own; returns once the consumer is set up.
+  virtual Result<std::unique_ptr<Subscription>> subscribe(SubscriptionOptions options) = 0;
+};
+
+struct TopicSpec {
+  std::string name;
+  int32_t partitions = 1;
+};
+
+class Bus : public Publisher, public Subscriber {
+ public:
+  // Creates the topics that do not exist yet; an existing one is left as it
+  // is (its partition count is not changed).
+  virtual Status create_topics(const std::vector<TopicSpec>& topics) = 0;
+
+  // "embedded" or "kafka", for metrics, spans (messaging.system) and logs.
+  virtual std::string_view system() const = 0;
+};
+
+// A valid topic name: 1 to 249 of [a-zA-Z0-9._-], as Kafka allows.
+bool valid_topic_name(std::string_view name);
+
+}  // namespace seatflow::bus

@@ -1,0 +1,44 @@
+#include "bus/consumer_support.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+
+namespace seatflow::bus {
+
+void StopSignal::stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  cv_.notify_all();
+}
+
+bool StopSignal::stopped() const {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
+bool StopSignal::sleep_for(std::chrono::milliseconds duration) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, duration, [&] { return stopped_; });
+}
+
+bool handle_until_done(const SubscriptionOptions& options, const Message& message,
+                       const StopSignal& stop) {
+  std::chrono::milliseconds backoff = options.retry_backoff;
+  for (int attempt = 1;; ++attempt) {
+    Status st;
+    try {
+      st = options.handler(message);
+    } catch (const std::exception& e) {
+      st = fail(ErrorCode::kInternal, std::string("handler threw: ") + e.what());
+    }
+    if (st) return true;
+    log::warn("consumer {}: {} {}/{}/{} failed (attempt {}): {}; retrying in {} ms", options.group,
+              message.type(), message.topic, message.partition, message.offset, attempt,
+              st.error().to_string(), backoff.count());
+    if (stop.sleep_for(backoff)) return false;
+    backoff = std::min(backoff * 2, options.max_retry_backoff);
+  }
+}
+
+}  // namespace seatflow::bus

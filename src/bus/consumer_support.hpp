@@ -1,0 +1,35 @@
+// What both adapters' consumers share: a stop signal a consumer thread can
+// sleep on, and the retry loop around a handler.
+//
+// Thread safety: StopSignal is safe from any thread; handle_until_done runs
+// on the consumer's thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "bus/bus.hpp"
+
+namespace seatflow::bus {
+
+class StopSignal {
+ public:
+  void stop();
+  bool stopped() const;
+  // Sleeps for `duration` or until stop(); true when stopped.
+  bool sleep_for(std::chrono::milliseconds duration) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool stopped_ = false;  // guarded by mu_
+};
+
+// Offers `message` to the subscription's handler until it succeeds, backing
+// off exponentially between attempts (each failure is logged). Returns true
+// once handled, false when `stop` was signalled first.
+bool handle_until_done(const SubscriptionOptions& options, const Message& message,
+                       const StopSignal& stop);
+
+}  // namespace seatflow::bus

@@ -1,0 +1,323 @@
+#include "bus/embedded_log.hpp"
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "bus/consumer_support.hpp"
+#include "core/log.hpp"
+#include "db/migrations.hpp"
+#include "db/sqlite_database.hpp"
+
+namespace seatflow::bus_log {
+std::vector<db::MigrationFile> migration_files();
+}
+
+namespace seatflow::bus {
+namespace {
+
+// Appends in this process wake its consumers through this channel.
+constexpr std::string_view kAppendedChannel = "log.appended";
+constexpr std::chrono::minutes kPurgeEvery{1};
+
+using PartitionKey = std::pair<std::string, int32_t>;  // topic, partition
+
+class EmbeddedLog;
+
+class EmbeddedSubscription final : public Subscription {
+ public:
+  EmbeddedSubscription(EmbeddedLog& log, SubscriptionOptions options,
+                       std::unique_ptr<db::Listener> listener)
+      : log_(log), options_(std::move(options)), listener_(std::move(listener)) {}
+  ~EmbeddedSubscription() override { stop(); }
+  EmbeddedSubscription(const EmbeddedSubscription&) = delete;
+  EmbeddedSubscription& operator=(const EmbeddedSubscription&) = delete;
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() override;
+
+ private:
+  void run();
+  // Reads and handles what is new in every partition; false when stopped.
+  bool consume_once(bool& any);
+  Status commit();
+
+  EmbeddedLog& log_;
+  const SubscriptionOptions options_;
+  std::unique_ptr<db::Listener> listener_;
+  StopSignal stop_;
+  std::thread thread_;
+  std::map<PartitionKey, int64_t> positions_;  // next offset to handle
+  std::map<PartitionKey, int64_t> committed_;
+};
+
+class EmbeddedLog final : public Bus {
+ public:
+  EmbeddedLog(EmbeddedLogOptions options, std::unique_ptr<db::Database> db, const Clock& clock)
+      : options_(std::move(options)), db_(std::move(db)), clock_(clock) {}
+
+  std::string_view system() const override { return "embedded"; }
+
+  Status create_topics(const std::vector<TopicSpec>& topics) override {
+    for (const auto& t : topics) {
+      if (!valid_topic_name(t.name)) {
+        return fail(ErrorCode::kInvalidArgument, "invalid topic name '" + t.name + "'");
+      }
+      if (t.partitions < 1 || t.partitions > 10000) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "topic " + t.name + ": partitions must be between 1 and 10000");
+      }
+    }
+    return db_->transact([&](db::Session& s) -> Status {
+      for (const auto& t : topics) {
+        auto n = s.execute(
+            "INSERT INTO topics (name, partitions, created_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (name) DO NOTHING",
+            {t.name, int64_t{t.partitions}, clock_.now_unix_ms()});
+        if (!n) return fail(n.error());
+      }
+      return ok();
+    });
+  }
+
+  std::vector<Status> publish(std::span<const OutgoingMessage> messages) override {
+    std::vector<Status> results(messages.size());
+    const int64_t now = clock_.now_unix_ms();
+    auto st = db_->transact([&](db::Session& s) -> Status {
+      std::map<PartitionKey, int64_t> next;  // next offset per partition touched
+      for (size_t i = 0; i < messages.size(); ++i) {
+        const OutgoingMessage& m = messages[i];
+        auto partitions = partitions_of(s, m.topic);
+        if (!partitions) {
+          results[i] = fail(partitions.error());
+          continue;
+        }
+        const PartitionKey where{m.topic, partition_for(m.key, *partitions)};
+        auto it = next.find(where);
+        if (it == next.end()) {
+          auto rows = s.query(
+              "SELECT COALESCE(MAX(msg_offset) + 1, 0) FROM messages WHERE topic = $1 AND part = $2",
+              {where.first, int64_t{where.second}});
+          if (!rows) return fail(rows.error());
+          it = next.emplace(where, (*rows)[0].get<int64_t>(0)).first;
+        }
+        auto n = s.execute(
+            "INSERT INTO messages (topic, part, msg_offset, msg_key, headers, payload, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            {m.topic, int64_t{where.second}, it->second, m.key, encode_headers(m.headers),
+             m.payload, now});
+        if (!n) return fail(n.error());
+        ++it->second;
+      }
+      return db_->notify(s, kAppendedChannel);
+    });
+    if (!st) {
+      for (auto& r : results) {
+        if (r) r = fail(st.error());
+      }
+    }
+    maybe_purge(now);
+    return results;
+  }
+
+  Result<std::unique_ptr<Subscription>> subscribe(SubscriptionOptions options) override {
+    if (options.group.empty() || !options.handler || options.topics.empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "a subscription needs a group, at least one topic and a handler");
+    }
+    for (const auto& topic : options.topics) {
+      auto exists = db_->transact([&](db::Session& s) { return partitions_of(s, topic); },
+                                  {.read_only = true});
+      if (!exists) return fail(exists.error());
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (!active_groups_.insert(options.group).second) {
+        return fail(ErrorCode::kFailedPrecondition,
+                    "consumer group " + options.group + " already has a consumer in this process");
+      }
+    }
+    auto listener = db_->listen(kAppendedChannel);
+    if (!listener) {
+      release_group(options.group);
+      return fail(listener.error());
+    }
+    auto sub = std::make_unique<EmbeddedSubscription>(*this, std::move(options),
+                                                      std::move(*listener));
+    sub->start();
+    return std::unique_ptr<Subscription>(std::move(sub));
+  }
+
+  void release_group(const std::string& group) {
+    std::lock_guard lock(mu_);
+    active_groups_.erase(group);
+  }
+
+  db::Database& db() { return *db_; }
+  const EmbeddedLogOptions& options() const { return options_; }
+  const Clock& clock() const { return clock_; }
+
+  Result<int32_t> partitions_of(db::Session& s, const std::string& topic) {
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = partitions_.find(topic); it != partitions_.end()) return it->second;
+    }
+    auto rows = s.query("SELECT partitions FROM topics WHERE name = $1", {topic});
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) {
+      return fail(ErrorCode::kNotFound, "topic " + topic +
+                                            " does not exist (topics are created by "
+                                            "`seatflow topics` or `seatflow migrate`)");
+    }
+    const auto n = (*rows)[0].get<int32_t>(0);
+    std::lock_guard lock(mu_);
+    partitions_[topic] = n;
+    return n;
+  }
+
+ private:
+  void maybe_purge(int64_t now) {
+    {
+      std::lock_guard lock(mu_);
+      if (now < next_purge_ms_) return;
+      next_purge_ms_ = now + std::chrono::milliseconds(kPurgeEvery).count();
+    }
+    auto purged = db_->transact([&](db::Session& s) {
+      return s.execute("DELETE FROM messages WHERE created_at < $1",
+                       {now - options_.retention.count()});
+    });
+    if (!purged) log::warn("embedded log: purge failed: {}", purged.error().to_string());
+  }
+
+  const EmbeddedLogOptions options_;
+  std::unique_ptr<db::Database> db_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, int32_t, std::less<>> partitions_;  // guarded by mu_
+  std::set<std::string> active_groups_;                      // guarded by mu_
+  int64_t next_purge_ms_ = 0;                                // guarded by mu_
+};
+
+void EmbeddedSubscription::stop() {
+  stop_.stop();
+  listener_->interrupt();
+  if (thread_.joinable()) {
+    thread_.join();
+    log_.release_group(options_.group);
+  }
+}
+
+void EmbeddedSubscription::run() {
+  // Where the group stands: its committed offsets (0, the earliest, where none).
+  auto loaded = log_.db().transact(
+      [&](db::Session& s) -> Status {
+        for (const auto& topic : options_.topics) {
+          auto partitions = log_.partitions_of(s, topic);
+          if (!partitions) return fail(partitions.error());
+          for (int32_t p = 0; p < *partitions; ++p) positions_[{topic, p}] = 0;
+        }
+        auto rows = s.query("SELECT topic, part, next_offset FROM group_offsets WHERE group_name = $1",
+                            {options_.group});
+        if (!rows) return fail(rows.error());
+        for (const auto& r : *rows) {
+          const PartitionKey where{r.get<std::string>(0), r.get<int32_t>(1)};
+          if (auto it = positions_.find(where); it != positions_.end()) {
+            it->second = r.get<int64_t>(2);
+          }
+        }
+        return ok();
+      },
+      {.read_only = true});
+  if (!loaded) {
+    log::error("consumer {}: cannot read its offsets: {}", options_.group,
+               loaded.error().to_string());
+    return;
+  }
+  committed_ = positions_;
+  while (!stop_.stopped()) {
+    bool any = false;
+    const bool running = consume_once(any);
+    if (auto st = commit(); !st) {
+      log::warn("consumer {}: commit failed: {}", options_.group, st.error().to_string());
+    }
+    if (!running) break;
+    if (!any) listener_->wait(log_.options().poll_interval);
+  }
+}
+
+bool EmbeddedSubscription::consume_once(bool& any) {
+  for (auto& [where, position] : positions_) {
+    auto batch = log_.db().transact(
+        [&](db::Session& s) {
+          return s.query(
+              "SELECT msg_offset, msg_key, headers, payload, created_at FROM messages "
+              "WHERE topic = $1 AND part = $2 AND msg_offset >= $3 ORDER BY msg_offset LIMIT $4",
+              {where.first, int64_t{where.second}, position, int64_t{log_.options().max_batch}});
+        },
+        {.read_only = true});
+    if (!batch) {
+      log::warn("consumer {}: cannot read {}/{}: {}", options_.group, where.first, where.second,
+                batch.error().to_string());
+      return !stop_.sleep_for(log_.options().poll_interval);
+    }
+    for (const auto& row : *batch) {
+      any = true;
+      Message m;
+      m.topic = where.first;
+      m.partition = where.second;
+      m.offset = row.get<int64_t>(0);
+      m.key = row.get<std::string>(1);
+      m.headers = decode_headers(row.get<std::string>(2)).value_or(Headers{});
+      m.payload = row.get<std::string>(3);
+      m.timestamp_ms = row.get<int64_t>(4);
+      if (!handle_until_done(options_, m, stop_)) return false;
+      position = m.offset + 1;
+    }
+  }
+  return true;
+}
+
+Status EmbeddedSubscription::commit() {
+  std::vector<std::pair<PartitionKey, int64_t>> moved;
+  for (const auto& [where, position] : positions_) {
+    if (committed_[where] != position) moved.emplace_back(where, position);
+  }
+  if (moved.empty()) return ok();
+  const int64_t now = log_.clock().now_unix_ms();
+  auto st = log_.db().transact([&](db::Session& s) -> Status {
+    for (const auto& [where, position] : moved) {
+      auto n = s.execute(
+          "INSERT INTO group_offsets (group_name, topic, part, next_offset, updated_at) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_name, topic, part) "
+          "DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at",
+          {options_.group, where.first, int64_t{where.second}, position, now});
+      if (!n) return fail(n.error());
+    }
+    return ok();
+  });
+  if (st) {
+    for (const auto& [where, position] : moved) committed_[where] = position;
+  }
+  return st;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Bus>> open_embedded_log(const EmbeddedLogOptions& options,
+                                               const Clock& clock) {
+  auto db = db::open_sqlite({.path = options.path, .synchronous = options.synchronous});
+  if (!db) return fail(db.error().with_context("cannot open the embedded log"));
+  auto migrations = db::select_migrations(bus_log::migration_files(), db::Dialect::kSqlite);
+  if (!migrations) return fail(migrations.error());
+  db::Migrator migrator(**db, "bus", std::move(*migrations), clock);
+  if (auto applied = migrator.migrate(); !applied) {
+    return fail(applied.error().with_context("cannot migrate the embedded log " + options.path));
+  }
+  return std::unique_ptr<Bus>(std::make_unique<EmbeddedLog>(options, std::move(*db), clock));
+}
+
+}  // namespace seatflow::bus

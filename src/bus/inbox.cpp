@@ -1,0 +1,132 @@
+#include "bus/inbox.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include "bus/semconv.hpp"
+#include "core/log.hpp"
+#include "trace/propagation.hpp"
+
+namespace seatflow::bus {
+
+struct Inbox::Metrics {
+  Metrics(prometheus::Registry& r, const std::string& consumer)
+      : duplicates(prometheus::BuildCounter()
+                       .Name("seatflow_bus_duplicates_total")
+                       .Help("Messages acknowledged without effect: already in the inbox")
+                       .Register(r)
+                       .Add({{"consumer", consumer}})),
+        dead_letters(prometheus::BuildCounter()
+                         .Name("seatflow_bus_dead_letters_total")
+                         .Help("Messages moved to the dead_letters table after too many failures")
+                         .Register(r)
+                         .Add({{"consumer", consumer}})) {}
+  prometheus::Counter& duplicates;
+  prometheus::Counter& dead_letters;
+};
+
+Inbox::Inbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,
+             const Clock& clock, InboxOptions options, metrics::Registry* registry)
+    : db_(db), system_(system), tracer_(tracer), clock_(clock), options_(std::move(options)) {
+  if (registry != nullptr) {
+    metrics_ = std::make_unique<Metrics>(registry->prometheus(), options_.consumer);
+  }
+}
+
+Inbox::~Inbox() = default;
+
+Handler Inbox::wrap(InboxHandler handler) {
+  return [this, handler = std::move(handler)](const Message& m) { return handle(m, handler); };
+}
+
+Status Inbox::handle(const Message& message, const InboxHandler& handler) {
+  trace::StartOptions start{.kind = trace::SpanKind::kConsumer, .root = true};
+  start.parent = trace::extract(message.headers);
+  trace::Span span = tracer_.start_span("process " + message.topic, std::move(start));
+  trace::Scope scope(span);
+  const std::string id = message.id();
+  set_messaging_attributes(span, system_, kOperationProcess, message.topic);
+  if (span.recording()) {
+    span.set_attribute(kMessageIdAttr, id);
+    span.set_attribute(kMessageKeyAttr, message.key);
+    span.set_attribute(kPartitionAttr, std::to_string(message.partition));
+    span.set_attribute(kOffsetAttr, message.offset);
+    span.set_attribute(kConsumerGroupAttr, options_.consumer);
+  }
+  bool duplicate = false;
+  auto st = db_.transact([&](db::Session& s) -> Status {
+    // Inserting first also makes a concurrent duplicate wait for this one.
+    auto inserted = s.execute(
+        "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
+        "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
+        {options_.consumer, id, message.topic, message.type(), clock_.now_unix_ms()});
+    if (!inserted) return fail(inserted.error());
+    if (*inserted == 0) {
+      duplicate = true;
+      return ok();
+    }
+    return handler(s, message);
+  });
+  if (st) {
+    if (duplicate) {
+      span.set_attribute("seatflow.message.duplicate", true);
+      log::debug("{}: {} {} is a duplicate; acknowledged without effect", options_.consumer,
+                 message.type(), id);
+      if (metrics_) metrics_->duplicates.Increment();
+    }
+    return ok();
+  }
+  span.set_status(trace::StatusCode::kError, st.error().message());
+  return record_failure(message, id, st.error());
+}
+
+Status Inbox::record_failure(const Message& message, const std::string& id, const Error& error) {
+  const int64_t now = clock_.now_unix_ms();
+  bool dead = false;
+  auto st = db_.transact([&](db::Session& s) -> Status {
+    auto rows = s.query(
+        "INSERT INTO inbox_failures (consumer, message_id, attempts, last_error, updated_at) "
+        "VALUES ($1, $2, 1, $3, $4) ON CONFLICT (consumer, message_id) DO UPDATE SET "
+        "attempts = inbox_failures.attempts + 1, last_error = excluded.last_error, "
+        "updated_at = excluded.updated_at RETURNING attempts",
+        {options_.consumer, id, error.to_string(), now});
+    if (!rows) return fail(rows.error());
+    const int64_t attempts = (*rows)[0].get<int64_t>(0);
+    if (attempts < options_.max_attempts) return ok();
+    dead = true;
+    const auto traceparent = find_header(message.headers, trace::kTraceparentHeader);
+    auto n = s.execute(
+        "INSERT INTO dead_letters (consumer, message_id, topic, part, msg_offset, msg_key, "
+        "msg_type, headers, payload, error, traceparent, attempts, created_at) VALUES ($1, $2, "
+        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (consumer, message_id) DO "
+        "NOTHING",
+        {options_.consumer, id, message.topic, int64_t{message.partition}, message.offset,
+         message.key, message.type(), encode_headers(message.headers), message.payload,
+         error.to_string(),
+         traceparent ? db::Value(std::string(*traceparent)) : db::Value(nullptr), attempts,
+         now});
+    if (!n) return fail(n.error());
+    n = s.execute(
+        "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
+        "VALUES ($1, $2, $3, $4, 'dead_lettered', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
+        {options_.consumer, id, message.topic, message.type(), now});
+    if (!n) return fail(n.error());
+    n = s.execute("DELETE FROM inbox_failures WHERE consumer = $1 AND message_id = $2",
+                  {options_.consumer, id});
+    if (!n) return fail(n.error());
+    return ok();
+  });
+  if (!st) {
+    log::warn("{}: cannot record the failure of {}: {}", options_.consumer, id,
+              st.error().to_string());
+    return fail(error);
+  }
+  if (!dead) return fail(error);
+  log::error("{}: {} {} dead-lettered after {} attempts: {}", options_.consumer, message.type(),
+             id, options_.max_attempts, error.to_string());
+  if (metrics_) metrics_->dead_letters.Increment();
+  return ok();
+}
+
+}  // namespace seatflow::bus

@@ -1,0 +1,74 @@
+// The idempotent consumer: an inbox table of the messages a consumer has
+// handled, in the service's own database.
+//
+// For each message, in one transaction: the inbox row is inserted and the
+// handler's effect applied; both commit or neither does. A message already
+// in the inbox (a redelivery, or a second publish after a relay crash) is
+// acknowledged without running the handler. On PostgreSQL the inbox row's
+// key also keeps two replicas from applying one message at once.
+//
+// A handler failure is counted (inbox_failures) and the message offered
+// again by the bus. After `max_attempts` failures the message goes to the
+// dead_letters table with its last error and trace context, is counted in
+// `seatflow_bus_dead_letters_total`, and is acknowledged: it never blocks
+// its partition for good.
+//
+// Each message is handled inside a `process <topic>` CONSUMER span, child
+// of the context in its headers; the handler's spans and logs sit under it.
+//
+// Thread safety: an Inbox is safe from any thread; one message is handled
+// at a time per subscription.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bus/bus.hpp"
+#include "core/clock.hpp"
+#include "db/database.hpp"
+#include "metrics/registry.hpp"
+#include "trace/span.hpp"
+
+namespace seatflow::bus {
+
+// Applies one message's effect inside the inbox's transaction.
+using InboxHandler = std::function<Status(db::Session&, const Message&)>;
+
+struct InboxOptions {
+  std::string consumer;  // the consumer group; inbox rows are per consumer
+  int max_attempts = 5;
+};
+
+class Inbox {
+ public:
+  // `system` names the bus in spans. `registry` may be null.
+  Inbox(db::Database& db, std::string_view system, const trace::Tracer& tracer, const Clock& clock,
+        InboxOptions options, metrics::Registry* registry = nullptr);
+  ~Inbox();
+  Inbox(const Inbox&) = delete;
+  Inbox& operator=(const Inbox&) = delete;
+
+  // Handles `message` as described above. An error means "offer it again".
+  Status handle(const Message& message, const InboxHandler& handler);
+
+  // A bus Handler that calls handle() with `handler`. The Inbox must outlive it.
+  Handler wrap(InboxHandler handler);
+
+  const std::string& consumer() const { return options_.consumer; }
+
+ private:
+  struct Metrics;
+
+  // Counts a failure; dead-letters the message when it was the last attempt.
+  Status record_failure(const Message& message, const std::string& id, const Error& error);
+
+  db::Database& db_;
+  const std::string system_;
+  const trace::Tracer& tracer_;
+  const Clock& clock_;
+  const InboxOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+}  // namespace seatflow::bus

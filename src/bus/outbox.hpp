@@ -1,0 +1,146 @@
+// The transactional outbox: a service writes the messages it publishes into
+// its own database, in the same transaction as the change they announce,
+// and the OutboxRelay publishes them to the bus afterwards. A change and its
+// message are committed together or not at all.
+//
+// Outbox::add() also records a `create <topic>` PRODUCER span, child of the
+// current context, and stores that span's context in the row's
+// `traceparent` column. The relay restores it: each message gets a
+// `send <topic>` PRODUCER span, child of the row's context, and that span's
+// context travels in the message headers to the consumer.
+//
+// OutboxRelay:
+// - Rows are spread over lanes by key (16, see V1__messaging). A relay
+//   publishes only the lanes whose lease it holds; the lease is taken with
+//   `FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas never publish the
+//   same row, and one key's rows are published by one relay, in order.
+// - A batch is published, and only after the bus acknowledged a message is
+//   its row marked sent; a crash in between republishes it (consumers drop
+//   the duplicate, see inbox.hpp). If a message fails, the rows after it
+//   with the same key wait for it.
+// - It wakes as soon as a row is committed (Database notifications: in
+//   process on SQLite, LISTEN/NOTIFY on PostgreSQL), and polls every
+//   `poll_interval` as a safety net. Sent rows are purged after `retention`.
+//
+// Thread safety: Outbox is safe from any thread. OutboxRelay runs on a
+// thread of its own between start() and stop(); run_once() is for one
+// caller at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.hpp"
+#include "core/clock.hpp"
+#include "core/uuid.hpp"
+#include "db/database.hpp"
+#include "db/migrations.hpp"
+#include "metrics/registry.hpp"
+#include "trace/span.hpp"
+
+namespace seatflow::bus {
+
+// The messaging tables every service has (outbox, lanes, inbox, dead
+// letters): migration V1 of each service.
+std::vector<db::MigrationFile> messaging_migration_files();
+
+// The notification channel the outbox signals on commit.
+inline constexpr std::string_view kOutboxChannel = "outbox";
+inline constexpr int32_t kOutboxLanes = 16;
+
+struct OutboxMessage {
+  std::string topic;
+  std::string key;
+  std::string type;  // e.g. "order.confirmed"; the message-type header
+  std::string payload;
+  Headers headers;  // extra headers
+};
+
+class Outbox {
+ public:
+  // `system` names the bus in spans (messaging.system).
+  Outbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,
+         const Clock& clock);
+
+  // Writes `message` within `session`'s transaction and returns its id.
+  Result<std::string> add(db::Session& session, const OutboxMessage& message);
+
+ private:
+  db::Database& db_;
+  const trace::Tracer& tracer_;
+  const Clock& clock_;
+  const std::string system_;
+  UuidV7Generator ids_;
+};
+
+struct RelayOptions {
+  // Unique per relay process; the lanes' lease holder. A restarted relay
+  // with the same owner takes its lanes back at once; another waits for the
+  // lease to expire.
+  std::string owner;
+  int batch_size = 256;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds lease{10000};
+  std::chrono::milliseconds retention{std::chrono::hours(24)};
+  std::chrono::milliseconds retry_backoff{200};
+  std::chrono::milliseconds max_retry_backoff{5000};
+  // Fault injection for tests: called after a batch was acknowledged and
+  // before it is marked sent; returning false abandons the pass there, as a
+  // crash would.
+  std::function<bool()> before_mark;
+};
+
+// The default owner: "<hostname>/<pid>".
+std::string default_relay_owner();
+
+class OutboxRelay {
+ public:
+  // `service` labels metrics and logs. `registry` may be null.
+  OutboxRelay(std::string service, db::Database& db, Publisher& publisher, std::string_view system,
+              const trace::Tracer& tracer, const Clock& clock, RelayOptions options,
+              metrics::Registry* registry = nullptr);
+  ~OutboxRelay();
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  // Starts the relay thread.
+  Status start();
+  // Finishes the pass in progress and stops.
+  void stop();
+
+  // One pass: renew the lanes' lease, publish up to a batch, mark it sent.
+  // Returns the number of messages published and marked.
+  Result<size_t> run_once();
+
+ private:
+  struct Metrics;
+  struct Row;
+
+  void run();
+  Result<std::vector<int64_t>> claim_lanes();
+  Result<std::vector<Row>> fetch(const std::vector<int64_t>& lanes);
+  Status mark(const std::vector<const Row*>& sent, const std::vector<std::pair<const Row*, std::string>>& failed);
+  void purge();
+
+  const std::string service_;
+  db::Database& db_;
+  Publisher& publisher_;
+  const std::string system_;
+  const trace::Tracer& tracer_;
+  const Clock& clock_;
+  const RelayOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<db::Listener> listener_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::vector<int64_t> lanes_;  // held; renewed when lanes_until_ms_ - lease/2 passes
+  int64_t lanes_renew_ms_ = 0;
+  int64_t next_purge_ms_ = 0;
+};
+
+}  // namespace seatflow::bus

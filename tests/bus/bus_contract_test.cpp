@@ -1,0 +1,496 @@
+// The Bus port's contract, with the outbox relay and the inbox on top, run
+// against each adapter (one binary per pairing, see tests/CMakeLists.txt).
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "bus/inbox.hpp"
+#include "bus/outbox.hpp"
+#include "db/migrations.hpp"
+#include "metrics/registry.hpp"
+#include "tests/bus/test_bus.hpp"
+#include "tests/db/test_database.hpp"
+#include "trace/propagation.hpp"
+#include "trace/testing.hpp"
+
+namespace seatflow::bus {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::MessageLog;
+
+constexpr int32_t kPartitions = 4;
+
+class BusContract : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / testing::unique_name("seatflow-bus");
+    std::filesystem::create_directories(dir_);
+    bus_ = testing::open_test_bus(dir_.string());
+    topic_ = testing::unique_name("contract");
+    ASSERT_TRUE(bus_->create_topics({{topic_, kPartitions}}));
+    db_ = test_db_.open(8);
+    auto migrations = db::select_migrations(messaging_migration_files(), db_->dialect());
+    ASSERT_TRUE(migrations) << migrations.error().to_string();
+    db::Migrator migrator(*db_, "test", std::move(*migrations), SystemClock::instance());
+    auto applied = migrator.migrate();
+    ASSERT_TRUE(applied) << applied.error().to_string();
+  }
+
+  void TearDown() override {
+    bus_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<Subscription> subscribe(const std::string& group, Handler handler) {
+    auto sub = bus_->subscribe({.group = group,
+                                .topics = {topic_},
+                                .handler = std::move(handler),
+                                .retry_backoff = 10ms,
+                                .max_retry_backoff = 50ms});
+    EXPECT_TRUE(sub) << sub.error().to_string();
+    return sub ? std::move(*sub) : nullptr;
+  }
+
+  std::unique_ptr<Subscription> collect(const std::string& group, MessageLog& log) {
+    return subscribe(group, [&log](const Message& m) {
+      log.add(m);
+      return ok();
+    });
+  }
+
+  OutgoingMessage message(const std::string& key, int seq) const {
+    return {.topic = topic_,
+            .key = key,
+            .headers = {{"message-id", key + "#" + std::to_string(seq)}},
+            .payload = std::to_string(seq)};
+  }
+
+  // Writes `count` outbox rows for each key, one transaction each.
+  void add_to_outbox(Outbox& outbox, const std::vector<std::string>& keys, int count) {
+    for (int i = 0; i < count; ++i) {
+      for (const auto& key : keys) {
+        ASSERT_TRUE(db_->transact([&](db::Session& s) -> Status {
+          auto id = outbox.add(s, {.topic = topic_,
+                                   .key = key,
+                                   .type = "test.happened",
+                                   .payload = std::to_string(i)});
+          if (!id) return fail(id.error());
+          return ok();
+        }));
+      }
+    }
+  }
+
+  RelayOptions relay_options(std::string owner = "relay-a") {
+    return {.owner = std::move(owner), .batch_size = 64, .poll_interval = 5s, .lease = 2s};
+  }
+
+  int64_t count(const std::string& sql) {
+    auto n = db_->transact([&](db::Session& s) -> Result<int64_t> {
+      auto rows = s.query(sql);
+      if (!rows) return fail(rows.error());
+      return (*rows)[0].get<int64_t>(0);
+    });
+    EXPECT_TRUE(n) << n.error().to_string();
+    return n ? *n : -1;
+  }
+
+  // Checks that each key's payloads arrive as 0, 1, 2, ... (repeats allowed).
+  static void expect_in_order_per_key(const std::vector<Message>& messages) {
+    std::map<std::string, int> last;
+    for (const auto& m : messages) {
+      const int seq = std::stoi(m.payload);
+      auto [it, first] = last.emplace(m.key, seq);
+      if (!first) {
+        EXPECT_LE(seq, it->second + 1) << "key " << m.key << " skipped ahead";
+        EXPECT_GE(seq, 0);
+        it->second = std::max(it->second, seq);
+      } else {
+        EXPECT_EQ(seq, 0) << "key " << m.key << " did not start at its first message";
+      }
+    }
+  }
+
+  db::testing::TestDatabase test_db_;
+  std::unique_ptr<db::Database> db_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Bus> bus_;
+  std::string topic_;
+  trace::testing::SpanCollector spans_;
+  trace::Tracer tracer_{trace::Sampler{}, &spans_};
+};
+
+TEST_F(BusContract, PublishReturnsAfterTheAcknowledgementAndKeepsOrderPerKey) {
+  std::vector<OutgoingMessage> batch;
+  for (int seq = 0; seq < 50; ++seq) {
+    for (const char* key : {"a", "b", "c", "d", "e"}) batch.push_back(message(key, seq));
+  }
+  const auto results = bus_->publish(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  for (const auto& r : results) ASSERT_TRUE(r) << r.error().to_string();
+
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  ASSERT_TRUE(log.wait_for(batch.size()));
+  const auto got = log.all();
+  std::map<std::string, std::vector<int>> per_key;
+  std::map<std::string, std::set<int32_t>> partitions;
+  for (const auto& m : got) {
+    per_key[m.key].push_back(std::stoi(m.payload));
+    partitions[m.key].insert(m.partition);
+    EXPECT_EQ(m.partition, partition_for(m.key, kPartitions)) << "murmur2, as the Java client";
+    EXPECT_EQ(find_header(m.headers, "message-id"), m.key + "#" + m.payload);
+  }
+  for (const auto& [key, seqs] : per_key) {
+    ASSERT_EQ(seqs.size(), 50u) << key;
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(seqs[static_cast<size_t>(i)], i) << key;
+    EXPECT_EQ(partitions[key].size(), 1u) << "one key, one partition";
+  }
+}
+
+TEST_F(BusContract, PublishingToAMissingTopicFailsAndCreatesNothing) {
+  OutgoingMessage m = message("k", 0);
+  m.topic = testing::unique_name("missing");
+  auto st = bus_->publish_one(m);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(st.error().message(), ::testing::HasSubstr("does not exist"));
+  auto again = bus_->publish_one(m);
+  EXPECT_FALSE(again) << "a failed publish must not have created the topic";
+}
+
+TEST_F(BusContract, CreatingTopicsIsIdempotentAndChecksNames) {
+  EXPECT_TRUE(bus_->create_topics({{topic_, kPartitions}}));
+  auto bad = bus_->create_topics({{"no spaces allowed", 1}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(BusContract, AFailedMessageIsOfferedAgainAndBlocksOnlyUntilHandled) {
+  ASSERT_TRUE(bus_->publish_one(message("k", 0)));
+  ASSERT_TRUE(bus_->publish_one(message("k", 1)));
+  std::atomic<int> attempts{0};
+  MessageLog log;
+  auto sub = subscribe(testing::unique_name("g"), [&](const Message& m) -> Status {
+    if (m.payload == "0" && ++attempts < 3) return fail(ErrorCode::kUnavailable, "not yet");
+    log.add(m);
+    return ok();
+  });
+  ASSERT_TRUE(log.wait_for(2));
+  EXPECT_EQ(attempts.load(), 3);
+  EXPECT_EQ(log.all()[0].payload, "0") << "the next message waited for the failed one";
+  EXPECT_EQ(log.all()[1].payload, "1");
+}
+
+TEST_F(BusContract, RedeliveryAfterAConsumerCrash) {
+  std::vector<OutgoingMessage> batch;
+  for (int seq = 0; seq < 20; ++seq) batch.push_back(message("k", seq));
+  for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
+  const std::string group = testing::unique_name("g");
+
+  // The first consumer handles 0..9, then fails on 10 until it is stopped
+  // (as if it had crashed while handling it).
+  MessageLog first;
+  auto sub = subscribe(group, [&](const Message& m) -> Status {
+    if (std::stoi(m.payload) >= 10) return fail(ErrorCode::kInternal, "crashed");
+    first.add(m);
+    return ok();
+  });
+  ASSERT_TRUE(first.wait_for(10));
+  std::this_thread::sleep_for(100ms);
+  sub->stop();
+  sub.reset();
+
+  // The next consumer of the group gets 10 onwards: nothing unhandled is lost.
+  MessageLog second;
+  auto next = collect(group, second);
+  ASSERT_TRUE(second.wait_for(10));
+  std::this_thread::sleep_for(200ms);
+  const auto got = second.all();
+  EXPECT_EQ(got.front().payload, "10") << "resumes after the last committed message";
+  EXPECT_EQ(got.size(), 10u);
+  EXPECT_EQ(got.back().payload, "19");
+}
+
+TEST_F(BusContract, AConsumerResumesWhereItsGroupLeftOffAfterARestart) {
+  const std::string group = testing::unique_name("g");
+  {
+    MessageLog log;
+    auto sub = collect(group, log);
+    for (int seq = 0; seq < 5; ++seq) ASSERT_TRUE(bus_->publish_one(message("k", seq)));
+    ASSERT_TRUE(log.wait_for(5));
+  }
+  // A new handle on the same bus, as after a process restart.
+  bus_.reset();
+  bus_ = testing::open_test_bus(dir_.string());
+  for (int seq = 5; seq < 8; ++seq) ASSERT_TRUE(bus_->publish_one(message("k", seq)));
+  MessageLog log;
+  auto sub = collect(group, log);
+  ASSERT_TRUE(log.wait_for(3));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log.all()[0].payload, "5");
+}
+
+TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  add_to_outbox(outbox, {"order-1", "order-2", "order-3", "order-4", "order-5"}, 40);
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
+                    SystemClock::instance(), relay_options());
+  ASSERT_TRUE(relay.start());
+  ASSERT_TRUE(log.wait_for(200));
+  relay.stop();
+  const auto got = log.all();
+  expect_in_order_per_key(got);
+  std::set<std::string> ids;
+  for (const auto& m : got) {
+    ids.insert(m.id());
+    EXPECT_EQ(m.type(), "test.happened");
+  }
+  EXPECT_EQ(ids.size(), 200u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 0);
+}
+
+TEST_F(BusContract, RelayWakesAtOnceWhenARowIsCommitted) {
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
+                    SystemClock::instance(), relay_options());  // polls every 5 s
+  ASSERT_TRUE(relay.start());
+  std::this_thread::sleep_for(300ms);  // the relay is idle, waiting
+  const auto started = std::chrono::steady_clock::now();
+  add_to_outbox(outbox, {"k"}, 1);
+  ASSERT_TRUE(log.wait_for(1, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << "woken by the commit, not the poll";
+}
+
+TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  add_to_outbox(outbox, {"k1", "k2"}, 10);
+  metrics::Registry registry;
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
+              {.consumer = "effects"}, &registry);
+  ASSERT_TRUE(db_->transact([](db::Session& s) {
+    return s.execute_script("CREATE TABLE effects (message_id TEXT NOT NULL)");
+  }));
+  MessageLog log;  // every delivery, duplicates included
+  const InboxHandler effect = [](db::Session& s, const Message& m) -> Status {
+    auto n = s.execute("INSERT INTO effects (message_id) VALUES ($1)", {m.id()});
+    if (!n) return fail(n.error());
+    return ok();
+  };
+  auto sub = subscribe("effects", [&](const Message& m) {
+    Status st = inbox.handle(m, effect);
+    log.add(m);
+    return st;
+  });
+
+  // The first relay publishes the batch and "dies" before marking it.
+  RelayOptions dying = relay_options("relay-a");
+  dying.before_mark = [] { return false; };
+  OutboxRelay first("test", *db_, *bus_, bus_->system(), tracer_,
+                    SystemClock::instance(), dying);
+  auto pass = first.run_once();
+  ASSERT_FALSE(pass);
+  ASSERT_TRUE(log.wait_for(20));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 20);
+
+  // Another relay takes the lanes over once the lease has run out and
+  // publishes everything again; the inbox drops the duplicates.
+  OutboxRelay second("test", *db_, *bus_, bus_->system(), tracer_,
+                     SystemClock::instance(), relay_options("relay-b"));
+  auto early = second.run_once();
+  ASSERT_TRUE(early);
+  EXPECT_EQ(*early, 0u) << "the lanes are still leased to the first relay";
+  std::this_thread::sleep_for(2200ms);
+  auto again = second.run_once();
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(*again, 20u);
+  ASSERT_TRUE(log.wait_for(40));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 20) << "each message took effect once";
+  EXPECT_EQ(count("SELECT COUNT(DISTINCT message_id) FROM effects"), 20);
+  EXPECT_THAT(registry.serialize(),
+              ::testing::HasSubstr("seatflow_bus_duplicates_total{consumer=\"effects\"} 20"));
+}
+
+TEST_F(BusContract, TwoRelaysNeverPublishTheSameRow) {
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  OutboxRelay a("test", *db_, *bus_, bus_->system(), tracer_,
+                SystemClock::instance(), relay_options("relay-a"));
+  OutboxRelay b("test", *db_, *bus_, bus_->system(), tracer_,
+                SystemClock::instance(), relay_options("relay-b"));
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+  add_to_outbox(outbox, {"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8"}, 20);
+  ASSERT_TRUE(log.wait_for(160));
+  std::this_thread::sleep_for(300ms);
+  a.stop();
+  b.stop();
+  EXPECT_EQ(log.size(), 160u) << "no row was published twice";
+  expect_in_order_per_key(log.all());
+}
+
+TEST_F(BusContract, DuplicatesAreAcknowledgedWithoutEffect) {
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
+              {.consumer = "dedup"});
+  std::atomic<int> effects{0};
+  MessageLog seen;
+  auto sub = subscribe("dedup", [&](const Message& m) {
+    Status st = inbox.handle(m, [&](db::Session&, const Message&) {
+      ++effects;
+      return ok();
+    });
+    seen.add(m);
+    return st;
+  });
+  const OutgoingMessage m = message("k", 0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(bus_->publish_one(m));
+  ASSERT_TRUE(bus_->publish_one(message("k", 1)));
+  ASSERT_TRUE(seen.wait_for(4));
+  EXPECT_EQ(effects.load(), 2);
+}
+
+TEST_F(BusContract, AMessageThatKeepsFailingIsDeadLetteredAndTheRestFlow) {
+  metrics::Registry registry;
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
+              {.consumer = "dlq", .max_attempts = 3}, &registry);
+  MessageLog handled;
+  auto sub = subscribe("dlq", inbox.wrap([&](db::Session&, const Message& m) -> Status {
+    if (m.payload == "0") return fail(ErrorCode::kInvalidArgument, "payload 0 is poison");
+    handled.add(m);
+    return ok();
+  }));
+  OutgoingMessage poison = message("k", 0);
+  trace::Span parent = tracer_.start_span("parent");
+  trace::inject(parent.context(), poison.headers);
+  ASSERT_TRUE(bus_->publish_one(poison));
+  ASSERT_TRUE(bus_->publish_one(message("k", 1)));
+  ASSERT_TRUE(handled.wait_for(1));
+  EXPECT_EQ(handled.all()[0].payload, "1") << "the partition moved on";
+  auto row = db_->transact(
+      [&](db::Session& s) {
+        return s.query(
+            "SELECT message_id, error, traceparent, attempts, payload FROM dead_letters "
+            "WHERE consumer = 'dlq'");
+      },
+      {.read_only = true});
+  ASSERT_TRUE(row);
+  ASSERT_EQ(row->size(), 1u);
+  EXPECT_EQ((*row)[0].get<std::string>(0), "k#0");
+  EXPECT_THAT((*row)[0].get<std::string>(1), ::testing::HasSubstr("payload 0 is poison"));
+  EXPECT_EQ((*row)[0].get<std::string>(2),
+            std::string(*find_header(poison.headers, "traceparent")));
+  EXPECT_EQ((*row)[0].get<int64_t>(3), 3);
+  EXPECT_EQ((*row)[0].get<std::string>(4), "0");
+  EXPECT_THAT(registry.serialize(),
+              ::testing::HasSubstr("seatflow_bus_dead_letters_total{consumer=\"dlq\"} 1"));
+}
+
+TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
+              {.consumer = "traced"});
+  std::optional<trace::SpanContext> in_handler;
+  MessageLog log;
+  auto sub = subscribe("traced", inbox.wrap([&](db::Session&, const Message& m) -> Status {
+    if (const trace::SpanContext* c = trace::current_context()) in_handler = *c;
+    log.add(m);
+    return ok();
+  }));
+  trace::SpanContext root;
+  {
+    trace::Span request = tracer_.start_span("POST /api/orders", {.kind = trace::SpanKind::kServer});
+    root = request.context();
+    trace::Scope scope(request);
+    add_to_outbox(outbox, {"order-9"}, 1);
+  }
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
+                    SystemClock::instance(), relay_options());
+  ASSERT_TRUE(relay.start());
+  ASSERT_TRUE(log.wait_for(1));
+  relay.stop();
+  sub->stop();
+
+  const std::string create_name = "create " + topic_;
+  const std::string send_name = "send " + topic_;
+  const std::string process_name = "process " + topic_;
+  const auto create = spans_.named(create_name);
+  const auto send = spans_.named(send_name);
+  const auto process = spans_.named(process_name);
+  ASSERT_EQ(create.size(), 1u);
+  ASSERT_EQ(send.size(), 1u);
+  ASSERT_EQ(process.size(), 1u);
+  EXPECT_EQ(create[0].kind, trace::SpanKind::kProducer);
+  EXPECT_EQ(send[0].kind, trace::SpanKind::kProducer);
+  EXPECT_EQ(process[0].kind, trace::SpanKind::kConsumer);
+  for (const auto* s : {&create[0], &send[0], &process[0]}) {
+    EXPECT_EQ(s->context.trace_id, root.trace_id) << s->name << " is in the request's trace";
+  }
+  EXPECT_EQ(create[0].parent_span_id, root.span_id);
+  EXPECT_EQ(send[0].parent_span_id, create[0].context.span_id);
+  EXPECT_EQ(process[0].parent_span_id, send[0].context.span_id);
+  ASSERT_TRUE(in_handler);
+  EXPECT_EQ(in_handler->span_id, process[0].context.span_id) << "the handler runs in the span";
+  const auto* system = trace::testing::attribute(process[0], "messaging.system");
+  ASSERT_NE(system, nullptr);
+  EXPECT_EQ(std::get<std::string>(*system), bus_->system());
+  const auto* destination = trace::testing::attribute(send[0], "messaging.destination.name");
+  ASSERT_NE(destination, nullptr);
+  EXPECT_EQ(std::get<std::string>(*destination), topic_);
+  // One traceparent in the message, the send span's.
+  const auto received = log.all()[0];
+  int traceparents = 0;
+  for (const auto& [name, value] : received.headers) traceparents += name == "traceparent";
+  EXPECT_EQ(traceparents, 1);
+}
+
+TEST_F(BusContract, ConsumersOfOneGroupShareTheWorkAndTakeOverFromEachOther) {
+  const std::string group = testing::unique_name("g");
+  MessageLog a_log;
+  MessageLog b_log;
+  auto a = collect(group, a_log);
+  if (!testing::testing_kafka()) {
+    // The embedded log has one consumer per group in a process.
+    auto second = bus_->subscribe({.group = group, .topics = {topic_}, .handler = [](const Message&) { return ok(); }});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
+    return;
+  }
+  auto b = collect(group, b_log);
+  std::this_thread::sleep_for(3s);  // both members joined and were assigned partitions
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 200; ++i) batch.push_back(message("key-" + std::to_string(i), 0));
+  for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (a_log.size() + b_log.size() < 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(a_log.size() + b_log.size(), 200u);
+  EXPECT_GT(a_log.size(), 0u);
+  EXPECT_GT(b_log.size(), 0u);
+
+  // When one leaves, the other takes its partitions over.
+  a->stop();
+  const size_t before = b_log.size();
+  batch.clear();
+  for (int i = 0; i < 100; ++i) batch.push_back(message("key-" + std::to_string(i), 1));
+  for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
+  ASSERT_TRUE(b_log.wait_for(before + 100, 30s));
+}
+
+}  // namespace
+}  // namespace seatflow::bus
