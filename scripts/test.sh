@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what is missing, builds, starts the servers
-# the tests need (a throwaway PostgreSQL and Jaeger), runs ctest, stops what
+# the tests need (a throwaway PostgreSQL, Kafka broker and Jaeger), runs ctest, stops what
 # it started.
 # Exits non-zero if anything fails.
 #
@@ -10,19 +10,25 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 source scripts/lib/postgres.sh
 source scripts/lib/jaeger.sh
+source scripts/lib/kafka.sh
 
 scripts/install-deps.sh
 
-# Jaeger is built once and cached; the first time, alongside our own build.
+# Jaeger is built and Kafka fetched once and cached; the first time,
+# alongside our own build.
 scripts/install-jaeger.sh >/dev/null &
 jaeger_install=$!
+scripts/install-kafka.sh >/dev/null &
+kafka_install=$!
 log "building"
 scripts/build.sh
 wait "$jaeger_install"
+wait "$kafka_install"
 
 work="$(mktemp -d -t seatflow-test.XXXXXX)"
 chmod 755 "$work"  # the PostgreSQL server user must reach its folder inside
 cleanup() {
+  kafka_stop
   jaeger_stop
   pg_stop
   rm -rf "$work"
@@ -31,6 +37,7 @@ trap cleanup EXIT
 
 pg_start "$work/postgres"
 jaeger_start "$work/jaeger"
+kafka_start "$work/kafka"
 
 log "running tests"
 cd build
