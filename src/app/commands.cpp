@@ -15,7 +15,7 @@ namespace {
 bool migrate_service(const Settings& settings, const ServiceModule& module, bool dry_run) {
   const std::string name(module.name);
   auto migrations = db::select_migrations(
-      module.migration_files(),
+      migration_files(module),
       settings.database.backend == "postgres" ? db::Dialect::kPostgres : db::Dialect::kSqlite);
   if (!migrations) {
     fmt::print(stderr, "seatflow: {}: {}\n", name, migrations.error().message());
@@ -53,6 +53,31 @@ bool migrate_service(const Settings& settings, const ServiceModule& module, bool
 
 }  // namespace
 
+int run_topics(const Settings& settings, bool dry_run) {
+  const auto specs = topic_specs(settings.bus);
+  if (dry_run) {
+    for (const auto& t : specs) {
+      fmt::print("{}: would create topic {} ({} partitions)\n", settings.bus.backend, t.name,
+                 t.partitions);
+    }
+    return 0;
+  }
+  auto bus = open_bus(settings.bus, settings.data_dir, SystemClock::instance());
+  if (!bus) {
+    fmt::print(stderr, "seatflow: {}\n", bus.error().message());
+    return 1;
+  }
+  if (auto st = (*bus)->create_topics(specs); !st) {
+    fmt::print(stderr, "seatflow: {}\n", st.error().message());
+    return 1;
+  }
+  for (const auto& t : specs) {
+    fmt::print("{}: topic {} is there ({} partitions when created)\n", (*bus)->system(), t.name,
+               t.partitions);
+  }
+  return 0;
+}
+
 int run_migrate(const Settings& settings, const MigrateOptions& options) {
   if (options.service) {
     const ServiceModule* module = find_service(*options.service);
@@ -68,7 +93,8 @@ int run_migrate(const Settings& settings, const MigrateOptions& options) {
   for (const auto& module : service_modules()) {
     all_ok = migrate_service(settings, module, options.dry_run) && all_ok;
   }
-  return all_ok ? 0 : 1;
+  if (!all_ok) return 1;
+  return run_topics(settings, options.dry_run);
 }
 
 int run_config(const Config& config, bool reference) {

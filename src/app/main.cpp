@@ -42,9 +42,18 @@ int main(int argc, char** argv) {
 
   app::MigrateOptions migrate;
   CLI::App* migrate_cmd = cli.add_subcommand(
-      "migrate", "Apply pending schema migrations of every service (or of --service).");
+      "migrate",
+      "Apply pending schema migrations of every service (or of --service), then create the bus "
+      "topics.");
   migrate_cmd->add_option("--service", migrate.service, "reservation, payment or order");
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "List what would be applied; change nothing");
+
+  bool topics_dry_run = false;
+  CLI::App* topics_cmd = cli.add_subcommand(
+      "topics",
+      "Create the message bus topics the services publish to (bus.backend: the embedded log or "
+      "Kafka), with bus.partitions partitions. `migrate` does it too.");
+  topics_cmd->add_flag("--dry-run", topics_dry_run, "List the topics; change nothing");
 
   CLI::App* up_cmd = cli.add_subcommand(
       "up",
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
   log::configure(settings.log);
 
   if (migrate_cmd->parsed()) return app::run_migrate(settings, migrate);
+  if (topics_cmd->parsed()) return app::run_topics(settings, topics_dry_run);
   if (config_cmd->parsed()) return app::run_config(config, config_reference);
   if (up_cmd->parsed()) return app::run_up(settings);
   return 2;

@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <string>
 
+#include "bus/embedded_log.hpp"
+#include "bus/kafka_bus.hpp"
+#include "bus/outbox.hpp"
 #include "db/postgres_database.hpp"
 #include "db/sqlite_database.hpp"
 #include "services/order/order_service.hpp"
@@ -13,11 +16,46 @@ namespace seatflow::app {
 
 const std::vector<ServiceModule>& service_modules() {
   static const std::vector<ServiceModule> kModules = {
-      {reservation::kServiceName, &reservation::migration_files},
-      {payment::kServiceName, &payment::migration_files},
-      {order::kServiceName, &order::migration_files},
+      {reservation::kServiceName,
+       &reservation::migration_files,
+       {"reservation.events", "seat.changes"}},
+      {payment::kServiceName, &payment::migration_files, {}},
+      {order::kServiceName, &order::migration_files, {"order.events"}},
   };
   return kModules;
+}
+
+std::vector<db::MigrationFile> migration_files(const ServiceModule& module) {
+  std::vector<db::MigrationFile> files = bus::messaging_migration_files();
+  for (auto& f : module.own_migration_files()) files.push_back(std::move(f));
+  return files;
+}
+
+std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings) {
+  std::vector<bus::TopicSpec> specs;
+  for (const auto& module : service_modules()) {
+    for (const auto topic : module.published_topics) {
+      specs.push_back({std::string(topic), settings.partitions});
+    }
+  }
+  return specs;
+}
+
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
+                                           const std::string& data_dir, const Clock& clock) {
+  if (settings.backend == "kafka") {
+    return bus::open_kafka({.brokers = settings.kafka_brokers,
+                            .client_id = "seatflow",
+                            .replication_factor = settings.replication_factor});
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return fail(ErrorCode::kUnavailable,
+                "cannot create data folder " + data_dir + ": " + ec.message());
+  }
+  return bus::open_embedded_log(
+      {.path = (std::filesystem::path(data_dir) / "bus.db").string()}, clock);
 }
 
 const ServiceModule* find_service(std::string_view name) {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "app/settings.hpp"
+#include "bus/bus.hpp"
+#include "core/clock.hpp"
 #include "core/status.hpp"
 #include "db/database.hpp"
 #include "db/migrations.hpp"
@@ -17,8 +19,20 @@ namespace seatflow::app {
 
 struct ServiceModule {
   std::string_view name;
-  std::vector<db::MigrationFile> (*migration_files)();
+  std::vector<db::MigrationFile> (*own_migration_files)();
+  std::vector<std::string_view> published_topics;  // through its outbox
 };
+
+// The service's schema: the messaging tables every service has (V1, from
+// src/bus/migrations), then its own migrations.
+std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
+
+// Every topic a service publishes, with the configured partition count.
+std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings);
+
+// The configured bus: the embedded log at <data_dir>/bus.db, or Kafka.
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
+                                           const std::string& data_dir, const Clock& clock);
 
 // reservation, payment, order.
 const std::vector<ServiceModule>& service_modules();

@@ -91,6 +91,26 @@ ConfigSchema config_schema() {
        1024,
        1073741824},
       {"sse.heartbeat", T::kDuration, "15s", "Comment line sent on idle SSE streams."},
+      {"bus.backend",
+       T::kString,
+       "embedded",
+       "embedded: a durable log in <data_dir>/bus.db; kafka: the brokers of bus.kafka_brokers.",
+       {"embedded", "kafka"}},
+      {"bus.kafka_brokers", T::kString, "",
+       "Kafka bootstrap servers, host:port[,host:port...]."},
+      {"bus.partitions", T::kInteger, "8",
+       "Partitions of each topic `seatflow topics` (or `migrate`) creates.", {}, 1, 1000},
+      {"bus.replication_factor", T::kInteger, "1", "Replicas of each Kafka topic created.", {}, 1,
+       16},
+      {"outbox.batch_size", T::kInteger, "256", "Outbox rows a relay publishes at a time.", {}, 1,
+       10000},
+      {"outbox.poll_interval", T::kDuration, "1s",
+       "How often an idle relay looks for rows it was not woken for (another process's)."},
+      {"outbox.lease", T::kDuration, "10s",
+       "How long a relay holds its outbox lanes without renewing; a replica takes over after."},
+      {"outbox.retention", T::kDuration, "24h", "How long sent outbox rows are kept."},
+      {"inbox.max_attempts", T::kInteger, "5",
+       "Failed attempts at a message before it goes to the dead_letters table.", {}, 1, 1000},
       {"trace.conformance_route", T::kBoolean, "false",
        "Mount POST /debug/trace-conformance, the endpoint of the W3C Trace Context test "
        "harness. It makes the server POST to any URL it is given: enable it only for tests."},
@@ -125,6 +145,18 @@ Settings settings_from(const Config& config) {
   s.http.sse.max_queued_bytes = static_cast<size_t>(config.get_int("sse.max_queued_bytes"));
   s.http.sse.heartbeat = config.get_duration("sse.heartbeat");
   s.trace.conformance_route = config.get_bool("trace.conformance_route");
+  s.bus.backend = config.get_string("bus.backend");
+  s.bus.kafka_brokers = config.get_string("bus.kafka_brokers");
+  s.bus.partitions = static_cast<int32_t>(config.get_int("bus.partitions"));
+  s.bus.replication_factor = static_cast<int16_t>(config.get_int("bus.replication_factor"));
+  s.bus.outbox_batch_size = static_cast<int>(config.get_int("outbox.batch_size"));
+  s.bus.outbox_poll_interval = config.get_duration("outbox.poll_interval");
+  s.bus.outbox_lease = config.get_duration("outbox.lease");
+  s.bus.outbox_retention = config.get_duration("outbox.retention");
+  s.bus.inbox_max_attempts = static_cast<int>(config.get_int("inbox.max_attempts"));
+  if (s.bus.backend == "kafka" && s.bus.kafka_brokers.empty()) {
+    throw ConfigError("config key 'bus.kafka_brokers' must be set when bus.backend is kafka");
+  }
   if (s.database.backend == "postgres" && s.database.url.empty()) {
     throw ConfigError("config key 'database.url' must be set when database.backend is postgres");
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "core/config.hpp"
@@ -40,12 +41,25 @@ struct TraceSettings {
   bool conformance_route = false;
 };
 
+struct BusSettings {
+  std::string backend;  // "embedded" or "kafka"
+  std::string kafka_brokers;
+  int32_t partitions = 8;
+  int16_t replication_factor = 1;
+  int outbox_batch_size = 256;
+  std::chrono::milliseconds outbox_poll_interval{1000};
+  std::chrono::milliseconds outbox_lease{10000};
+  std::chrono::milliseconds outbox_retention{std::chrono::hours(24)};
+  int inbox_max_attempts = 5;
+};
+
 struct Settings {
   std::string data_dir;
   log::LogSettings log;
   DatabaseSettings database;
   HttpSettings http;
   TraceSettings trace;
+  BusSettings bus;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

@@ -7,6 +7,7 @@
 #include "app/commands.hpp"
 #include "app/services.hpp"
 #include "app/telemetry.hpp"
+#include "bus/outbox.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "db/migrations.hpp"
@@ -47,7 +48,7 @@ int run_up(const Settings& settings) {
   auto health = std::make_shared<http::HealthChecks>();
   for (const auto& module : service_modules()) {
     const std::string name(module.name);
-    auto migrations = db::select_migrations(module.migration_files(), db::Dialect::kSqlite);
+    auto migrations = db::select_migrations(migration_files(module), db::Dialect::kSqlite);
     if (!migrations) {
       fmt::print(stderr, "seatflow: {}: {}\n", name, migrations.error().message());
       return 1;
@@ -73,6 +74,36 @@ int run_up(const Settings& settings) {
   metrics::Registry registry;
   Telemetry telemetry(kEmbeddedServiceName, registry);
   const trace::Tracer& tracer = telemetry.tracer();
+
+  // The embedded log, its topics, and each service's outbox relay. One
+  // process owns these files, so the relays' lease owner is fixed: after a
+  // restart they take their lanes straight back.
+  auto bus = open_bus(settings.bus, settings.data_dir, SystemClock::instance());
+  if (!bus) {
+    fmt::print(stderr, "seatflow: {}\n", bus.error().message());
+    return 1;
+  }
+  if (auto st = (*bus)->create_topics(topic_specs(settings.bus)); !st) {
+    fmt::print(stderr, "seatflow: {}\n", st.error().message());
+    return 1;
+  }
+  std::vector<std::unique_ptr<bus::OutboxRelay>> relays;
+  for (size_t i = 0; i < databases.size(); ++i) {
+    const std::string name(service_modules()[i].name);
+    auto relay = std::make_unique<bus::OutboxRelay>(
+        name, *databases[i], **bus, (*bus)->system(), tracer, SystemClock::instance(),
+        bus::RelayOptions{.owner = "embedded",
+                          .batch_size = settings.bus.outbox_batch_size,
+                          .poll_interval = settings.bus.outbox_poll_interval,
+                          .lease = settings.bus.outbox_lease,
+                          .retention = settings.bus.outbox_retention},
+        &registry);
+    if (auto st = relay->start(); !st) {
+      fmt::print(stderr, "seatflow: {} outbox relay: {}\n", name, st.error().message());
+      return 1;
+    }
+    relays.push_back(std::move(relay));
+  }
 
   http::SseHub hub(settings.http.sse, registry);
   http::Router router;
@@ -107,6 +138,7 @@ int run_up(const Settings& settings) {
   sigwait(&signals, &signal);
   log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
+  for (auto& relay : relays) relay->stop();
   telemetry.shutdown();
   log::info("stopped");
   return 0;

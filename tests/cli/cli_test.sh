@@ -95,8 +95,12 @@ if [[ "$backend" == "sqlite" ]]; then
   check "migrate succeeds" test "$status" -eq 0
   check "migrate creates one database per service" \
     test -e "$work/data/reservation.db" -a -e "$work/data/payment.db" -a -e "$work/data/order.db"
+  check "migrate creates the topics in the embedded log" \
+    grep -qF "embedded: topic order.events is there" "$work/out"
   run --data-dir "$work/data" migrate --service order
   check "second migrate is up to date" grep -qF "order: schema is up to date" "$work/out"
+  run --data-dir "$work/data" topics --dry-run
+  check "topics --dry-run lists the topics" grep -qF "would create topic seat.changes (8 partitions)" "$work/out"
 
   # seatflow up: serves, reports ready, stops gracefully on SIGINT.
   "$seatflow" up --data-dir "$work/up" --port 0 --set http.access_log=false >"$work/up.out" 2>"$work/up.err" &
@@ -144,10 +148,22 @@ else
     echo "FAIL: SEATFLOW_TEST_POSTGRES_URL is not set (run scripts/test.sh)"
     exit 1
   fi
+  if [[ -z "${SEATFLOW_TEST_KAFKA_BROKERS:-}" ]]; then
+    echo "FAIL: SEATFLOW_TEST_KAFKA_BROKERS is not set (run scripts/test.sh)"
+    exit 1
+  fi
   export SEATFLOW_DATABASE_BACKEND=postgres SEATFLOW_DATABASE_URL="$SEATFLOW_TEST_POSTGRES_URL"
+  export SEATFLOW_BUS_BACKEND=kafka SEATFLOW_BUS_KAFKA_BROKERS="$SEATFLOW_TEST_KAFKA_BROKERS"
   run migrate
   check "migrate on PostgreSQL succeeds" test "$status" -eq 0
   [[ $status -eq 0 ]] || echo "  stderr was: $err"
+  check "migrate creates the topics in Kafka" grep -qF "kafka: topic reservation.events is there" "$work/out"
+  run topics
+  check "topics again leaves them as they are" test "$status" -eq 0
+
+  SEATFLOW_BUS_KAFKA_BROKERS= run topics
+  check "kafka without brokers: exit 2" test "$status" -eq 2
+  check "kafka without brokers: names the key" one_line_with "'bus.kafka_brokers'"
   run migrate
   check "second migrate on PostgreSQL is up to date" grep -qF "reservation: schema is up to date" "$work/out"
 
