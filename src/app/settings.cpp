@@ -102,7 +102,7 @@ ConfigSchema config_schema() {
        "Partitions of each topic `seatflow topics` (or `migrate`) creates.", {}, 1, 1000},
       {"bus.replication_factor", T::kInteger, "1", "Replicas of each Kafka topic created.", {}, 1,
        16},
-      {"outbox.batch_size", T::kInteger, "256", "Outbox rows a relay publishes at a time.", {}, 1,
+      {"outbox.batch_size", T::kInteger, "1000", "Outbox rows a relay publishes at a time.", {}, 1,
        10000},
       {"outbox.poll_interval", T::kDuration, "1s",
        "How often an idle relay looks for rows it was not woken for (another process's)."},

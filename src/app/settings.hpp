@@ -46,7 +46,7 @@ struct BusSettings {
   std::string kafka_brokers;
   int32_t partitions = 8;
   int16_t replication_factor = 1;
-  int outbox_batch_size = 256;
+  int outbox_batch_size = 1000;
   std::chrono::milliseconds outbox_poll_interval{1000};
   std::chrono::milliseconds outbox_lease{10000};
   std::chrono::milliseconds outbox_retention{std::chrono::hours(24)};

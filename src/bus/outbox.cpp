@@ -81,6 +81,7 @@ struct OutboxRelay::Row {
   std::string type;
   std::optional<std::string> traceparent;
   int64_t attempts = 0;
+  int64_t lane = 0;
 };
 
 OutboxRelay::OutboxRelay(std::string service, db::Database& db, Publisher& publisher,
@@ -163,16 +164,20 @@ Result<std::vector<int64_t>> OutboxRelay::claim_lanes() {
 
 Result<std::vector<OutboxRelay::Row>> OutboxRelay::fetch(const std::vector<int64_t>& lanes) {
   std::string sql =
-      "SELECT seq, id, topic, msg_key, msg_type, headers, payload, traceparent, attempts "
-      "FROM outbox WHERE sent_at IS NULL AND lane IN (";
+      "SELECT seq, id, topic, msg_key, msg_type, headers, payload, traceparent, attempts, lane "
+      "FROM outbox WHERE sent_at IS NULL";
   db::Params params;
-  for (const int64_t lane : lanes) {
-    if (!params.empty()) sql += ", ";
-    params.emplace_back(lane);
-    sql += "$" + std::to_string(params.size());
+  if (lanes.size() < static_cast<size_t>(kOutboxLanes)) {
+    sql += " AND lane IN (";
+    for (const int64_t lane : lanes) {
+      if (!params.empty()) sql += ", ";
+      params.emplace_back(lane);
+      sql += "$" + std::to_string(params.size());
+    }
+    sql += ")";
   }
   params.emplace_back(int64_t{options_.batch_size});
-  sql += ") ORDER BY seq LIMIT $" + std::to_string(params.size());
+  sql += " ORDER BY seq LIMIT $" + std::to_string(params.size());
   return db_.transact(
       [&](db::Session& s) -> Result<std::vector<Row>> {
         auto rows = s.query(sql, params);
@@ -190,6 +195,7 @@ Result<std::vector<OutboxRelay::Row>> OutboxRelay::fetch(const std::vector<int64
           row.message.payload = r.get<std::string>(6);
           row.traceparent = r.get<std::optional<std::string>>(7);
           row.attempts = r.get<int64_t>(8);
+          row.lane = r.get<int64_t>(9);
           out.push_back(std::move(row));
         }
         return out;
@@ -263,21 +269,32 @@ Result<size_t> OutboxRelay::run_once() {
 Status OutboxRelay::mark(const std::vector<const Row*>& sent,
                          const std::vector<std::pair<const Row*, std::string>>& failed) {
   const int64_t now = clock_.now_unix_ms();
+  const bool pg = db_.dialect() == db::Dialect::kPostgres;
   return db_.transact([&](db::Session& s) -> Status {
-    // Fenced by the lease: a relay that lost its lanes marks nothing.
-    constexpr size_t kChunk = 256;
-    for (size_t begin = 0; begin < sent.size(); begin += kChunk) {
-      const size_t end = std::min(sent.size(), begin + kChunk);
-      std::string sql =
-          "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE sent_at IS NULL AND lane "
-          "IN (SELECT lane FROM outbox_lanes WHERE owner = $2) AND seq IN (";
-      db::Params params{now, options_.owner};
+    // Fenced by the lease: rows of lanes this relay no longer holds stay
+    // unsent (their new holder publishes them). FOR SHARE keeps the lanes
+    // from changing hands until this commits.
+    auto held = s.query(std::string("SELECT lane FROM outbox_lanes WHERE owner = $1") +
+                            (pg ? " FOR SHARE" : ""),
+                        {options_.owner});
+    if (!held) return fail(held.error());
+    std::set<int64_t> lanes;
+    for (const auto& r : *held) lanes.insert(r.get<int64_t>(0));
+    std::vector<int64_t> seqs;
+    for (const Row* row : sent) {
+      if (lanes.contains(row->lane)) seqs.push_back(row->seq);
+    }
+    constexpr size_t kChunk = 500;
+    for (size_t begin = 0; begin < seqs.size(); begin += kChunk) {
+      const size_t end = std::min(seqs.size(), begin + kChunk);
+      std::string sql = "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN (";
+      db::Params params{now};
       for (size_t i = begin; i < end; ++i) {
         if (i > begin) sql += ", ";
-        params.emplace_back(sent[i]->seq);
+        params.emplace_back(seqs[i]);
         sql += "$" + std::to_string(params.size());
       }
-      sql += ")";
+      sql += ") AND sent_at IS NULL";
       auto n = s.execute(sql, params);
       if (!n) return fail(n.error());
     }

@@ -83,7 +83,7 @@ struct RelayOptions {
   // with the same owner takes its lanes back at once; another waits for the
   // lease to expire.
   std::string owner;
-  int batch_size = 256;
+  int batch_size = 1000;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds lease{10000};
   std::chrono::milliseconds retention{std::chrono::hours(24)};

@@ -15,7 +15,7 @@ CREATE TABLE outbox (
   last_error TEXT,
   sent_at BIGINT
 );
-CREATE INDEX outbox_unsent ON outbox (lane, seq) WHERE sent_at IS NULL;
+CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
 CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 
 -- Outbox rows are spread over 16 lanes by key; a relay publishes a lane only
