@@ -39,8 +39,7 @@ double seconds_since(Stopwatch::time_point start) {
 
 int bench_relay(std::map<std::string, std::string>& args, int messages, size_t size, int batch) {
   const std::string schema = "relay_bench";
-  auto db = db::open_postgres(
-      {.conninfo = args["--postgres"], .schema = schema, .pool_size = 4});
+  auto db = db::open_postgres({.conninfo = args["--postgres"], .schema = schema, .pool_size = 4});
   if (!db) return die(db.error().to_string());
   auto dropped = (*db)->transact([&](db::Session& s) {
     return s.execute_script(
@@ -48,8 +47,7 @@ int bench_relay(std::map<std::string, std::string>& args, int messages, size_t s
         "schema_history");
   });
   if (!dropped) return die(dropped.error().to_string());
-  auto migrations =
-      db::select_migrations(bus::messaging_migration_files(), db::Dialect::kPostgres);
+  auto migrations = db::select_migrations(bus::messaging_migration_files(), db::Dialect::kPostgres);
   db::Migrator migrator(**db, "bench", std::move(*migrations), SystemClock::instance());
   if (auto done = migrator.migrate(); !done) return die(done.error().to_string());
 
@@ -76,8 +74,8 @@ int bench_relay(std::map<std::string, std::string>& args, int messages, size_t s
     if (!st) return die(st.error().to_string());
   }
 
-  bus::OutboxRelay relay("bench", **db, **bus, (*bus)->system(), tracer,
-                         SystemClock::instance(), {.owner = "bench", .batch_size = batch});
+  bus::OutboxRelay relay("bench", **db, **bus, (*bus)->system(), tracer, SystemClock::instance(),
+                         {.owner = "bench", .batch_size = batch});
   const auto start = Stopwatch::now();
   size_t published = 0;
   while (published < static_cast<size_t>(messages)) {
@@ -94,23 +92,23 @@ int bench_relay(std::map<std::string, std::string>& args, int messages, size_t s
 }
 
 int bench_log(std::map<std::string, std::string>& args, int messages, size_t size, int batch) {
-  auto bus = bus::open_embedded_log({.path = args["--dir"] + "/bench-bus.db"},
-                                    SystemClock::instance());
+  auto bus =
+      bus::open_embedded_log({.path = args["--dir"] + "/bench-bus.db"}, SystemClock::instance());
   if (!bus) return die(bus.error().to_string());
   if (auto st = (*bus)->create_topics({{"bench", 8}}); !st) return die(st.error().to_string());
   std::atomic<int> consumed{0};
-  auto sub = (*bus)->subscribe({.group = "bench",
-                                .topics = {"bench"},
-                                .handler = [&](const bus::Message&) {
-                                  consumed.fetch_add(1, std::memory_order_relaxed);
-                                  return ok();
-                                }});
+  auto sub = (*bus)->subscribe(
+      {.group = "bench", .topics = {"bench"}, .handler = [&](const bus::Message&) {
+         consumed.fetch_add(1, std::memory_order_relaxed);
+         return ok();
+       }});
   if (!sub) return die(sub.error().to_string());
   const std::string payload(size, 'x');
   const auto start = Stopwatch::now();
   std::vector<bus::OutgoingMessage> chunk;
   for (int i = 0; i < messages; ++i) {
-    chunk.push_back({.topic = "bench", .key = "key-" + std::to_string(i % 1000), .payload = payload});
+    chunk.push_back(
+        {.topic = "bench", .key = "key-" + std::to_string(i % 1000), .payload = payload});
     if (static_cast<int>(chunk.size()) == batch || i + 1 == messages) {
       for (const auto& r : (*bus)->publish(chunk)) {
         if (!r) return die(r.error().to_string());
@@ -121,8 +119,9 @@ int bench_log(std::map<std::string, std::string>& args, int messages, size_t siz
   const double publish_elapsed = seconds_since(start);
   while (consumed.load() < messages) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double elapsed = seconds_since(start);
-  std::printf("embedded log: %d messages of %zu bytes published in %.2f s, all consumed in %.2f s\n",
-              messages, size, publish_elapsed, elapsed);
+  std::printf(
+      "embedded log: %d messages of %zu bytes published in %.2f s, all consumed in %.2f s\n",
+      messages, size, publish_elapsed, elapsed);
   std::printf("embedded_log_msgs_per_s=%.0f\n", messages / elapsed);
   return 0;
 }

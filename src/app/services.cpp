@@ -41,8 +41,8 @@ std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings) {
   return specs;
 }
 
-Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
-                                           const std::string& data_dir, const Clock& clock) {
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const std::string& data_dir,
+                                           const Clock& clock) {
   if (settings.backend == "kafka") {
     return bus::open_kafka({.brokers = settings.kafka_brokers,
                             .client_id = "seatflow",
@@ -54,8 +54,8 @@ Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
     return fail(ErrorCode::kUnavailable,
                 "cannot create data folder " + data_dir + ": " + ec.message());
   }
-  return bus::open_embedded_log(
-      {.path = (std::filesystem::path(data_dir) / "bus.db").string()}, clock);
+  return bus::open_embedded_log({.path = (std::filesystem::path(data_dir) / "bus.db").string()},
+                                clock);
 }
 
 const ServiceModule* find_service(std::string_view name) {

@@ -31,8 +31,8 @@ std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
 std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings);
 
 // The configured bus: the embedded log at <data_dir>/bus.db, or Kafka.
-Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
-                                           const std::string& data_dir, const Clock& clock);
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const std::string& data_dir,
+                                           const Clock& clock);
 
 // reservation, payment, order.
 const std::vector<ServiceModule>& service_modules();

@@ -100,7 +100,8 @@ class EmbeddedLog final : public Bus {
         auto it = next.find(where);
         if (it == next.end()) {
           auto rows = s.query(
-              "SELECT COALESCE(MAX(msg_offset) + 1, 0) FROM messages WHERE topic = $1 AND part = $2",
+              "SELECT COALESCE(MAX(msg_offset) + 1, 0) FROM messages WHERE topic = $1 AND part = "
+              "$2",
               {where.first, int64_t{where.second}});
           if (!rows) return fail(rows.error());
           it = next.emplace(where, (*rows)[0].get<int64_t>(0)).first;
@@ -146,8 +147,8 @@ class EmbeddedLog final : public Bus {
       release_group(options.group);
       return fail(listener.error());
     }
-    auto sub = std::make_unique<EmbeddedSubscription>(*this, std::move(options),
-                                                      std::move(*listener));
+    auto sub =
+        std::make_unique<EmbeddedSubscription>(*this, std::move(options), std::move(*listener));
     sub->start();
     return std::unique_ptr<Subscription>(std::move(sub));
   }
@@ -198,8 +199,8 @@ class EmbeddedLog final : public Bus {
   const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, int32_t, std::less<>> partitions_;  // guarded by mu_
-  std::set<std::string> active_groups_;                      // guarded by mu_
-  int64_t next_purge_ms_ = 0;                                // guarded by mu_
+  std::set<std::string> active_groups_;                     // guarded by mu_
+  int64_t next_purge_ms_ = 0;                               // guarded by mu_
 };
 
 void EmbeddedSubscription::stop() {
@@ -220,8 +221,9 @@ void EmbeddedSubscription::run() {
           if (!partitions) return fail(partitions.error());
           for (int32_t p = 0; p < *partitions; ++p) positions_[{topic, p}] = 0;
         }
-        auto rows = s.query("SELECT topic, part, next_offset FROM group_offsets WHERE group_name = $1",
-                            {options_.group});
+        auto rows =
+            s.query("SELECT topic, part, next_offset FROM group_offsets WHERE group_name = $1",
+                    {options_.group});
         if (!rows) return fail(rows.error());
         for (const auto& r : *rows) {
           const PartitionKey where{r.get<std::string>(0), r.get<int32_t>(1)};
@@ -250,7 +252,9 @@ void EmbeddedSubscription::run() {
 }
 
 bool EmbeddedSubscription::consume_once(bool& any) {
-  for (auto& [where, position] : positions_) {
+  for (auto& entry : positions_) {
+    const PartitionKey& where = entry.first;
+    int64_t& position = entry.second;
     auto batch = log_.db().transact(
         [&](db::Session& s) {
           return s.query(

@@ -92,7 +92,7 @@ Status Inbox::record_failure(const Message& message, const std::string& id, cons
         "updated_at = excluded.updated_at RETURNING attempts",
         {options_.consumer, id, error.to_string(), now});
     if (!rows) return fail(rows.error());
-    const int64_t attempts = (*rows)[0].get<int64_t>(0);
+    const auto attempts = (*rows)[0].get<int64_t>(0);
     if (attempts < options_.max_attempts) return ok();
     dead = true;
     const auto traceparent = find_header(message.headers, trace::kTraceparentHeader);
@@ -103,13 +103,13 @@ Status Inbox::record_failure(const Message& message, const std::string& id, cons
         "NOTHING",
         {options_.consumer, id, message.topic, int64_t{message.partition}, message.offset,
          message.key, message.type(), encode_headers(message.headers), message.payload,
-         error.to_string(),
-         traceparent ? db::Value(std::string(*traceparent)) : db::Value(nullptr), attempts,
-         now});
+         error.to_string(), traceparent ? db::Value(std::string(*traceparent)) : db::Value(nullptr),
+         attempts, now});
     if (!n) return fail(n.error());
     n = s.execute(
         "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
-        "VALUES ($1, $2, $3, $4, 'dead_lettered', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
+        "VALUES ($1, $2, $3, $4, 'dead_lettered', $5) ON CONFLICT (consumer, message_id) DO "
+        "NOTHING",
         {options_.consumer, id, message.topic, message.type(), now});
     if (!n) return fail(n.error());
     n = s.execute("DELETE FROM inbox_failures WHERE consumer = $1 AND message_id = $2",
@@ -123,8 +123,8 @@ Status Inbox::record_failure(const Message& message, const std::string& id, cons
     return fail(error);
   }
   if (!dead) return fail(error);
-  log::error("{}: {} {} dead-lettered after {} attempts: {}", options_.consumer, message.type(),
-             id, options_.max_attempts, error.to_string());
+  log::error("{}: {} {} dead-lettered after {} attempts: {}", options_.consumer, message.type(), id,
+             options_.max_attempts, error.to_string());
   if (metrics_) metrics_->dead_letters.Increment();
   return ok();
 }

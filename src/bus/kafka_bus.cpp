@@ -53,8 +53,7 @@ Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options, const Properties
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& key, const std::string& value) -> Status {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       return fail(ErrorCode::kInvalidArgument, "Kafka setting " + key + ": " + err);
     }
     return ok();
@@ -130,8 +129,8 @@ Message to_message(const rd_kafka_message_t* m) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       out.headers.emplace_back(name, value != nullptr
                                          ? std::string(static_cast<const char*>(value), size)
@@ -166,7 +165,8 @@ class KafkaSubscription final : public Subscription {
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
     if (rk == nullptr) {
       rd_kafka_conf_destroy(*conf);
-      return fail(ErrorCode::kInvalidArgument, std::string("cannot create a Kafka consumer: ") + err);
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string("cannot create a Kafka consumer: ") + err);
     }
     consumer_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
@@ -304,7 +304,8 @@ class KafkaBus final : public Bus {
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
     if (rk == nullptr) {
       rd_kafka_conf_destroy(*conf);
-      return fail(ErrorCode::kInvalidArgument, std::string("cannot create a Kafka producer: ") + err);
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string("cannot create a Kafka producer: ") + err);
     }
     producer_.reset(rk);
     poller_ = std::thread([this] {
@@ -327,8 +328,8 @@ class KafkaBus final : public Bus {
         st = fail(ErrorCode::kInvalidArgument, "invalid topic name '" + t.name + "'");
         break;
       }
-      rd_kafka_NewTopic_t* spec = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
-                                                        options_.replication_factor, err, sizeof err);
+      rd_kafka_NewTopic_t* spec = rd_kafka_NewTopic_new(
+          t.name.c_str(), t.partitions, options_.replication_factor, err, sizeof err);
       if (spec == nullptr) {
         st = fail(ErrorCode::kInvalidArgument, "topic " + t.name + ": " + err);
         break;
@@ -377,8 +378,7 @@ class KafkaBus final : public Bus {
   }
 
  private:
-  void produce(const std::shared_ptr<PendingBatch>& batch, size_t index,
-               const OutgoingMessage& m) {
+  void produce(const std::shared_ptr<PendingBatch>& batch, size_t index, const OutgoingMessage& m) {
     for (;;) {
       rd_kafka_headers_t* headers = rd_kafka_headers_new(m.headers.size());
       for (const auto& [name, value] : m.headers) {
@@ -434,8 +434,8 @@ class KafkaBus final : public Bus {
       st = fail(kafka_error(rd_kafka_event_error(event), "CreateTopics failed"));
     } else {
       size_t count = 0;
-      const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(
-          rd_kafka_event_CreateTopics_result(event), &count);
+      const rd_kafka_topic_result_t** results =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
       for (size_t i = 0; i < count && st; ++i) {
         const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {

@@ -35,8 +35,8 @@ uint32_t murmur2(std::string_view data) {
   const auto length = static_cast<uint32_t>(data.size());
   uint32_t h = kSeed ^ length;
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-  const uint32_t blocks = length / 4;
-  for (uint32_t i = 0; i < blocks; ++i) {
+  const size_t blocks = data.size() / 4;
+  for (size_t i = 0; i < blocks; ++i) {
     const unsigned char* p = bytes + 4 * i;
     uint32_t k = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
                  static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;

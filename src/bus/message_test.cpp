@@ -30,10 +30,11 @@ TEST(PartitionFor, IsStableAndInRange) {
 }
 
 TEST(Headers, RoundTripThroughText) {
-  const Headers headers = {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
-                           {"message-id", "a&b=c%d"},
-                           {"weird name", "line\nbreak\ttab \xc3\xa9"},
-                           {"empty", ""}};
+  const Headers headers = {
+      {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+      {"message-id", "a&b=c%d"},
+      {"weird name", "line\nbreak\ttab \xc3\xa9"},
+      {"empty", ""}};
   const std::string text = encode_headers(headers);
   EXPECT_EQ(text.find('\n'), std::string::npos);
   auto back = decode_headers(text);

@@ -20,9 +20,7 @@ std::vector<db::MigrationFile> migration_files();
 
 namespace seatflow::bus {
 
-std::vector<db::MigrationFile> messaging_migration_files() {
-  return messaging::migration_files();
-}
+std::vector<db::MigrationFile> messaging_migration_files() { return messaging::migration_files(); }
 
 Outbox::Outbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,
                const Clock& clock)
@@ -121,8 +119,8 @@ void OutboxRelay::run() {
   while (!stopping_) {
     auto published = run_once();
     if (!published) {
-      log::warn("{} outbox relay: {}; retrying in {} ms", service_,
-                published.error().to_string(), backoff.count());
+      log::warn("{} outbox relay: {}; retrying in {} ms", service_, published.error().to_string(),
+                backoff.count());
       listener_->wait(backoff);  // an interrupt (stop) ends the wait early
       backoff = std::min(backoff * 2, options_.max_retry_backoff);
       continue;
@@ -140,10 +138,11 @@ Result<std::vector<int64_t>> OutboxRelay::claim_lanes() {
   const int64_t now = clock_.now_unix_ms();
   if (!lanes_.empty() && now < lanes_renew_ms_) return lanes_;
   const bool pg = db_.dialect() == db::Dialect::kPostgres;
-  const std::string sql = std::string(
-                              "UPDATE outbox_lanes SET owner = $1, lease_until = $3 WHERE lane IN "
-                              "(SELECT lane FROM outbox_lanes WHERE owner = $1 OR lease_until < $2") +
-                          (pg ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING lane";
+  const std::string sql =
+      std::string(
+          "UPDATE outbox_lanes SET owner = $1, lease_until = $3 WHERE lane IN "
+          "(SELECT lane FROM outbox_lanes WHERE owner = $1 OR lease_until < $2") +
+      (pg ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING lane";
   auto claimed = db_.transact([&](db::Session& s) -> Result<std::vector<int64_t>> {
     auto rows = s.query(sql, {options_.owner, now, now + options_.lease.count()});
     if (!rows) return fail(rows.error());
@@ -154,8 +153,8 @@ Result<std::vector<int64_t>> OutboxRelay::claim_lanes() {
   });
   if (!claimed) return fail(claimed.error());
   if (*claimed != lanes_) {
-    log::info("{} outbox relay {} holds {} of {} lanes", service_, options_.owner,
-              claimed->size(), kOutboxLanes);
+    log::info("{} outbox relay {} holds {} of {} lanes", service_, options_.owner, claimed->size(),
+              kOutboxLanes);
   }
   lanes_ = std::move(*claimed);
   lanes_renew_ms_ = now + options_.lease.count() / 3;
@@ -259,9 +258,9 @@ Result<size_t> OutboxRelay::run_once() {
     metrics_->failed.Increment(static_cast<double>(failed.size()));
   }
   if (!failed.empty()) {
-    return fail(ErrorCode::kUnavailable, std::to_string(failed.size()) +
-                                             " message(s) not acknowledged, first: " +
-                                             failed.front().second);
+    return fail(ErrorCode::kUnavailable,
+                std::to_string(failed.size()) +
+                    " message(s) not acknowledged, first: " + failed.front().second);
   }
   return sent.size();
 }
@@ -274,9 +273,9 @@ Status OutboxRelay::mark(const std::vector<const Row*>& sent,
     // Fenced by the lease: rows of lanes this relay no longer holds stay
     // unsent (their new holder publishes them). FOR SHARE keeps the lanes
     // from changing hands until this commits.
-    auto held = s.query(std::string("SELECT lane FROM outbox_lanes WHERE owner = $1") +
-                            (pg ? " FOR SHARE" : ""),
-                        {options_.owner});
+    auto held = s.query(
+        std::string("SELECT lane FROM outbox_lanes WHERE owner = $1") + (pg ? " FOR SHARE" : ""),
+        {options_.owner});
     if (!held) return fail(held.error());
     std::set<int64_t> lanes;
     for (const auto& r : *held) lanes.insert(r.get<int64_t>(0));
@@ -299,9 +298,9 @@ Status OutboxRelay::mark(const std::vector<const Row*>& sent,
       if (!n) return fail(n.error());
     }
     for (const auto& [row, error] : failed) {
-      auto n = s.execute(
-          "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
-          {row->seq, error});
+      auto n =
+          s.execute("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
+                    {row->seq, error});
       if (!n) return fail(n.error());
     }
     return ok();

@@ -124,7 +124,8 @@ class OutboxRelay {
   void run();
   Result<std::vector<int64_t>> claim_lanes();
   Result<std::vector<Row>> fetch(const std::vector<int64_t>& lanes);
-  Status mark(const std::vector<const Row*>& sent, const std::vector<std::pair<const Row*, std::string>>& failed);
+  Status mark(const std::vector<const Row*>& sent,
+              const std::vector<std::pair<const Row*, std::string>>& failed);
   void purge();
 
   const std::string service_;

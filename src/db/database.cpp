@@ -124,9 +124,8 @@ class LocalListener final : public Listener {
 
   bool wait(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(channel_->mu);
-    const bool woken = channel_->cv.wait_for(lock, timeout, [&] {
-      return channel_->generation != seen_ || interrupted_;
-    });
+    const bool woken = channel_->cv.wait_for(
+        lock, timeout, [&] { return channel_->generation != seen_ || interrupted_; });
     seen_ = channel_->generation;
     interrupted_ = false;
     return woken;

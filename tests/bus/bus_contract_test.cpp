@@ -77,10 +77,9 @@ class BusContract : public ::testing::Test {
     for (int i = 0; i < count; ++i) {
       for (const auto& key : keys) {
         ASSERT_TRUE(db_->transact([&](db::Session& s) -> Status {
-          auto id = outbox.add(s, {.topic = topic_,
-                                   .key = key,
-                                   .type = "test.happened",
-                                   .payload = std::to_string(i)});
+          auto id = outbox.add(
+              s,
+              {.topic = topic_, .key = key, .type = "test.happened", .payload = std::to_string(i)});
           if (!id) return fail(id.error());
           return ok();
         }));
@@ -244,8 +243,8 @@ TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
   add_to_outbox(outbox, {"order-1", "order-2", "order-3", "order-4", "order-5"}, 40);
   MessageLog log;
   auto sub = collect(testing::unique_name("g"), log);
-  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
-                    SystemClock::instance(), relay_options());
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                    relay_options());
   ASSERT_TRUE(relay.start());
   ASSERT_TRUE(log.wait_for(200));
   relay.stop();
@@ -264,8 +263,8 @@ TEST_F(BusContract, RelayWakesAtOnceWhenARowIsCommitted) {
   MessageLog log;
   auto sub = collect(testing::unique_name("g"), log);
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
-  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
-                    SystemClock::instance(), relay_options());  // polls every 5 s
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                    relay_options());  // polls every 5 s
   ASSERT_TRUE(relay.start());
   std::this_thread::sleep_for(300ms);  // the relay is idle, waiting
   const auto started = std::chrono::steady_clock::now();
@@ -278,8 +277,8 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"k1", "k2"}, 10);
   metrics::Registry registry;
-  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
-              {.consumer = "effects"}, &registry);
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "effects"},
+              &registry);
   ASSERT_TRUE(db_->transact([](db::Session& s) {
     return s.execute_script("CREATE TABLE effects (message_id TEXT NOT NULL)");
   }));
@@ -298,8 +297,7 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
   // The first relay publishes the batch and "dies" before marking it.
   RelayOptions dying = relay_options("relay-a");
   dying.before_mark = [] { return false; };
-  OutboxRelay first("test", *db_, *bus_, bus_->system(), tracer_,
-                    SystemClock::instance(), dying);
+  OutboxRelay first("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(), dying);
   auto pass = first.run_once();
   ASSERT_FALSE(pass);
   ASSERT_TRUE(log.wait_for(20));
@@ -307,8 +305,8 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
 
   // Another relay takes the lanes over once the lease has run out and
   // publishes everything again; the inbox drops the duplicates.
-  OutboxRelay second("test", *db_, *bus_, bus_->system(), tracer_,
-                     SystemClock::instance(), relay_options("relay-b"));
+  OutboxRelay second("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                     relay_options("relay-b"));
   auto early = second.run_once();
   ASSERT_TRUE(early);
   EXPECT_EQ(*early, 0u) << "the lanes are still leased to the first relay";
@@ -329,10 +327,10 @@ TEST_F(BusContract, TwoRelaysNeverPublishTheSameRow) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   MessageLog log;
   auto sub = collect(testing::unique_name("g"), log);
-  OutboxRelay a("test", *db_, *bus_, bus_->system(), tracer_,
-                SystemClock::instance(), relay_options("relay-a"));
-  OutboxRelay b("test", *db_, *bus_, bus_->system(), tracer_,
-                SystemClock::instance(), relay_options("relay-b"));
+  OutboxRelay a("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                relay_options("relay-a"));
+  OutboxRelay b("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                relay_options("relay-b"));
   ASSERT_TRUE(a.start());
   ASSERT_TRUE(b.start());
   add_to_outbox(outbox, {"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8"}, 20);
@@ -345,8 +343,7 @@ TEST_F(BusContract, TwoRelaysNeverPublishTheSameRow) {
 }
 
 TEST_F(BusContract, DuplicatesAreAcknowledgedWithoutEffect) {
-  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
-              {.consumer = "dedup"});
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "dedup"});
   std::atomic<int> effects{0};
   MessageLog seen;
   auto sub = subscribe("dedup", [&](const Message& m) {
@@ -402,8 +399,7 @@ TEST_F(BusContract, AMessageThatKeepsFailingIsDeadLetteredAndTheRestFlow) {
 
 TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
-  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),
-              {.consumer = "traced"});
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "traced"});
   std::optional<trace::SpanContext> in_handler;
   MessageLog log;
   auto sub = subscribe("traced", inbox.wrap([&](db::Session&, const Message& m) -> Status {
@@ -413,13 +409,14 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   }));
   trace::SpanContext root;
   {
-    trace::Span request = tracer_.start_span("POST /api/orders", {.kind = trace::SpanKind::kServer});
+    trace::Span request =
+        tracer_.start_span("POST /api/orders", {.kind = trace::SpanKind::kServer});
     root = request.context();
     trace::Scope scope(request);
     add_to_outbox(outbox, {"order-9"}, 1);
   }
-  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_,
-                    SystemClock::instance(), relay_options());
+  OutboxRelay relay("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
+                    relay_options());
   ASSERT_TRUE(relay.start());
   ASSERT_TRUE(log.wait_for(1));
   relay.stop();
@@ -465,7 +462,8 @@ TEST_F(BusContract, ConsumersOfOneGroupShareTheWorkAndTakeOverFromEachOther) {
   auto a = collect(group, a_log);
   if (!testing::testing_kafka()) {
     // The embedded log has one consumer per group in a process.
-    auto second = bus_->subscribe({.group = group, .topics = {topic_}, .handler = [](const Message&) { return ok(); }});
+    auto second = bus_->subscribe(
+        {.group = group, .topics = {topic_}, .handler = [](const Message&) { return ok(); }});
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().code(), ErrorCode::kFailedPrecondition);
     return;

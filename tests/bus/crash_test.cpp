@@ -59,9 +59,9 @@ class CrashTest : public ::testing::Test {
   void start_worker() {
     std::vector<std::string> args = {SEATFLOW_CRASH_WORKER};
     if (testing::testing_kafka()) {
-      args.insert(args.end(), {"--postgres", std::getenv("SEATFLOW_TEST_POSTGRES_URL"), "--schema",
-                               test_db_.name(), "--kafka",
-                               std::getenv("SEATFLOW_TEST_KAFKA_BROKERS")});
+      args.insert(args.end(),
+                  {"--postgres", std::getenv("SEATFLOW_TEST_POSTGRES_URL"), "--schema",
+                   test_db_.name(), "--kafka", std::getenv("SEATFLOW_TEST_KAFKA_BROKERS")});
     } else {
       args.insert(args.end(), {"--sqlite", test_db_.name(), "--log", (dir_ / "bus.db").string()});
     }
@@ -116,8 +116,8 @@ TEST_F(CrashTest, KillNineMidBatchThenRestartDeliversEverythingOnce) {
 
   start_worker();
   // Kill it once a good part of the messages is through, with batches in flight.
-  ASSERT_TRUE(wait_for_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL",
-                             kMessages / 4, 60s));
+  ASSERT_TRUE(
+      wait_for_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL", kMessages / 4, 60s));
   ASSERT_EQ(kill(pid_, SIGKILL), 0);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
@@ -128,8 +128,7 @@ TEST_F(CrashTest, KillNineMidBatchThenRestartDeliversEverythingOnce) {
   ASSERT_TRUE(wait_for_count("SELECT COUNT(*) FROM effects", kMessages, 120s))
       << count("SELECT COUNT(*) FROM effects") << " effects";
   ASSERT_TRUE(wait_for_count(
-      "SELECT " + std::to_string(kMessages) +
-          " - COUNT(*) FROM outbox WHERE sent_at IS NULL",
+      "SELECT " + std::to_string(kMessages) + " - COUNT(*) FROM outbox WHERE sent_at IS NULL",
       kMessages, 60s));
   std::this_thread::sleep_for(500ms);  // anything still in flight lands now
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), kMessages) << "none processed twice";

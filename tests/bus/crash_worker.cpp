@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
   bus::Inbox inbox(**db, (*bus)->system(), tracer, SystemClock::instance(),
                    {.consumer = "crash-test"});
   auto sub = (*bus)->subscribe(
-      {.group = "crash-test", .topics = {args["--topic"]}, .handler = [&](const bus::Message& m) -> Status {
+      {.group = "crash-test",
+       .topics = {args["--topic"]},
+       .handler = [&](const bus::Message& m) -> Status {
          const std::string line = m.id() + "\n";
          if (write(deliveries, line.data(), line.size()) < 0) {
            return fail(ErrorCode::kInternal, "cannot record the delivery");
@@ -75,9 +77,7 @@ int main(int argc, char** argv) {
   // A pause between publish and mark makes a kill land there more often.
   bus::OutboxRelay relay("crash-test", **db, **bus, (*bus)->system(), tracer,
                          SystemClock::instance(),
-                         {.owner = "crash-worker",
-                          .batch_size = 100,
-                          .before_mark = [] {
+                         {.owner = "crash-worker", .batch_size = 100, .before_mark = [] {
                             std::this_thread::sleep_for(std::chrono::milliseconds(20));
                             return true;
                           }});

@@ -34,10 +34,13 @@ std::unique_ptr<Bus> open_test_bus(const std::string& dir) {
                        "scripts/test.sh, which starts a throwaway Kafka broker and sets it";
       std::abort();
     }
-    bus = open_kafka({.brokers = brokers, .client_id = "seatflow-test", .commit_interval = std::chrono::milliseconds(50)});
+    bus = open_kafka({.brokers = brokers,
+                      .client_id = "seatflow-test",
+                      .commit_interval = std::chrono::milliseconds(50)});
   } else {
-    bus = open_embedded_log({.path = dir + "/bus.db", .poll_interval = std::chrono::milliseconds(500)},
-                            SystemClock::instance());
+    bus = open_embedded_log(
+        {.path = dir + "/bus.db", .poll_interval = std::chrono::milliseconds(500)},
+        SystemClock::instance());
   }
   if (!bus) {
     ADD_FAILURE() << "cannot open the bus: " << bus.error().to_string();

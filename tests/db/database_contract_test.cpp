@@ -336,8 +336,8 @@ TEST_F(DatabaseContract, NotifyWakesAListenerOnCommitOnly) {
   auto other = test_db_.open();
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_TRUE(other->transact(
-        [&](Session& s) -> Status { return other->notify(s, "items.changed"); }));
+    ASSERT_TRUE(
+        other->transact([&](Session& s) -> Status { return other->notify(s, "items.changed"); }));
   });
   // SQLite's notifications stay within one handle (embedded mode has one per file).
   const bool across_handles = test_db_.dialect() == Dialect::kPostgres;
