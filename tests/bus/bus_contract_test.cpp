@@ -190,6 +190,7 @@ TEST_F(BusContract, AFailedMessageIsOfferedAgainAndBlocksOnlyUntilHandled) {
 
 TEST_F(BusContract, RedeliveryAfterAConsumerCrash) {
   std::vector<OutgoingMessage> batch;
+  batch.reserve(20);
   for (int seq = 0; seq < 20; ++seq) batch.push_back(message("k", seq));
   for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
   const std::string group = testing::unique_name("g");
@@ -434,8 +435,9 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   EXPECT_EQ(create[0].kind, trace::SpanKind::kProducer);
   EXPECT_EQ(send[0].kind, trace::SpanKind::kProducer);
   EXPECT_EQ(process[0].kind, trace::SpanKind::kConsumer);
-  for (const auto* s : {&create[0], &send[0], &process[0]}) {
-    EXPECT_EQ(s->context.trace_id, root.trace_id) << s->name << " is in the request's trace";
+  for (const auto& spans : {create, send, process}) {
+    EXPECT_EQ(spans.front().context.trace_id, root.trace_id)
+        << spans.front().name << " is in the request's trace";
   }
   EXPECT_EQ(create[0].parent_span_id, root.span_id);
   EXPECT_EQ(send[0].parent_span_id, create[0].context.span_id);
@@ -471,6 +473,7 @@ TEST_F(BusContract, ConsumersOfOneGroupShareTheWorkAndTakeOverFromEachOther) {
   auto b = collect(group, b_log);
   std::this_thread::sleep_for(3s);  // both members joined and were assigned partitions
   std::vector<OutgoingMessage> batch;
+  batch.reserve(200);
   for (int i = 0; i < 200; ++i) batch.push_back(message("key-" + std::to_string(i), 0));
   for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
   const auto deadline = std::chrono::steady_clock::now() + 30s;

@@ -1,11 +1,11 @@
 // kill -9 of a process running the outbox relay and a consumer, in the
 // middle of a batch; after a restart every message is delivered and none
 // took effect twice.
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +18,6 @@
 #include "db/migrations.hpp"
 #include "tests/bus/test_bus.hpp"
 #include "tests/db/test_database.hpp"
-
-extern char** environ;
 
 namespace seatflow::bus {
 namespace {
@@ -59,15 +57,18 @@ class CrashTest : public ::testing::Test {
   void start_worker() {
     std::vector<std::string> args = {SEATFLOW_CRASH_WORKER};
     if (testing::testing_kafka()) {
-      args.insert(args.end(),
-                  {"--postgres", std::getenv("SEATFLOW_TEST_POSTGRES_URL"), "--schema",
-                   test_db_.name(), "--kafka", std::getenv("SEATFLOW_TEST_KAFKA_BROKERS")});
+      // Both are set: the fixture's set-up opened the database and the bus with them.
+      const char* postgres = std::getenv("SEATFLOW_TEST_POSTGRES_URL");
+      const char* kafka = std::getenv("SEATFLOW_TEST_KAFKA_BROKERS");
+      args.insert(args.end(), {"--postgres", postgres != nullptr ? postgres : "", "--schema",
+                               test_db_.name(), "--kafka", kafka != nullptr ? kafka : ""});
     } else {
       args.insert(args.end(), {"--sqlite", test_db_.name(), "--log", (dir_ / "bus.db").string()});
     }
     args.insert(args.end(),
                 {"--topic", topic_, "--deliveries", (dir_ / "deliveries.txt").string()});
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ASSERT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
