@@ -16,10 +16,10 @@ fi
 cache=build/lint-cache
 mkdir -p "$cache"
 context="$( (cat .clang-tidy; git ls-files --cached --others --exclude-standard -- '*.hpp' | sort | xargs cat) | sha256sum | cut -c1-16)"
-todo=()
+unchecked=()
 for f in "${files[@]}"; do
   key="$context-$(sha256sum "$f" | cut -c1-16)"
-  [[ -e "$cache/$key" ]] || todo+=("$f")
+  [[ -e "$cache/$key" ]] || unchecked+=("$f")
 done
 
 # One clang-tidy per file, two at a time; a file that passes is stamped at once.
@@ -36,11 +36,11 @@ check_one() {
 export -f check_one
 export tidy cache context
 
-if [[ ${#todo[@]} -gt 0 ]]; then
-  for f in "${todo[@]}"; do mkdir -p "$cache/$(dirname "$f")"; done
-  if ! printf '%s\n' "${todo[@]}" | xargs -P "$(nproc)" -I{} bash -c 'check_one "$1"' _ {}; then
+if [[ ${#unchecked[@]} -gt 0 ]]; then
+  for f in "${unchecked[@]}"; do mkdir -p "$cache/$(dirname "$f")"; done
+  if ! printf '%s\n' "${unchecked[@]}" | xargs -P "$(nproc)" -I{} bash -c 'check_one "$1"' _ {}; then
     echo "lint: clang-tidy found problems"
     exit 1
   fi
 fi
-echo "lint: ${#files[@]} files pass clang-tidy (${#todo[@]} checked now)"
+echo "lint: ${#files[@]} files pass clang-tidy (${#unchecked[@]} checked now)"

@@ -23,7 +23,7 @@ struct ServiceModule {
   std::vector<std::string_view> published_topics;  // through its outbox
 };
 
-// The service's schema: the messaging tables every service has (V1, from
+// The service's schema: the messaging tables every service has (V1 and V2, from
 // src/bus/migrations), then its own migrations.
 std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
 

@@ -89,6 +89,22 @@ void on_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/)
   log::warn("kafka: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
+// A producer or consumer on `conf` (taken over, freed on failure), logging
+// through Seatflow's log.
+Result<KafkaHandle> create_handle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  rd_kafka_conf_set_log_cb(conf, &log_kafka);
+  rd_kafka_conf_set_error_cb(conf, &on_error);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return fail(ErrorCode::kInvalidArgument,
+                std::string("cannot create a Kafka ") +
+                    (type == RD_KAFKA_PRODUCER ? "producer: " : "consumer: ") + err);
+  }
+  return KafkaHandle(rk);
+}
+
 // One publish() call's messages awaiting their delivery reports.
 struct PendingBatch {
   std::mutex mu;
@@ -159,16 +175,10 @@ class KafkaSubscription final : public Subscription {
     if (!conf) return fail(conf.error());
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_rebalance_cb(*conf, &KafkaSubscription::on_rebalance);
-    rd_kafka_conf_set_log_cb(*conf, &log_kafka);
-    rd_kafka_conf_set_error_cb(*conf, &on_error);
-    char err[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
-    if (rk == nullptr) {
-      rd_kafka_conf_destroy(*conf);
-      return fail(ErrorCode::kInvalidArgument,
-                  std::string("cannot create a Kafka consumer: ") + err);
-    }
-    consumer_.reset(rk);
+    auto consumer = create_handle(RD_KAFKA_CONSUMER, *conf);
+    if (!consumer) return fail(consumer.error());
+    consumer_ = std::move(*consumer);
+    rd_kafka_t* rk = consumer_.get();
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t* topics =
         rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size()));
@@ -298,16 +308,9 @@ class KafkaBus final : public Bus {
                                      {"allow.auto.create.topics", "false"}});
     if (!conf) return fail(conf.error());
     rd_kafka_conf_set_dr_msg_cb(*conf, &on_delivery);
-    rd_kafka_conf_set_log_cb(*conf, &log_kafka);
-    rd_kafka_conf_set_error_cb(*conf, &on_error);
-    char err[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
-    if (rk == nullptr) {
-      rd_kafka_conf_destroy(*conf);
-      return fail(ErrorCode::kInvalidArgument,
-                  std::string("cannot create a Kafka producer: ") + err);
-    }
-    producer_.reset(rk);
+    auto producer = create_handle(RD_KAFKA_PRODUCER, *conf);
+    if (!producer) return fail(producer.error());
+    producer_ = std::move(*producer);
     poller_ = std::thread([this] {
       while (!stopping_) rd_kafka_poll(producer_.get(), 50);
     });

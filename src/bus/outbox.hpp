@@ -10,7 +10,7 @@
 // context travels in the message headers to the consumer.
 //
 // OutboxRelay:
-// - Rows are spread over lanes by key (16, see V1__messaging). A relay
+// - Rows are spread over lanes by key (16, see V1__messaging.sql). A relay
 //   publishes only the lanes whose lease it holds; the lease is taken with
 //   `FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas never publish the
 //   same row, and one key's rows are published by one relay, in order.
@@ -46,7 +46,7 @@
 namespace seatflow::bus {
 
 // The messaging tables every service has (outbox, lanes, inbox, dead
-// letters): migration V1 of each service.
+// letters), then the outbox: migrations V1 and V2 of each service.
 std::vector<db::MigrationFile> messaging_migration_files();
 
 // The notification channel the outbox signals on commit.
