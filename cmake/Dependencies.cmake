@@ -11,6 +11,7 @@ find_package(tl-expected REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81.0 EXACT CONFIG REQUIRED COMPONENTS json url)
 find_package(prometheus-cpp REQUIRED)
+find_package(OpenSSL REQUIRED)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 

@@ -11,7 +11,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config python3 clang-format clang-tidy
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libpq-dev libsqlite3-dev librdkafka-dev
+  libpq-dev libsqlite3-dev librdkafka-dev libssl-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libexpected-dev
   prometheus-cpp-dev
   # tests and benchmarks

@@ -130,6 +130,46 @@ ConfigSchema config_schema() {
        {},
        1,
        1000},
+      {"auth.session_secret", T::kString, "",
+       "Key that signs buyers' session tokens (32 bytes or more); every replica needs the same. "
+       "Empty: `up` generates one and keeps it in <data_dir>/session.secret."},
+      {"auth.admin_token", T::kString, "",
+       "Bearer token of the admin API (creating events). Empty: the admin API refuses everyone."},
+      {"auth.service_token", T::kString, "",
+       "Bearer token services present to each other's /internal routes. Empty: `up` makes a "
+       "random one per run."},
+      {"auth.session_ttl", T::kDuration, "24h", "How long a buyer's session token is valid."},
+      {"reservation.hold_ttl", T::kDuration, "10m", "How long a hold keeps its seats."},
+      {"reservation.max_seats_per_buyer",
+       T::kInteger,
+       "10",
+       "Seats a buyer may hold or buy per event, together.",
+       {},
+       1,
+       1000},
+      {"reservation.sweep_interval", T::kDuration, "1s",
+       "How often expired holds are looked for and released."},
+      {"payment.gateway_latency", T::kDuration, "0ms",
+       "Time the mock card gateway takes to answer each authorization."},
+      {"payment.failure_ratio", T::kDouble, "0",
+       "Share (0 to 1) of authorizations the mock gateway fails with 503, for testing retries."},
+      {"payment.slow_card_delay", T::kDuration, "30s",
+       "Extra time the slow test card takes; longer than order.payment_timeout."},
+      {"order.payment_timeout", T::kDuration, "5s",
+       "Deadline of one authorization call; after it the outcome is unknown and the payment is "
+       "voided."},
+      {"order.authorize_deadline", T::kDuration, "30s",
+       "Authorization calls that fail outright (payment unreachable) are retried until this "
+       "long after the order was placed; then it is voided and cancelled."},
+      {"saga.workers", T::kInteger, "16", "Saga steps run at once per process.", {}, 1, 1024},
+      {"saga.lease", T::kDuration, "30s",
+       "How long a worker holds a claimed saga step; after it another may take it over."},
+      {"services.reservation_url", T::kString, "",
+       "Base URL of the reservation service, for the order service. Empty: this process."},
+      {"services.payment_url", T::kString, "",
+       "Base URL of the payment service, for the order service. Empty: this process."},
+      {"demo.event", T::kBoolean, "true",
+       "`up` creates a demo event of 2,000 seats when there is no event yet."},
       {"trace.conformance_route", T::kBoolean, "false",
        "Mount POST /debug/trace-conformance, the endpoint of the W3C Trace Context test "
        "harness. It makes the server POST to any URL it is given: enable it only for tests."},
@@ -173,6 +213,30 @@ Settings settings_from(const Config& config) {
   s.bus.outbox_lease = config.get_duration("outbox.lease");
   s.bus.outbox_retention = config.get_duration("outbox.retention");
   s.bus.inbox_max_attempts = static_cast<int>(config.get_int("inbox.max_attempts"));
+  s.auth.session_secret = config.get_string("auth.session_secret");
+  s.auth.admin_token = config.get_string("auth.admin_token");
+  s.auth.service_token = config.get_string("auth.service_token");
+  s.auth.session_ttl = config.get_duration("auth.session_ttl");
+  if (!s.auth.session_secret.empty() && s.auth.session_secret.size() < 32) {
+    throw ConfigError("config key 'auth.session_secret' must be at least 32 characters");
+  }
+  s.reservation.hold_ttl = config.get_duration("reservation.hold_ttl");
+  s.reservation.max_seats_per_buyer =
+      static_cast<int>(config.get_int("reservation.max_seats_per_buyer"));
+  s.reservation.sweep_interval = config.get_duration("reservation.sweep_interval");
+  s.payment.latency = config.get_duration("payment.gateway_latency");
+  s.payment.failure_ratio = config.get_double("payment.failure_ratio");
+  if (s.payment.failure_ratio < 0 || s.payment.failure_ratio > 1) {
+    throw ConfigError("config key 'payment.failure_ratio' must be between 0 and 1");
+  }
+  s.payment.slow_card_delay = config.get_duration("payment.slow_card_delay");
+  s.order.payment_timeout = config.get_duration("order.payment_timeout");
+  s.order.authorize_deadline = config.get_duration("order.authorize_deadline");
+  s.order.workers = static_cast<int>(config.get_int("saga.workers"));
+  s.order.lease = config.get_duration("saga.lease");
+  s.order.reservation_url = config.get_string("services.reservation_url");
+  s.order.payment_url = config.get_string("services.payment_url");
+  s.demo_event = config.get_bool("demo.event");
   if (s.bus.backend == "kafka" && s.bus.kafka_brokers.empty()) {
     throw ConfigError("config key 'bus.kafka_brokers' must be set when bus.backend is kafka");
   }

@@ -14,6 +14,10 @@
 #include "core/log.hpp"
 #include "http/server.hpp"
 #include "http/sse.hpp"
+#include "services/common/auth.hpp"
+#include "services/order/order_service.hpp"
+#include "services/payment/payment_service.hpp"
+#include "services/reservation/reservation_service.hpp"
 
 namespace seatflow::app {
 
@@ -60,6 +64,11 @@ struct Settings {
   HttpSettings http;
   TraceSettings trace;
   BusSettings bus;
+  services::AuthOptions auth;
+  reservation::ReservationOptions reservation;
+  payment::GatewayOptions payment;
+  order::OrderOptions order;  // owner is set by the process
+  bool demo_event = true;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

@@ -1,4 +1,8 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -18,6 +22,10 @@
 #include "http/sse.hpp"
 #include "http/tracing.hpp"
 #include "metrics/registry.hpp"
+#include "services/common/auth.hpp"
+#include "services/order/order_service.hpp"
+#include "services/payment/payment_service.hpp"
+#include "services/reservation/reservation_service.hpp"
 
 namespace seatflow::app {
 namespace {
@@ -31,6 +39,26 @@ sigset_t block_shutdown_signals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// The session secret of an embedded installation: configured, or generated
+// once and kept in <data_dir>/session.secret so sessions survive restarts.
+Result<std::string> embedded_session_secret(const Settings& settings) {
+  if (!settings.auth.session_secret.empty()) return settings.auth.session_secret;
+  const std::string path = settings.data_dir + "/session.secret";
+  if (std::ifstream in(path); in) {
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.size() >= 32) return secret;
+  }
+  const std::string secret = services::random_secret();
+  const mode_t previous = umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  out << secret << "\n";
+  out.close();
+  umask(previous);
+  if (!out) return fail(ErrorCode::kInternal, "cannot write " + path);
+  return secret;
 }
 
 }  // namespace
@@ -110,6 +138,39 @@ int run_up(const Settings& settings) {
   http::add_observability_routes(router, registry, health);
   http::HttpClient client;
   client.set_tracer(&tracer);
+
+  // The three services, on their own databases, sharing the bus, the SSE hub
+  // and the port.
+  auto secret = embedded_session_secret(settings);
+  if (!secret) {
+    fmt::print(stderr, "seatflow: {}\n", secret.error().message());
+    return 1;
+  }
+  services::AuthOptions auth_options = settings.auth;
+  auth_options.session_secret = *secret;
+  if (auth_options.service_token.empty()) auth_options.service_token = services::random_secret();
+  const services::Auth auth(auth_options, SystemClock::instance());
+  auto context = [&](size_t i) {
+    databases[i]->set_tracer(&tracer, std::string(service_modules()[i].name));
+    return services::ServiceContext{.db = *databases[i],
+                                    .subscriber = **bus,
+                                    .bus_system = std::string((*bus)->system()),
+                                    .tracer = tracer,
+                                    .clock = SystemClock::instance(),
+                                    .registry = registry,
+                                    .hub = hub,
+                                    .auth = auth,
+                                    .inbox_max_attempts = settings.bus.inbox_max_attempts,
+                                    .instance = "embedded"};
+  };
+  reservation::ReservationService reservation(context(0), settings.reservation);
+  payment::PaymentService payment(context(1), settings.payment);
+  order::OrderOptions order_options = settings.order;
+  order_options.owner = "embedded";
+  order::OrderService order(context(2), client, order_options);
+  reservation.add_routes(router);
+  payment.add_routes(router);
+  order.add_routes(router);
   if (settings.trace.conformance_route) {
     http::add_trace_conformance_route(router, client);
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);
@@ -128,6 +189,27 @@ int run_up(const Settings& settings) {
     fmt::print(stderr, "seatflow: {}\n", started.error().message());
     return 1;
   }
+  const std::string self = fmt::format("http://127.0.0.1:{}", server.port());
+  order.set_peer_urls(
+      settings.order.reservation_url.empty() ? self : settings.order.reservation_url,
+      settings.order.payment_url.empty() ? self : settings.order.payment_url);
+  for (Status st : {reservation.start(), order.start()}) {
+    if (!st) {
+      fmt::print(stderr, "seatflow: {}\n", st.error().message());
+      return 1;
+    }
+  }
+  if (settings.demo_event) {
+    auto events = reservation.event_count();
+    if (events && *events == 0) {
+      const int64_t in_a_month = SystemClock::instance().now_unix_ms() + int64_t{30} * 86'400'000;
+      auto created = reservation.create_event(reservation::demo_event_spec(in_a_month));
+      if (!created) log::warn("cannot create the demo event: {}", created.error().message());
+    }
+  }
+  if (auth_options.admin_token.empty()) {
+    log::info("the admin API is off: set auth.admin_token (SEATFLOW_AUTH_ADMIN_TOKEN) to use it");
+  }
   const std::string host =
       settings.http.server.host == "0.0.0.0" ? "localhost" : settings.http.server.host;
   fmt::print("Seatflow is running on http://{}:{} (data in {}). Press Ctrl-C to stop.\n", host,
@@ -138,6 +220,8 @@ int run_up(const Settings& settings) {
   sigwait(&signals, &signal);
   log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
+  order.stop();
+  reservation.stop();
   for (auto& relay : relays) relay->stop();
   telemetry.shutdown();
   log::info("stopped");

@@ -40,20 +40,26 @@ Handler Inbox::wrap(InboxHandler handler) {
   return [this, handler = std::move(handler)](const Message& m) { return handle(m, handler); };
 }
 
-Status Inbox::handle(const Message& message, const InboxHandler& handler) {
+trace::Span start_process_span(const trace::Tracer& tracer, std::string_view system,
+                               const Message& message, std::string_view group) {
   trace::StartOptions start{.kind = trace::SpanKind::kConsumer, .root = true};
   start.parent = trace::extract(message.headers);
-  trace::Span span = tracer_.start_span("process " + message.topic, std::move(start));
-  trace::Scope scope(span);
-  const std::string id = message.id();
-  set_messaging_attributes(span, system_, kOperationProcess, message.topic);
+  trace::Span span = tracer.start_span("process " + message.topic, std::move(start));
+  set_messaging_attributes(span, system, kOperationProcess, message.topic);
   if (span.recording()) {
-    span.set_attribute(kMessageIdAttr, id);
+    span.set_attribute(kMessageIdAttr, message.id());
     span.set_attribute(kMessageKeyAttr, message.key);
     span.set_attribute(kPartitionAttr, std::to_string(message.partition));
     span.set_attribute(kOffsetAttr, message.offset);
-    span.set_attribute(kConsumerGroupAttr, options_.consumer);
+    span.set_attribute(kConsumerGroupAttr, group);
   }
+  return span;
+}
+
+Status Inbox::handle(const Message& message, const InboxHandler& handler) {
+  trace::Span span = start_process_span(tracer_, system_, message, options_.consumer);
+  trace::Scope scope(span);
+  const std::string id = message.id();
   bool duplicate = false;
   auto st = db_.transact([&](db::Session& s) -> Status {
     // Inserting first also makes a concurrent duplicate wait for this one.

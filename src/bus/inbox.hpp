@@ -40,6 +40,12 @@ struct InboxOptions {
   int max_attempts = 5;
 };
 
+// The `process <topic>` CONSUMER span of one message: child of the context
+// in its headers, with the messaging attributes. For consumers that do not
+// need an inbox (live-update feeds); Inbox::handle() uses it too.
+trace::Span start_process_span(const trace::Tracer& tracer, std::string_view system,
+                               const Message& message, std::string_view group);
+
 class Inbox {
  public:
   // `system` names the bus in spans. `registry` may be null.

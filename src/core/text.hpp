@@ -18,4 +18,7 @@ int hex_digit_value(char c);
 // ASCII case-insensitive equality, for header names and media types.
 bool iequals(std::string_view a, std::string_view b);
 
+// `s` without leading and trailing spaces and tabs.
+std::string_view trim(std::string_view s);
+
 }  // namespace seatflow

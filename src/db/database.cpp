@@ -8,6 +8,9 @@
 #include <mutex>
 #include <string>
 
+#include "core/text.hpp"
+#include "trace/span.hpp"
+
 namespace seatflow::db {
 
 std::string_view dialect_name(Dialect dialect) {
@@ -65,7 +68,9 @@ size_t highest_placeholder(std::string_view sql) {
 }
 
 Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
-                                    const std::function<Status(Session&)>& body) {
+                                    const std::function<Status(Session&)>& body) const {
+  session.tracer_ = tracer_;
+  session.namespace_ = name_;
   if (auto st = session.execute_script(begin_sql); !st) {
     return fail(st.error().with_context("BEGIN failed"));
   }
@@ -182,6 +187,71 @@ Status Database::ping() {
     if (!rows) return fail(rows.error());
     return ok();
   });
+}
+
+namespace {
+
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
+}
+
+// The words of `sql` in order, skipping punctuation; enough to find the
+// operation and its table without parsing SQL.
+class Words {
+ public:
+  explicit Words(std::string_view sql) : sql_(sql) {}
+  std::string_view next() {
+    while (i_ < sql_.size() && !is_word_char(sql_[i_])) ++i_;
+    const size_t start = i_;
+    while (i_ < sql_.size() && is_word_char(sql_[i_])) ++i_;
+    return sql_.substr(start, i_ - start);
+  }
+
+ private:
+  std::string_view sql_;
+  size_t i_ = 0;
+};
+
+// The operation ("SELECT") and the table it works on: the first word, and
+// the word after FROM, INTO or UPDATE. Either may be empty.
+std::pair<std::string, std::string> summarize(std::string_view sql) {
+  Words words(sql);
+  std::string operation(words.next());
+  for (char& c : operation) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string_view previous = operation;
+  for (std::string_view w = operation; !w.empty(); w = words.next()) {
+    if (iequals(previous, "FROM") || iequals(previous, "INTO") || iequals(previous, "UPDATE")) {
+      return {operation, std::string(w)};
+    }
+    previous = w;
+  }
+  return {operation, ""};
+}
+
+}  // namespace
+
+void Database::set_tracer(const trace::Tracer* tracer, std::string name) {
+  tracer_ = tracer;
+  name_ = std::move(name);
+}
+
+Result<Rows> Session::query(std::string_view sql, const Params& params) {
+  const trace::SpanContext* parent = tracer_ != nullptr ? trace::current_context() : nullptr;
+  if (parent == nullptr || !parent->sampled()) return run_query(sql, params);
+  auto [operation, table] = summarize(sql);
+  trace::Span span = tracer_->start_span(table.empty() ? operation : operation + " " + table,
+                                         {.kind = trace::SpanKind::kClient});
+  span.set_attribute("db.system", dialect() == Dialect::kSqlite ? "sqlite" : "postgresql")
+      .set_attribute("db.namespace", namespace_)
+      .set_attribute("db.operation.name", operation)
+      .set_attribute("db.query.text", sql);
+  if (!table.empty()) span.set_attribute("db.collection.name", table);
+  auto rows = run_query(sql, params);
+  if (!rows) {
+    span.set_attribute("error.type", std::string(error_code_name(rows.error().code())))
+        .set_status(trace::StatusCode::kError, rows.error().message());
+  }
+  return rows;
 }
 
 Result<int64_t> Session::execute(std::string_view sql, const Params& params) {

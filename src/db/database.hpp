@@ -41,6 +41,10 @@
 
 #include "core/status.hpp"
 
+namespace seatflow::trace {
+class Tracer;
+}
+
 namespace seatflow::db {
 
 enum class Dialect { kSqlite, kPostgres };
@@ -160,8 +164,11 @@ class Session {
   // Runs exactly one statement. Errors carry canonical codes: a unique-key
   // violation is kAlreadyExists, another constraint kFailedPrecondition, a
   // serialization failure or deadlock kAborted, a lost connection
-  // kUnavailable.
-  virtual Result<Rows> query(std::string_view sql, const Params& params = {}) = 0;
+  // kUnavailable. Inside a trace (a current span context) and with a tracer
+  // set on the Database, the statement gets a CLIENT span named after its
+  // operation and table ("SELECT seats"), with the database semantic
+  // conventions' attributes.
+  Result<Rows> query(std::string_view sql, const Params& params = {});
 
   // Like query(), returning the number of rows changed.
   Result<int64_t> execute(std::string_view sql, const Params& params = {});
@@ -173,9 +180,15 @@ class Session {
   // in the order registered; never when it rolls back. `fn` must not throw.
   void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
 
+ protected:
+  // The adapter's statement execution, untraced.
+  virtual Result<Rows> run_query(std::string_view sql, const Params& params) = 0;
+
  private:
   friend class Database;
   std::vector<std::function<void()>> after_commit_;
+  const trace::Tracer* tracer_ = nullptr;
+  std::string_view namespace_;  // db.namespace of its spans
 };
 
 // A worker's end of a notification channel.
@@ -222,11 +235,16 @@ class Database {
   // A listener on `channel`; it sees notifications committed after this returns.
   virtual Result<std::unique_ptr<Listener>> listen(std::string_view channel);
 
+  // Traces statements run inside a trace (see Session::query); `name` is
+  // their db.namespace (the service). The tracer must outlive the Database.
+  // Call before the first transaction.
+  void set_tracer(const trace::Tracer* tracer, std::string name);
+
  protected:
   // For adapters: `begin_sql`, then `body`, then COMMIT, or ROLLBACK when
   // any of them fails, all on `session`.
-  static Status run_in_transaction(Session& session, std::string_view begin_sql,
-                                   const std::function<Status(Session&)>& body);
+  Status run_in_transaction(Session& session, std::string_view begin_sql,
+                            const std::function<Status(Session&)>& body) const;
 
  public:
   // True when `channel` is a valid notification channel name.
@@ -234,6 +252,8 @@ class Database {
 
  private:
   std::unique_ptr<LocalChannels> local_;  // notify/listen within the process
+  const trace::Tracer* tracer_ = nullptr;
+  std::string name_;
 
  public:
   // Checks that a connection can be had and used (readiness): runs SELECT 1.

@@ -118,7 +118,7 @@ class PgSession final : public Session {
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
-  Result<Rows> query(std::string_view sql, const Params& params) override {
+  Result<Rows> run_query(std::string_view sql, const Params& params) override {
     // The server cannot type a parameter the statement never uses, so an
     // extra value would surface as an obscure type error; count them here.
     const size_t used = highest_placeholder(sql);

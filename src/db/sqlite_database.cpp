@@ -211,7 +211,7 @@ class SqliteSession final : public Session {
   explicit SqliteSession(SqliteConnection& connection) : connection_(connection) {}
 
   Dialect dialect() const override { return Dialect::kSqlite; }
-  Result<Rows> query(std::string_view sql, const Params& params) override {
+  Result<Rows> run_query(std::string_view sql, const Params& params) override {
     return connection_.query(sql, params);
   }
   Status execute_script(std::string_view sql) override { return connection_.exec(sql); }
@@ -273,8 +273,8 @@ class SqliteDatabase final : public Database {
     return connection;
   }
 
-  static Status run_on(SqliteConnection& connection, std::string_view begin,
-                       const std::function<Status(Session&)>& body) {
+  Status run_on(SqliteConnection& connection, std::string_view begin,
+                const std::function<Status(Session&)>& body) const {
     SqliteSession session(connection);
     return run_in_transaction(session, begin, body);
   }

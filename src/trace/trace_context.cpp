@@ -10,14 +10,6 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 // Lowercase hex only, as the spec requires.
@@ -106,7 +98,7 @@ std::optional<TraceState> TraceState::parse(const std::vector<std::string_view>&
   for (std::string_view header : headers) {
     while (true) {
       const size_t comma = header.find(',');
-      const std::string_view member = trim_ows(header.substr(0, comma));
+      const std::string_view member = trim(header.substr(0, comma));
       if (!member.empty()) {  // empty list members are allowed and skipped
         const size_t eq = member.find('=');
         if (eq == std::string_view::npos) return std::nullopt;
@@ -163,7 +155,7 @@ void TraceState::set(std::string_view key, std::string_view value) {
 }
 
 std::optional<SpanContext> parse_traceparent(std::string_view value) {
-  value = trim_ows(value);
+  value = trim(value);
   // version "-" trace-id "-" parent-id "-" trace-flags: 2+1+32+1+16+1+2 = 55
   constexpr size_t kLength = 55;
   if (value.size() < kLength) return std::nullopt;

@@ -1,19 +1,147 @@
-// The order service: its name and its schema.
+// The order service: orders and the purchase saga.
 //
-// Its migrations are the V<n>__<description>.sql files of this folder's
-// migrations/ subfolder (docs/migrations.md), embedded in the binary at build
-// time.
+// POST /api/orders checks the buyer's hold with reservation, then writes the
+// order, its saga step and an order.placed event in one transaction, with
+// the request's trace context, and answers 202. The saga worker takes it
+// from there:
+//
+//   authorize  payment over HTTP, keyed by the order. Authorized: the order
+//              is CONFIRMING and order.confirmed goes out through the outbox.
+//              Declined: CANCELLED (reservation releases the hold on
+//              order.cancelled). No answer in time, or none by the step's
+//              deadline: the outcome is unknown, so -> void.
+//   await_seats  reservation's answer on reservation.events: seats.confirmed
+//              completes the order; seats.rejected (the hold expired, say)
+//              -> void.
+//   void       voids the payment (retried until it succeeds), then CANCELLED.
+//
+// Workers claim due steps with a lease (FOR UPDATE SKIP LOCKED on
+// PostgreSQL), so replicas share them; a step is woken as soon as it is
+// committed (Database notifications) and retried with backoff. Each step
+// runs in the trace its row carries. A restart continues every unfinished
+// saga: the steps are rows.
+//
+// Every status change is an order.events message ("order.<change>"); every
+// process serving browsers consumes them with a group of its own and pushes
+// them to the order's SSE stream.
+//
+// Thread safety: safe from any thread after start().
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "bus/inbox.hpp"
+#include "bus/outbox.hpp"
 #include "db/migrations.hpp"
+#include "http/client.hpp"
+#include "http/router.hpp"
+#include "services/common/context.hpp"
 
 namespace seatflow::order {
 
 inline constexpr std::string_view kServiceName = "order";
 
 std::vector<db::MigrationFile> migration_files();
+
+inline constexpr std::string_view kOrderEventsTopic = "order.events";
+
+struct OrderOptions {
+  std::string reservation_url;  // base URL, e.g. http://127.0.0.1:8080
+  std::string payment_url;
+  // One authorization call may take this long; after it the outcome is unknown.
+  std::chrono::milliseconds payment_timeout{std::chrono::seconds(5)};
+  // Retries of an authorization that failed outright stop after this.
+  std::chrono::milliseconds authorize_deadline{std::chrono::seconds(30)};
+  int workers = 16;
+  std::chrono::milliseconds lease{std::chrono::seconds(30)};
+  std::chrono::milliseconds retry_backoff{std::chrono::milliseconds(200)};
+  std::chrono::milliseconds max_retry_backoff{std::chrono::seconds(10)};
+  std::chrono::milliseconds poll_interval{std::chrono::milliseconds(250)};
+  std::string owner;  // the lease holder's name, unique per process
+};
+
+class OrderService {
+ public:
+  OrderService(services::ServiceContext context, http::HttpClient& client, OrderOptions options);
+  ~OrderService();
+  OrderService(const OrderService&) = delete;
+  OrderService& operator=(const OrderService&) = delete;
+
+  void add_routes(http::Router& router);
+
+  // Where reservation and payment are, when only known after the options
+  // were made (an embedded server on a port picked at start).
+  void set_peer_urls(std::string reservation_url, std::string payment_url);
+
+  // Starts the saga workers and the consumers.
+  Status start();
+  void stop();
+
+ private:
+  struct Step;
+  struct Metrics;
+
+  void place(http::Request& request, http::Responder responder);
+  http::Response read(const http::Request& request);
+
+  void claim_loop();
+  void work_loop();
+  Result<std::vector<Step>> claim(int limit);
+  void run_step(const Step& step);
+  void authorize(const Step& step);
+  void void_payment(const Step& step);
+  // Reschedules a step after a failure, with backoff.
+  void retry(const Step& step, const std::string& error);
+
+  // Moves the order to `status` (with `reason`), its saga to `next_step`
+  // (due now when `due`), records history and publishes order.<event>; all
+  // in `session`, only if the order is in `from`. False when it was not.
+  Result<bool> transition(db::Session& session, const std::string& order_id,
+                          std::initializer_list<std::string_view> from, std::string_view status,
+                          std::string_view reason, std::string_view next_step, bool due,
+                          std::string_view event);
+  // transition() for a step this worker holds the lease of.
+  void finish_step(const Step& step, std::string_view status, std::string_view reason,
+                   std::string_view next_step, bool due, std::string_view event,
+                   std::optional<std::string> payment_id = std::nullopt);
+
+  Status on_reservation_event(db::Session& session, const bus::Message& message);
+  void push_status(const bus::Message& message);
+  std::string peer_url(bool payment) const;
+
+  services::ServiceContext ctx_;
+  http::HttpClient& client_;
+  const OrderOptions options_;
+  bus::Outbox outbox_;
+  UuidV7Generator ids_;
+  bus::Inbox inbox_;
+  std::shared_ptr<Metrics> metrics_;
+
+  mutable std::mutex urls_mu_;
+  std::string reservation_url_;  // guarded by urls_mu_
+  std::string payment_url_;      // guarded by urls_mu_
+
+  std::unique_ptr<db::Listener> listener_;
+  std::unique_ptr<bus::Subscription> results_;
+  std::unique_ptr<bus::Subscription> live_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // a step was queued, or stopping
+  std::condition_variable space_cv_;  // a worker is free, or stopping
+  std::deque<Step> queue_;            // guarded by mu_
+  int busy_ = 0;                      // guarded by mu_: steps queued or running
+  bool stopping_ = false;             // guarded by mu_
+  std::thread claimer_;
+  std::vector<std::thread> workers_;
+};
 
 }  // namespace seatflow::order

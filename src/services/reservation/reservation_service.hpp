@@ -1,19 +1,149 @@
-// The reservation service: its name and its schema.
+// The reservation service: events and their seat maps, holds, and the state
+// of every seat (AVAILABLE, HELD, SOLD).
 //
-// Its migrations are the V<n>__<description>.sql files of this folder's
-// migrations/ subfolder (docs/migrations.md), embedded in the binary at build
-// time.
+// - Events are created through the admin API (or the demo of `seatflow up`)
+//   with a seat map of sections, rows and price tiers.
+// - A hold takes a set of seats all-or-nothing, for `hold_ttl`, within a
+//   per-buyer cap on seats held or bought per event. The sweeper ends
+//   expired holds, driven by the Clock.
+// - It consumes order.events: `order.confirmed` sells a hold's seats to the
+//   order (or refuses: the hold expired, was released or belongs to another
+//   order or buyer) and `order.cancelled` releases the hold. Each result goes
+//   to reservation.events and every seat change to seat.changes, through the
+//   outbox, in the transaction that made it.
+// - Every process serving browsers consumes seat.changes with a group of its
+//   own and pushes them to the event's SSE stream.
+//
+// Thread safety: safe from any thread after start().
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
+#include "bus/inbox.hpp"
+#include "bus/outbox.hpp"
 #include "db/migrations.hpp"
+#include "http/router.hpp"
+#include "services/common/context.hpp"
 
 namespace seatflow::reservation {
 
 inline constexpr std::string_view kServiceName = "reservation";
 
 std::vector<db::MigrationFile> migration_files();
+
+inline constexpr std::string_view kReservationEventsTopic = "reservation.events";
+inline constexpr std::string_view kSeatChangesTopic = "seat.changes";
+// reservation.events message types, keyed by order id.
+inline constexpr std::string_view kSeatsConfirmed = "seats.confirmed";
+inline constexpr std::string_view kSeatsRejected = "seats.rejected";
+// seat.changes, keyed by event id.
+inline constexpr std::string_view kSeatsChanged = "seats.changed";
+
+struct ReservationOptions {
+  std::chrono::milliseconds hold_ttl{std::chrono::minutes(10)};
+  int max_seats_per_buyer = 10;  // held and bought, per event
+  std::chrono::milliseconds sweep_interval{std::chrono::seconds(1)};
+};
+
+struct TierSpec {
+  std::string name;
+  int64_t price_minor = 0;
+};
+
+// A block of `rows` rows of `seats_per_row` seats, numbered from 1; rows are
+// labelled 1..rows. Seat ids are "<section>-<row>-<number>".
+struct SectionSpec {
+  std::string name;
+  std::string tier;
+  int rows = 0;
+  int seats_per_row = 0;
+};
+
+struct EventSpec {
+  std::string name;
+  std::string venue;
+  int64_t starts_at_ms = 0;
+  std::string currency;
+  std::vector<TierSpec> tiers;
+  std::vector<SectionSpec> sections;
+};
+
+inline constexpr int kMaxSeatsPerEvent = 100'000;
+
+// Validates an admin API body into an EventSpec.
+Result<EventSpec> parse_event_spec(const boost::json::value& body);
+
+// The demo event of `seatflow up`: 2,000 seats in four sections.
+EventSpec demo_event_spec(int64_t starts_at_ms);
+
+class ReservationService {
+ public:
+  ReservationService(services::ServiceContext context, ReservationOptions options);
+  ~ReservationService();
+  ReservationService(const ReservationService&) = delete;
+  ReservationService& operator=(const ReservationService&) = delete;
+
+  void add_routes(http::Router& router);
+
+  // Starts the expiry sweeper and the consumers.
+  Status start();
+  void stop();
+
+  // Creates an event and its seats; returns its id.
+  Result<std::string> create_event(const EventSpec& spec);
+  Result<int64_t> event_count();
+
+  // Ends the holds whose expiry has passed; returns how many.
+  Result<size_t> sweep_expired();
+
+ private:
+  struct SeatMap;
+  struct Hold;
+
+  Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
+  Result<Hold> place_hold(const std::string& event_id, const std::string& buyer_id,
+                          std::vector<std::string> seat_ids);
+  Result<Hold> release_hold(const std::string& hold_id, const std::string& buyer_id);
+  Result<Hold> read_hold(const std::string& hold_id);
+
+  // Frees a hold's seats and ends it with `status` and `reason`, announcing
+  // the seat changes; within `session`.
+  Status end_hold(db::Session& session, const Hold& hold, std::string_view status,
+                  std::string_view reason);
+  Status announce_seats(db::Session& session, const std::string& event_id,
+                        const std::vector<std::string>& seat_ids, std::string_view state);
+  Status on_order_event(db::Session& session, const bus::Message& message);
+  Status confirm(db::Session& session, const std::string& order_id, const std::string& hold_id,
+                 const std::string& buyer_id);
+  void push_seat_change(const bus::Message& message);
+  void sweep_loop();
+
+  services::ServiceContext ctx_;
+  const ReservationOptions options_;
+  bus::Outbox outbox_;
+  UuidV7Generator ids_;
+  bus::Inbox inbox_;
+
+  std::mutex maps_mu_;
+  std::map<std::string, std::shared_ptr<const SeatMap>> maps_;  // guarded by maps_mu_
+
+  std::unique_ptr<bus::Subscription> orders_;
+  std::unique_ptr<bus::Subscription> live_;
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool stopping_ = false;  // guarded by sweep_mu_
+  std::thread sweeper_;
+};
 
 }  // namespace seatflow::reservation

@@ -1,0 +1,75 @@
+// Who is calling: buyers with signed session tokens, the admin with the
+// configured admin token, and services with the service token.
+//
+// A session token is "<buyer id>.<expiry, Unix ms>.<signature>", the
+// signature being HMAC-SHA256 of the first two parts under the session
+// secret, base64url without padding. Tokens carry everything needed to check
+// them, so every replica of every service verifies them alone, with the same
+// secret. A token travels as "Authorization: Bearer <token>" or, for
+// EventSource streams that cannot set headers, the `access_token` query
+// parameter.
+//
+// Thread safety: immutable after construction; safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/status.hpp"
+#include "core/uuid.hpp"
+#include "http/message.hpp"
+
+namespace seatflow::services {
+
+struct AuthOptions {
+  std::string session_secret;  // at least 32 bytes
+  std::string admin_token;     // empty: admin routes refuse everyone
+  std::string service_token;   // for service-to-service routes (/internal/...)
+  std::chrono::milliseconds session_ttl{std::chrono::hours(24)};
+};
+
+struct BuyerSession {
+  std::string buyer_id;
+  int64_t expires_at_ms = 0;
+  std::string token;
+};
+
+class Auth {
+ public:
+  Auth(AuthOptions options, const Clock& clock);
+
+  // A new buyer and their token.
+  BuyerSession new_session() const;
+
+  // The buyer whose valid token the request carries; kUnauthenticated otherwise.
+  Result<std::string> buyer(const http::Request& request) const;
+
+  // ok when the request carries the admin token (Bearer); kUnauthenticated
+  // when it carries none, kPermissionDenied when another.
+  Status admin(const http::Request& request) const;
+
+  // ok when the request carries the service token.
+  Status service(const http::Request& request) const;
+
+  const std::string& service_token() const { return options_.service_token; }
+
+ private:
+  std::string sign(std::string_view payload) const;
+
+  const AuthOptions options_;
+  const Clock& clock_;
+  mutable UuidV7Generator ids_;
+};
+
+// A random 256-bit secret, base64url: for generated secrets and tokens.
+std::string random_secret();
+
+// SHA-256 of `data`, lowercase hex: request fingerprints for idempotency.
+std::string sha256_hex(std::string_view data);
+
+// Constant-time comparison.
+bool secure_equals(std::string_view a, std::string_view b);
+
+}  // namespace seatflow::services

@@ -1,0 +1,81 @@
+#include "services/common/auth.hpp"
+
+#include <gtest/gtest.h>
+
+namespace seatflow::services {
+namespace {
+
+class AuthTest : public ::testing::Test {
+ protected:
+  static http::Request with_bearer(const std::string& token) {
+    http::Request r;
+    r.headers.add("Authorization", "Bearer " + token);
+    return r;
+  }
+
+  ManualClock clock_;
+  Auth auth_{AuthOptions{.session_secret = std::string(32, 's'),
+                         .admin_token = "admin-secret",
+                         .service_token = "service-secret",
+                         .session_ttl = std::chrono::hours(1)},
+             clock_};
+};
+
+TEST_F(AuthTest, ASessionTokenIdentifiesItsBuyer) {
+  const BuyerSession session = auth_.new_session();
+  auto buyer = auth_.buyer(with_bearer(session.token));
+  ASSERT_TRUE(buyer) << buyer.error().message();
+  EXPECT_EQ(*buyer, session.buyer_id);
+}
+
+TEST_F(AuthTest, TheTokenMayTravelAsAQueryParameterForEventStreams) {
+  const BuyerSession session = auth_.new_session();
+  http::Request r;
+  r.query = "access_token=" + session.token;
+  auto buyer = auth_.buyer(r);
+  ASSERT_TRUE(buyer) << buyer.error().message();
+  EXPECT_EQ(*buyer, session.buyer_id);
+}
+
+TEST_F(AuthTest, RefusesATamperedExpiredOrMissingToken) {
+  const BuyerSession session = auth_.new_session();
+  std::string tampered = session.token;
+  tampered[0] = tampered[0] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(auth_.buyer(with_bearer(tampered)).error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(auth_.buyer(with_bearer("nonsense")).error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(auth_.buyer(http::Request{}).error().code(), ErrorCode::kUnauthenticated);
+
+  clock_.advance(std::chrono::hours(2));
+  auto expired = auth_.buyer(with_bearer(session.token));
+  ASSERT_FALSE(expired);
+  EXPECT_NE(expired.error().message().find("expired"), std::string::npos);
+}
+
+TEST_F(AuthTest, AnotherSecretDoesNotAcceptTheToken) {
+  Auth other(AuthOptions{.session_secret = std::string(32, 'o')}, clock_);
+  EXPECT_FALSE(other.buyer(with_bearer(auth_.new_session().token)));
+}
+
+TEST_F(AuthTest, AdminAndServiceTokens) {
+  EXPECT_TRUE(auth_.admin(with_bearer("admin-secret")));
+  EXPECT_EQ(auth_.admin(with_bearer("guess")).error().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(auth_.admin(http::Request{}).error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(auth_.service(with_bearer("service-secret")));
+  EXPECT_FALSE(auth_.service(with_bearer("admin-secret")));
+
+  Auth no_admin(AuthOptions{.session_secret = std::string(32, 's')}, clock_);
+  EXPECT_FALSE(no_admin.admin(with_bearer("")));
+}
+
+TEST(Sha256Test, KnownDigest) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(RandomSecretTest, IsLongAndDiffers) {
+  const std::string a = random_secret();
+  EXPECT_EQ(a.size(), 43U);
+  EXPECT_NE(a, random_secret());
+}
+
+}  // namespace
+}  // namespace seatflow::services

@@ -1,0 +1,689 @@
+#include "services/order/order_service.hpp"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/log.hpp"
+#include "http/json.hpp"
+#include "services/common/cards.hpp"
+#include "services/common/json_fields.hpp"
+#include "trace/propagation.hpp"
+
+namespace seatflow::order {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kSagaChannel = "saga";
+
+std::string join_in(std::initializer_list<std::string_view> values, size_t first_placeholder,
+                    db::Params& params) {
+  std::string out;
+  for (std::string_view v : values) {
+    if (!out.empty()) out += ", ";
+    out += "$" + std::to_string(first_placeholder++);
+    params.emplace_back(std::string(v));
+  }
+  return out;
+}
+
+std::string current_traceparent() {
+  const trace::SpanContext* c = trace::current_context();
+  return c != nullptr ? trace::to_text(*c) : std::string();
+}
+
+json::array split_seats(std::string_view text) {
+  json::array out;
+  while (!text.empty()) {
+    const size_t at = text.find(',');
+    out.emplace_back(text.substr(0, at));
+    if (at == std::string_view::npos) break;
+    text.remove_prefix(at + 1);
+  }
+  return out;
+}
+
+bool is_terminal(std::string_view status) { return status == "COMPLETED" || status == "CANCELLED"; }
+
+}  // namespace
+
+struct OrderService::Step {
+  std::string order_id;
+  std::string step;
+  int64_t attempts = 0;
+  std::optional<int64_t> deadline_at;
+  std::optional<std::string> card_number;
+  std::optional<std::string> traceparent;
+};
+
+struct OrderService::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : transitions(prometheus::BuildCounter()
+                        .Name("seatflow_saga_transitions_total")
+                        .Help("Order status changes made by the purchase saga, by new status")
+                        .Register(r)),
+        retries(prometheus::BuildCounter()
+                    .Name("seatflow_saga_step_retries_total")
+                    .Help("Saga steps rescheduled after a failure")
+                    .Register(r)
+                    .Add({})) {}
+  prometheus::Family<prometheus::Counter>& transitions;
+  prometheus::Counter& retries;
+};
+
+OrderService::OrderService(services::ServiceContext context, http::HttpClient& client,
+                           OrderOptions options)
+    : ctx_(std::move(context)),
+      client_(client),
+      options_(std::move(options)),
+      outbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock),
+      ids_(ctx_.clock),
+      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
+             bus::InboxOptions{.consumer = std::string(kServiceName),
+                               .max_attempts = ctx_.inbox_max_attempts},
+             &ctx_.registry),
+      metrics_(std::make_shared<Metrics>(ctx_.registry.prometheus())),
+      reservation_url_(options_.reservation_url),
+      payment_url_(options_.payment_url) {}
+
+void OrderService::set_peer_urls(std::string reservation_url, std::string payment_url) {
+  std::lock_guard lock(urls_mu_);
+  reservation_url_ = std::move(reservation_url);
+  payment_url_ = std::move(payment_url);
+}
+
+std::string OrderService::peer_url(bool payment) const {
+  std::lock_guard lock(urls_mu_);
+  return payment ? payment_url_ : reservation_url_;
+}
+
+OrderService::~OrderService() { stop(); }
+
+Status OrderService::start() {
+  auto listener = ctx_.db.listen(kSagaChannel);
+  if (!listener) return fail(listener.error());
+  listener_ = std::move(*listener);
+  auto results = ctx_.subscriber.subscribe(bus::SubscriptionOptions{
+      .group = std::string(kServiceName),
+      .topics = {"reservation.events"},
+      .handler = inbox_.wrap(
+          [this](db::Session& s, const bus::Message& m) { return on_reservation_event(s, m); })});
+  if (!results) return fail(results.error().with_context("cannot consume reservation.events"));
+  results_ = std::move(*results);
+  auto live = ctx_.subscriber.subscribe(
+      bus::SubscriptionOptions{.group = std::string(kServiceName) + ".live." + ctx_.instance,
+                               .topics = {std::string(kOrderEventsTopic)},
+                               .handler = [this](const bus::Message& m) -> Status {
+                                 push_status(m);
+                                 return ok();
+                               }});
+  if (!live) return fail(live.error().with_context("cannot consume order.events"));
+  live_ = std::move(*live);
+  claimer_ = std::thread([this] { claim_loop(); });
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work_loop(); });
+  return ok();
+}
+
+void OrderService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  space_cv_.notify_all();
+  if (listener_) listener_->interrupt();
+  if (claimer_.joinable()) claimer_.join();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+  if (results_) results_->stop();
+  if (live_) live_->stop();
+}
+
+// ---- placing an order -----------------------------------------------------
+
+void OrderService::place(http::Request& request, http::Responder responder) {
+  auto buyer = ctx_.auth.buyer(request);
+  if (!buyer) return responder.send(http::problem_for(buyer.error()));
+  auto key_header = request.header("Idempotency-Key");
+  if (!key_header || key_header->empty() || key_header->size() > 200) {
+    return responder.send(
+        http::problem(400, "an Idempotency-Key header (1 to 200 characters) is required"));
+  }
+  const std::string key(*key_header);
+  auto body = http::parse_json_body(request);
+  if (!body) return responder.send(http::json_error_response(body.error()));
+  auto object = services::as_object(*body);
+  if (!object) return responder.send(http::problem_for(object.error()));
+  auto hold_id = services::string_field(**object, "hold_id", 64);
+  if (!hold_id) return responder.send(http::problem_for(hold_id.error()));
+  auto card = services::string_field(**object, "card_number", 40);
+  if (!card) return responder.send(http::problem_for(card.error()));
+  const std::string digits = services::normalize_card_number(*card);
+  if (!services::valid_card_number(digits)) {
+    return responder.send(http::problem(400, "field 'card_number' is not a valid card number"));
+  }
+  const std::string hash = services::sha256_hex(*hold_id + "|" + digits);
+
+  // A repeat of an earlier request answers what that one did.
+  auto answer_existing = [&](db::Session& s) -> Result<std::optional<http::Response>> {
+    auto rows = s.query(
+        "SELECT id, status, request_hash FROM orders WHERE buyer_id = $1 AND idempotency_key = $2",
+        {*buyer, key});
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) return std::optional<http::Response>();
+    const auto& row = (*rows)[0];
+    if (row.get<std::string>("request_hash") != hash) {
+      return std::optional<http::Response>(http::problem(
+          422, "Idempotency-Key " + key + " was already used for a different order request"));
+    }
+    http::Response r =
+        http::json_response(202, json::object{{"id", row.get<std::string>("id")},
+                                              {"status", row.get<std::string>("status")}});
+    r.headers.set("Location", "/api/orders/" + row.get<std::string>("id"));
+    return std::optional<http::Response>(std::move(r));
+  };
+  auto existing = ctx_.db.transact(answer_existing, {.read_only = true});
+  if (!existing) return responder.send(http::problem_for(existing.error()));
+  if (*existing) return responder.send(std::move(**existing));
+
+  http::ClientRequest check{.method = http::Method::kGet,
+                            .url = peer_url(false) + "/internal/holds/" + *hold_id,
+                            .headers = {},
+                            .body = {},
+                            .deadline = std::chrono::milliseconds(5000)};
+  check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
+  const std::string buyer_id = *buyer;
+  const std::string hold = *hold_id;
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  client_.async_send(
+      std::move(check), trace::bind_context([this, shared, buyer_id, key, hash, hold, digits,
+                                             answer_existing](Result<http::ClientResponse> reply) {
+        if (!reply) {
+          return shared->send(http::problem(
+              503, "cannot check the hold with reservation: " + reply.error().message()));
+        }
+        if (reply->status == 404) return shared->send(http::problem(404, "no hold " + hold));
+        if (reply->status != 200) {
+          return shared->send(http::problem(
+              502, fmt::format("reservation answered {} to the hold check", reply->status)));
+        }
+        json::error_code ec;
+        const json::value h = json::parse(reply->body, ec);
+        if (ec || !h.is_object()) {
+          return shared->send(http::problem(502, "reservation's hold is not JSON"));
+        }
+        const json::object& o = h.get_object();
+        auto field = [&](std::string_view name) -> std::string {
+          const json::value* v = o.if_contains(name);
+          return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        if (field("buyer_id") != buyer_id) {
+          return shared->send(http::problem(404, "no hold " + hold));
+        }
+        const std::string status = field("status");
+        const json::value* expired = o.if_contains("expired");
+        if (status != "ACTIVE" ||
+            (expired != nullptr && expired->is_bool() && expired->as_bool())) {
+          return shared->send(http::problem(
+              409, status == "ACTIVE" ? "the hold has expired: hold the seats again"
+                                      : "the hold is " + status + ": hold the seats again"));
+        }
+        const json::value* amount = o.if_contains("amount_minor");
+        std::string seats;
+        if (const json::value* list = o.if_contains("seats"); list != nullptr && list->is_array()) {
+          for (const auto& s : list->get_array()) {
+            if (!seats.empty()) seats += ",";
+            if (s.is_string()) seats += std::string(s.get_string());
+          }
+        }
+        const std::string order_id = ids_.next().to_string();
+        const std::string traceparent = current_traceparent();
+        const trace::SpanContext* context = trace::current_context();
+        const int64_t now = ctx_.clock.now_unix_ms();
+        auto placed = ctx_.db.transact([&](db::Session& s)
+                                           -> Result<std::optional<http::Response>> {
+          auto inserted = s.execute(
+              "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, event_id, hold_id, "
+              "seats, amount_minor, currency, status, trace_id, created_at, updated_at) VALUES "
+              "($1, "
+              "$2, $3, $4, $5, $6, $7, $8, $9, 'AUTHORIZING', $10, $11, $11)",
+              {order_id, buyer_id, key, hash, field("event_id"), hold, seats,
+               amount != nullptr && amount->is_int64() ? amount->as_int64() : int64_t{0},
+               field("currency"),
+               context != nullptr ? db::Value(context->trace_id.hex()) : db::Value(nullptr), now});
+          if (!inserted) {
+            if (inserted.error().code() != ErrorCode::kAlreadyExists) return fail(inserted.error());
+            // A concurrent repeat won, or the hold already has an order.
+            auto again = answer_existing(s);
+            if (!again) return fail(again.error());
+            if (*again) return again;
+            return fail(ErrorCode::kConflict, "the hold already has an order");
+          }
+          if (auto r = s.execute(
+                  "INSERT INTO saga_steps (order_id, step, due_at, deadline_at, card_number, "
+                  "traceparent) VALUES ($1, 'authorize', $2, $3, $4, $5)",
+                  {order_id, now, now + options_.authorize_deadline.count(), digits, traceparent});
+              !r) {
+            return fail(r.error());
+          }
+          if (auto r = s.execute("INSERT INTO order_history (order_id, seq, at, status, detail) "
+                                 "VALUES ($1, 1, $2, 'AUTHORIZING', 'order placed')",
+                                 {order_id, now});
+              !r) {
+            return fail(r.error());
+          }
+          json::object payload{{"order_id", order_id},
+                               {"hold_id", hold},
+                               {"buyer_id", buyer_id},
+                               {"event_id", field("event_id")},
+                               {"status", "AUTHORIZING"}};
+          auto added = outbox_.add(s, bus::OutboxMessage{.topic = std::string(kOrderEventsTopic),
+                                                         .key = order_id,
+                                                         .type = "order.placed",
+                                                         .payload = json::serialize(payload),
+                                                         .headers = {}});
+          if (!added) return fail(added.error());
+          if (auto st = ctx_.db.notify(s, kSagaChannel); !st) return fail(st.error());
+          return std::optional<http::Response>();
+        });
+        if (!placed) return shared->send(http::problem_for(placed.error()));
+        if (*placed) return shared->send(std::move(**placed));
+        metrics_->transitions.Add({{"status", "AUTHORIZING"}}).Increment();
+        http::Response r =
+            http::json_response(202, json::object{{"id", order_id}, {"status", "AUTHORIZING"}});
+        r.headers.set("Location", "/api/orders/" + order_id);
+        shared->send(std::move(r));
+      }));
+}
+
+http::Response OrderService::read(const http::Request& request) {
+  auto buyer = ctx_.auth.buyer(request);
+  if (!buyer) return http::problem_for(buyer.error());
+  const std::string id(request.param("order_id"));
+  auto order = ctx_.db.transact(
+      [&](db::Session& s) -> Result<json::object> {
+        auto rows = s.query(
+            "SELECT id, buyer_id, event_id, hold_id, seats, amount_minor, currency, status, "
+            "reason, trace_id, created_at, updated_at FROM orders WHERE id = $1",
+            {id});
+        if (!rows) return fail(rows.error());
+        // Another buyer's order does not exist, as far as this buyer knows.
+        if (rows->empty() || (*rows)[0].get<std::string>("buyer_id") != *buyer) {
+          return fail(ErrorCode::kNotFound, "no order " + id);
+        }
+        const auto& r = (*rows)[0];
+        json::object o{{"id", id},
+                       {"event_id", r.get<std::string>("event_id")},
+                       {"hold_id", r.get<std::string>("hold_id")},
+                       {"seats", split_seats(r.get<std::string>("seats"))},
+                       {"amount_minor", r.get<int64_t>("amount_minor")},
+                       {"currency", r.get<std::string>("currency")},
+                       {"status", r.get<std::string>("status")},
+                       {"terminal", is_terminal(r.get<std::string>("status"))},
+                       {"created_at", services::format_rfc3339(r.get<int64_t>("created_at"))},
+                       {"updated_at", services::format_rfc3339(r.get<int64_t>("updated_at"))}};
+        if (auto reason = r.get<std::optional<std::string>>("reason")) o["reason"] = *reason;
+        if (auto trace_id = r.get<std::optional<std::string>>("trace_id")) {
+          o["trace_id"] = *trace_id;
+        }
+        auto history = s.query(
+            "SELECT at, status, detail FROM order_history WHERE order_id = $1 ORDER BY seq", {id});
+        if (!history) return fail(history.error());
+        json::array steps;
+        for (const auto& h : *history) {
+          json::object step{{"at", services::format_rfc3339(h.get<int64_t>("at"))},
+                            {"status", h.get<std::string>("status")}};
+          if (auto detail = h.get<std::optional<std::string>>("detail")) step["detail"] = *detail;
+          steps.push_back(std::move(step));
+        }
+        o["history"] = std::move(steps);
+        return o;
+      },
+      {.read_only = true});
+  if (!order) return http::problem_for(order.error());
+  return http::json_response(200, *order);
+}
+
+// ---- transitions ----------------------------------------------------------
+
+Result<bool> OrderService::transition(db::Session& session, const std::string& order_id,
+                                      std::initializer_list<std::string_view> from,
+                                      std::string_view status, std::string_view reason,
+                                      std::string_view next_step, bool due,
+                                      std::string_view event) {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  db::Params params{order_id, std::string(status),
+                    reason.empty() ? db::Value(nullptr) : db::Value(std::string(reason)), now};
+  const std::string in = join_in(from, 5, params);
+  auto moved = session.query(
+      "UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = $4 WHERE id = "
+      "$1 AND status IN (" +
+          in + ") RETURNING hold_id, buyer_id, event_id, reason",
+      params);
+  if (!moved) return fail(moved.error());
+  if (moved->empty()) return false;
+  const auto& order = (*moved)[0];
+  auto step = session.execute(
+      "UPDATE saga_steps SET step = $2, due_at = $3, attempts = 0, lease_owner = NULL, "
+      "lease_until = 0, card_number = NULL, traceparent = $4, last_error = NULL WHERE order_id = "
+      "$1",
+      {order_id, std::string(next_step), due ? db::Value(now) : db::Value(nullptr),
+       current_traceparent()});
+  if (!step) return fail(step.error());
+  auto history = session.execute(
+      "INSERT INTO order_history (order_id, seq, at, status, detail) VALUES ($1, (SELECT "
+      "COALESCE(MAX(seq), 0) + 1 FROM order_history WHERE order_id = $1), $2, $3, $4)",
+      {order_id, now, std::string(status),
+       reason.empty() ? db::Value(nullptr) : db::Value(std::string(reason))});
+  if (!history) return fail(history.error());
+  json::object payload{{"order_id", order_id},
+                       {"hold_id", order.get<std::string>("hold_id")},
+                       {"buyer_id", order.get<std::string>("buyer_id")},
+                       {"event_id", order.get<std::string>("event_id")},
+                       {"status", status}};
+  if (auto r = order.get<std::optional<std::string>>("reason")) payload["reason"] = *r;
+  auto added = outbox_.add(session, bus::OutboxMessage{.topic = std::string(kOrderEventsTopic),
+                                                       .key = order_id,
+                                                       .type = "order." + std::string(event),
+                                                       .payload = json::serialize(payload),
+                                                       .headers = {}});
+  if (!added) return fail(added.error());
+  if (due) {
+    if (auto st = ctx_.db.notify(session, kSagaChannel); !st) return fail(st.error());
+  }
+  session.after_commit([metrics = metrics_, s = std::string(status)] {
+    metrics->transitions.Add({{"status", s}}).Increment();
+  });
+  return true;
+}
+
+void OrderService::finish_step(const Step& step, std::string_view status, std::string_view reason,
+                               std::string_view next_step, bool due, std::string_view event,
+                               std::optional<std::string> payment_id) {
+  auto st = ctx_.db.transact([&](db::Session& s) -> Status {
+    // Only while this worker still holds the step.
+    auto held =
+        s.query("SELECT 1 FROM saga_steps WHERE order_id = $1 AND step = $2 AND lease_owner = $3" +
+                    std::string(s.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : ""),
+                {step.order_id, step.step, options_.owner});
+    if (!held) return fail(held.error());
+    if (held->empty()) return fail(ErrorCode::kAborted, "the step's lease was lost");
+    if (payment_id) {
+      if (auto r = s.execute("UPDATE orders SET payment_id = $2 WHERE id = $1",
+                             {step.order_id, *payment_id});
+          !r) {
+        return fail(r.error());
+      }
+    }
+    auto moved = transition(s, step.order_id, {"AUTHORIZING", "CANCELLING"}, status, reason,
+                            next_step, due, event);
+    if (!moved) return fail(moved.error());
+    return ok();
+  });
+  if (!st) {
+    log::warn("order {}: cannot finish step {}: {}", step.order_id, step.step,
+              st.error().message());
+    if (st.error().code() != ErrorCode::kAborted) retry(step, st.error().message());
+  }
+}
+
+void OrderService::retry(const Step& step, const std::string& error) {
+  metrics_->retries.Increment();
+  const int64_t shift = std::min<int64_t>(step.attempts, 16);
+  const int64_t backoff = std::min<int64_t>(options_.retry_backoff.count() << shift,
+                                            options_.max_retry_backoff.count());
+  auto st = ctx_.db.transact([&](db::Session& s) -> Status {
+    auto r = s.execute(
+        "UPDATE saga_steps SET due_at = $3, lease_owner = NULL, lease_until = 0, last_error = $4 "
+        "WHERE order_id = $1 AND lease_owner = $2",
+        {step.order_id, options_.owner, ctx_.clock.now_unix_ms() + backoff, error});
+    return r ? ok() : fail(r.error());
+  });
+  if (!st) log::warn("order {}: cannot reschedule: {}", step.order_id, st.error().message());
+}
+
+// ---- the saga worker ------------------------------------------------------
+
+Result<std::vector<OrderService::Step>> OrderService::claim(int limit) {
+  return ctx_.db.transact([&](db::Session& s) -> Result<std::vector<Step>> {
+    const int64_t now = ctx_.clock.now_unix_ms();
+    const bool pg = s.dialect() == db::Dialect::kPostgres;
+    auto rows = s.query(
+        "UPDATE saga_steps SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 "
+        "WHERE order_id IN (SELECT order_id FROM saga_steps WHERE due_at IS NOT NULL AND due_at "
+        "<= $3 AND lease_until <= $3 ORDER BY due_at LIMIT $4" +
+            std::string(pg ? " FOR UPDATE SKIP LOCKED" : "") +
+            ") RETURNING order_id, step, attempts, deadline_at, card_number, traceparent",
+        {options_.owner, now + options_.lease.count(), now, int64_t{limit}});
+    if (!rows) return fail(rows.error());
+    std::vector<Step> steps;
+    steps.reserve(rows->size());
+    for (const auto& r : *rows) {
+      steps.push_back(Step{.order_id = r.get<std::string>("order_id"),
+                           .step = r.get<std::string>("step"),
+                           .attempts = r.get<int64_t>("attempts"),
+                           .deadline_at = r.get<std::optional<int64_t>>("deadline_at"),
+                           .card_number = r.get<std::optional<std::string>>("card_number"),
+                           .traceparent = r.get<std::optional<std::string>>("traceparent")});
+    }
+    return steps;
+  });
+}
+
+void OrderService::claim_loop() {
+  for (;;) {
+    int free = 0;
+    {
+      std::unique_lock lock(mu_);
+      space_cv_.wait(lock, [&] { return stopping_ || busy_ < options_.workers * 2; });
+      if (stopping_) return;
+      free = options_.workers * 2 - busy_;
+    }
+    auto steps = claim(free);
+    if (!steps) {
+      log::warn("order: cannot claim saga steps: {}", steps.error().message());
+    } else if (!steps->empty()) {
+      std::lock_guard lock(mu_);
+      busy_ += static_cast<int>(steps->size());
+      for (auto& s : *steps) queue_.push_back(std::move(s));
+      work_cv_.notify_all();
+      if (static_cast<int>(queue_.size()) >= free) continue;  // there may be more due
+    }
+    if (steps && !steps->empty()) continue;
+    listener_->wait(options_.poll_interval);
+  }
+}
+
+void OrderService::work_loop() {
+  for (;;) {
+    Step step;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      step = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    run_step(step);
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
+    space_cv_.notify_one();
+  }
+}
+
+void OrderService::run_step(const Step& step) {
+  trace::StartOptions start{.kind = trace::SpanKind::kInternal, .root = true};
+  if (step.traceparent) start.parent = trace::from_text(*step.traceparent);
+  trace::Span span = ctx_.tracer.start_span("saga " + step.step, std::move(start));
+  span.set_attribute("order.id", step.order_id).set_attribute("saga.attempt", step.attempts);
+  trace::Scope scope(span);
+  if (step.step == "authorize") {
+    authorize(step);
+  } else if (step.step == "void") {
+    void_payment(step);
+  } else {
+    log::warn("order {}: step {} is not due work; leaving it", step.order_id, step.step);
+  }
+}
+
+void OrderService::authorize(const Step& step) {
+  auto order = ctx_.db.transact(
+      [&](db::Session& s) -> Result<std::pair<int64_t, std::string>> {
+        auto rows =
+            s.query("SELECT amount_minor, currency FROM orders WHERE id = $1", {step.order_id});
+        if (!rows) return fail(rows.error());
+        if (rows->empty()) return fail(ErrorCode::kNotFound, "no order " + step.order_id);
+        return std::pair{(*rows)[0].get<int64_t>(0), (*rows)[0].get<std::string>(1)};
+      },
+      {.read_only = true});
+  if (!order) return retry(step, order.error().message());
+  if (!step.card_number) {
+    // Cannot happen: the card is erased only when the step moves on.
+    return finish_step(step, "CANCELLING", "payment_unknown", "void", true, "cancelling");
+  }
+  http::ClientRequest request{
+      .method = http::Method::kPost,
+      .url = peer_url(true) + "/internal/payments/authorize",
+      .headers = {},
+      .body = json::serialize(json::object{{"order_id", step.order_id},
+                                           {"amount_minor", order->first},
+                                           {"currency", order->second},
+                                           {"card_number", *step.card_number}}),
+      .deadline = options_.payment_timeout};
+  request.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
+  request.headers.set("Content-Type", "application/json");
+  request.headers.set("Idempotency-Key", "order-" + step.order_id);
+  auto reply = client_.send(std::move(request));
+  const bool past_deadline = step.deadline_at && ctx_.clock.now_unix_ms() >= *step.deadline_at;
+  if (!reply) {
+    if (reply.error().code() == ErrorCode::kDeadlineExceeded || past_deadline) {
+      // The gateway may have authorized it: void to be sure.
+      log::info("order {}: authorization outcome unknown ({}): voiding", step.order_id,
+                reply.error().message());
+      return finish_step(step, "CANCELLING", "payment_timeout", "void", true, "cancelling");
+    }
+    return retry(step, reply.error().message());
+  }
+  json::error_code ec;
+  const json::value body = json::parse(reply->body, ec);
+  auto text = [&](std::string_view name) -> std::string {
+    if (ec || !body.is_object()) return {};
+    const json::value* v = body.get_object().if_contains(name);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  switch (reply->status) {
+    case 200:
+    case 201:
+      return finish_step(step, "CONFIRMING", "", "await_seats", false, "confirmed", text("id"));
+    case 402: {
+      const std::string code = text("decline_code");
+      return finish_step(step, "CANCELLED", code.empty() ? "card_declined" : code, "done", false,
+                         "cancelled");
+    }
+    case 400:
+    case 409:
+    case 422: return finish_step(step, "CANCELLING", "payment_refused", "void", true, "cancelling");
+    default:
+      if (past_deadline) {
+        return finish_step(step, "CANCELLING", "payment_unavailable", "void", true, "cancelling");
+      }
+      return retry(step, fmt::format("payment answered {}", reply->status));
+  }
+}
+
+void OrderService::void_payment(const Step& step) {
+  http::ClientRequest request{
+      .method = http::Method::kPost,
+      .url = peer_url(true) + "/internal/payments/void",
+      .headers = {},
+      .body = json::serialize(
+          json::object{{"idempotency_key", "order-" + step.order_id}, {"order_id", step.order_id}}),
+      .deadline = options_.payment_timeout};
+  request.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
+  request.headers.set("Content-Type", "application/json");
+  auto reply = client_.send(std::move(request));
+  if (!reply) return retry(step, reply.error().message());
+  if (reply->status != 200) return retry(step, fmt::format("void answered {}", reply->status));
+  finish_step(step, "CANCELLED", "", "done", false, "cancelled");
+}
+
+// ---- reservation.events ---------------------------------------------------
+
+Status OrderService::on_reservation_event(db::Session& session, const bus::Message& message) {
+  const std::string type = message.type();
+  if (type != "seats.confirmed" && type != "seats.rejected") return ok();
+  json::error_code ec;
+  const json::value body = json::parse(message.payload, ec);
+  if (ec || !body.is_object()) {
+    return fail(ErrorCode::kInvalidArgument, "reservation event payload is not a JSON object");
+  }
+  auto order_id = services::string_field(body.get_object(), "order_id");
+  if (!order_id) return fail(order_id.error());
+  Result<bool> moved = false;
+  if (type == "seats.confirmed") {
+    moved =
+        transition(session, *order_id, {"CONFIRMING"}, "COMPLETED", "", "done", false, "completed");
+  } else {
+    auto reason = services::optional_string_field(body.get_object(), "reason");
+    moved = transition(session, *order_id, {"CONFIRMING"}, "CANCELLING",
+                       reason && *reason ? **reason : "seats_not_confirmed", "void", true,
+                       "cancelling");
+  }
+  if (!moved) return fail(moved.error());
+  return ok();  // not moved: already past this point (a redelivery)
+}
+
+void OrderService::push_status(const bus::Message& message) {
+  trace::Span process = bus::start_process_span(ctx_.tracer, ctx_.bus_system, message,
+                                                std::string(kServiceName) + ".live");
+  trace::Scope scope(process);
+  json::error_code ec;
+  json::value body = json::parse(message.payload, ec);
+  if (ec || !body.is_object()) return;
+  json::object& o = body.get_object();
+  const json::value* id = o.if_contains("order_id");
+  if (id == nullptr || !id->is_string()) return;
+  const std::string topic = services::order_stream_topic(id->get_string());
+  trace::Span push = ctx_.tracer.start_span("sse push " + std::string(kOrderEventsTopic),
+                                            {.kind = trace::SpanKind::kProducer});
+  push.set_attribute("messaging.system", "sse").set_attribute("messaging.destination.name", topic);
+  o.erase("buyer_id");
+  o["type"] = message.type();
+  o["terminal"] = is_terminal(o["status"].is_string() ? std::string_view(o["status"].get_string())
+                                                      : std::string_view());
+  o["traceparent"] = trace::to_text(push.context());
+  o["trace_id"] = push.context().trace_id.hex();
+  ctx_.hub.publish(topic, "status", json::serialize(o));
+}
+
+// ---- routes ---------------------------------------------------------------
+
+void OrderService::add_routes(http::Router& router) {
+  router.add(
+      http::Method::kPost, "/api/orders",
+      [this](http::Request& r, http::Responder responder) { place(r, std::move(responder)); });
+  router.add_sync(http::Method::kGet, "/api/orders/{order_id}",
+                  [this](const http::Request& r) { return read(r); });
+  router.add(http::Method::kGet, "/api/orders/{order_id}/events",
+             [this](http::Request& r, http::Responder responder) {
+               // The order must be the buyer's; then its status stream.
+               http::Response current = read(r);
+               if (current.status != 200) return responder.send(std::move(current));
+               uint64_t last = 0;
+               if (auto header = r.header("Last-Event-ID")) {
+                 last = std::strtoull(std::string(*header).c_str(), nullptr, 10);
+               }
+               responder.stream_events(ctx_.hub, services::order_stream_topic(r.param("order_id")),
+                                       last);
+             });
+}
+
+}  // namespace seatflow::order

@@ -1,0 +1,882 @@
+#include "services/reservation/reservation_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/core.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/log.hpp"
+#include "core/text.hpp"
+#include "http/json.hpp"
+#include "services/common/json_fields.hpp"
+#include "trace/propagation.hpp"
+
+namespace seatflow::reservation {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxNameLength = 200;
+constexpr size_t kMaxSeatIdLength = 64;
+constexpr int kSeatInsertChunk = 500;
+
+bool valid_label(std::string_view s) {
+  return !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+}
+
+bool valid_currency(std::string_view s) {
+  return s.size() == 3 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+std::string seat_id(std::string_view section, int row, int number) {
+  return fmt::format("{}-{}-{}", section, row, number);
+}
+
+// "$<first>, $<first+1>, ..." for `count` placeholders.
+std::string placeholders(size_t first, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) out += ", ";
+    out += "$" + std::to_string(first + i);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t at = text.find(separator);
+    out.emplace_back(text.substr(0, at));
+    if (at == std::string_view::npos) break;
+    text.remove_prefix(at + 1);
+  }
+  return out;
+}
+
+std::string for_update(const db::Session& session) {
+  return session.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : "";
+}
+
+http::Response error_response(const Error& error) { return http::problem_for(error); }
+
+}  // namespace
+
+Result<EventSpec> parse_event_spec(const json::value& body) {
+  auto object = services::as_object(body);
+  if (!object) return fail(object.error());
+  const json::object& o = **object;
+  EventSpec spec;
+  auto name = services::string_field(o, "name", kMaxNameLength);
+  if (!name) return fail(name.error());
+  spec.name = std::move(*name);
+  auto venue = services::string_field(o, "venue", kMaxNameLength);
+  if (!venue) return fail(venue.error());
+  spec.venue = std::move(*venue);
+  auto starts = services::string_field(o, "starts_at", 64);
+  if (!starts) return fail(starts.error());
+  auto starts_ms = services::parse_rfc3339(*starts);
+  if (!starts_ms) return fail(starts_ms.error().with_context("field 'starts_at'"));
+  spec.starts_at_ms = *starts_ms;
+  auto currency = services::string_field(o, "currency", 3);
+  if (!currency) return fail(currency.error());
+  if (!valid_currency(*currency)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "field 'currency' must be an ISO 4217 code in capitals, such as EUR");
+  }
+  spec.currency = std::move(*currency);
+
+  auto tiers = services::array_field(o, "tiers", 32);
+  if (!tiers) return fail(tiers.error());
+  std::set<std::string> tier_names;
+  for (const json::value& t : **tiers) {
+    auto tier = services::as_object(t, "each of 'tiers'");
+    if (!tier) return fail(tier.error());
+    auto tier_name = services::string_field(**tier, "name", 32);
+    if (!tier_name) return fail(tier_name.error().with_context("in 'tiers'"));
+    auto price = services::integer_field(**tier, "price_minor", 0, 100'000'000);
+    if (!price) return fail(price.error().with_context("in 'tiers'"));
+    if (!tier_names.insert(*tier_name).second) {
+      return fail(ErrorCode::kInvalidArgument, "tier '" + *tier_name + "' is listed twice");
+    }
+    spec.tiers.push_back({std::move(*tier_name), *price});
+  }
+
+  auto sections = services::array_field(o, "sections", 200);
+  if (!sections) return fail(sections.error());
+  std::set<std::string> section_names;
+  int64_t seats = 0;
+  for (const json::value& s : **sections) {
+    auto section = services::as_object(s, "each of 'sections'");
+    if (!section) return fail(section.error());
+    SectionSpec out;
+    auto section_name = services::string_field(**section, "name", 16);
+    if (!section_name) return fail(section_name.error().with_context("in 'sections'"));
+    if (!valid_label(*section_name)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "section name '" + *section_name + "' must be letters, digits or _");
+    }
+    if (!section_names.insert(*section_name).second) {
+      return fail(ErrorCode::kInvalidArgument, "section '" + *section_name + "' is listed twice");
+    }
+    auto tier = services::string_field(**section, "tier", 32);
+    if (!tier) return fail(tier.error().with_context("in section '" + *section_name + "'"));
+    if (tier_names.count(*tier) == 0) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "section '" + *section_name + "' uses tier '" + *tier + "', which is not listed");
+    }
+    auto rows = services::integer_field(**section, "rows", 1, 500);
+    if (!rows) return fail(rows.error().with_context("in section '" + *section_name + "'"));
+    auto per_row = services::integer_field(**section, "seats_per_row", 1, 500);
+    if (!per_row) return fail(per_row.error().with_context("in section '" + *section_name + "'"));
+    seats += *rows * *per_row;
+    out.name = std::move(*section_name);
+    out.tier = std::move(*tier);
+    out.rows = static_cast<int>(*rows);
+    out.seats_per_row = static_cast<int>(*per_row);
+    spec.sections.push_back(std::move(out));
+  }
+  if (seats > kMaxSeatsPerEvent) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("an event may have at most {} seats; this one has {}",
+                            kMaxSeatsPerEvent, seats));
+  }
+  return spec;
+}
+
+EventSpec demo_event_spec(int64_t starts_at_ms) {
+  EventSpec spec{.name = "Seatflow Philharmonic: Opening Night",
+                 .venue = "Grand Hall",
+                 .starts_at_ms = starts_at_ms,
+                 .currency = "EUR",
+                 .tiers = {{"premium", 12000}, {"standard", 7500}, {"balcony", 4500}},
+                 .sections = {}};
+  spec.sections = {{"A", "premium", 10, 25},
+                   {"B", "standard", 20, 25},
+                   {"C", "standard", 20, 25},
+                   {"D", "balcony", 30, 25}};
+  return spec;
+}
+
+// An event's seat map as the API serves it: the layout, built once, and the
+// seat states, read on every request.
+struct ReservationService::SeatMap {
+  std::string event_json;                    // {"id":..,"name":..,...}
+  std::string layout_json;                   // "tiers":[..],"sections":[..]
+  std::map<std::string, int64_t> positions;  // seat id -> pos
+  int64_t seat_count = 0;
+};
+
+struct ReservationService::Hold {
+  std::string id;
+  std::string event_id;
+  std::string buyer_id;
+  std::string status;
+  std::vector<std::string> seats;
+  int64_t amount_minor = 0;
+  std::string currency;
+  int64_t expires_at = 0;
+  int64_t created_at = 0;
+  std::optional<std::string> end_reason;
+  std::optional<std::string> order_id;
+
+  static Hold from_row(const db::Row& row) {
+    return Hold{.id = row.get<std::string>("id"),
+                .event_id = row.get<std::string>("event_id"),
+                .buyer_id = row.get<std::string>("buyer_id"),
+                .status = row.get<std::string>("status"),
+                .seats = split(row.get<std::string>("seats"), ','),
+                .amount_minor = row.get<int64_t>("amount_minor"),
+                .currency = row.get<std::string>("currency"),
+                .expires_at = row.get<int64_t>("expires_at"),
+                .created_at = row.get<int64_t>("created_at"),
+                .end_reason = row.get<std::optional<std::string>>("end_reason"),
+                .order_id = row.get<std::optional<std::string>>("order_id")};
+  }
+
+  json::object to_json(bool with_buyer) const {
+    json::object o;
+    o["id"] = id;
+    o["event_id"] = event_id;
+    if (with_buyer) o["buyer_id"] = buyer_id;
+    o["status"] = status;
+    json::array seat_list;
+    for (const auto& s : seats) seat_list.emplace_back(s);
+    o["seats"] = std::move(seat_list);
+    o["amount_minor"] = amount_minor;
+    o["currency"] = currency;
+    o["expires_at"] = services::format_rfc3339(expires_at);
+    o["expires_at_ms"] = expires_at;
+    if (end_reason) o["end_reason"] = *end_reason;
+    if (order_id) o["order_id"] = *order_id;
+    return o;
+  }
+};
+
+namespace {
+constexpr std::string_view kHoldColumns =
+    "id, event_id, buyer_id, status, seats, amount_minor, currency, expires_at, created_at, "
+    "end_reason, order_id";
+}  // namespace
+
+ReservationService::ReservationService(services::ServiceContext context, ReservationOptions options)
+    : ctx_(std::move(context)),
+      options_(options),
+      outbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock),
+      ids_(ctx_.clock),
+      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
+             bus::InboxOptions{.consumer = std::string(kServiceName),
+                               .max_attempts = ctx_.inbox_max_attempts},
+             &ctx_.registry) {}
+
+ReservationService::~ReservationService() { stop(); }
+
+Status ReservationService::start() {
+  auto orders = ctx_.subscriber.subscribe(bus::SubscriptionOptions{
+      .group = std::string(kServiceName),
+      .topics = {"order.events"},
+      .handler = inbox_.wrap(
+          [this](db::Session& s, const bus::Message& m) { return on_order_event(s, m); })});
+  if (!orders) return fail(orders.error().with_context("cannot consume order.events"));
+  orders_ = std::move(*orders);
+  const std::string live_group = std::string(kServiceName) + ".live." + ctx_.instance;
+  auto live = ctx_.subscriber.subscribe(
+      bus::SubscriptionOptions{.group = live_group,
+                               .topics = {std::string(kSeatChangesTopic)},
+                               .handler = [this](const bus::Message& m) -> Status {
+                                 push_seat_change(m);
+                                 return ok();
+                               }});
+  if (!live) return fail(live.error().with_context("cannot consume seat.changes"));
+  live_ = std::move(*live);
+  sweeper_ = std::thread([this] { sweep_loop(); });
+  return ok();
+}
+
+void ReservationService::stop() {
+  {
+    std::lock_guard lock(sweep_mu_);
+    stopping_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  if (orders_) orders_->stop();
+  if (live_) live_->stop();
+}
+
+// ---- events ---------------------------------------------------------------
+
+Result<std::string> ReservationService::create_event(const EventSpec& spec) {
+  const std::string id = ids_.next().to_string();
+  int64_t seat_count = 0;
+  for (const auto& s : spec.sections) seat_count += int64_t{s.rows} * s.seats_per_row;
+  auto st = ctx_.db.transact([&](db::Session& s) -> Status {
+    if (auto r = s.execute(
+            "INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            {id, spec.name, spec.venue, spec.starts_at_ms, spec.currency, seat_count,
+             ctx_.clock.now_unix_ms()});
+        !r) {
+      return fail(r.error());
+    }
+    for (const auto& tier : spec.tiers) {
+      if (auto r =
+              s.execute("INSERT INTO price_tiers (event_id, name, price_minor) VALUES ($1, $2, $3)",
+                        {id, tier.name, tier.price_minor});
+          !r) {
+        return fail(r.error());
+      }
+    }
+    // Multi-row inserts in chunks: 20,000 seats in a few dozen statements.
+    db::Params params;
+    int in_chunk = 0;
+    auto flush = [&]() -> Status {
+      if (in_chunk == 0) return ok();
+      std::string sql =
+          "INSERT INTO seats (event_id, seat_id, pos, section, row_label, number, tier) VALUES ";
+      for (int i = 0; i < in_chunk; ++i) {
+        if (i > 0) sql += ", ";
+        sql += "(" + placeholders(size_t{1} + size_t{7} * static_cast<size_t>(i), 7) + ")";
+      }
+      auto r = s.execute(sql, params);
+      params.clear();
+      in_chunk = 0;
+      return r ? ok() : fail(r.error());
+    };
+    int64_t pos = 0;
+    for (const auto& section : spec.sections) {
+      for (int row = 1; row <= section.rows; ++row) {
+        for (int number = 1; number <= section.seats_per_row; ++number) {
+          params.insert(params.end(), {id, seat_id(section.name, row, number), pos++, section.name,
+                                       std::to_string(row), int64_t{number}, section.tier});
+          if (++in_chunk == kSeatInsertChunk) {
+            if (auto f = flush(); !f) return f;
+          }
+        }
+      }
+    }
+    return flush();
+  });
+  if (!st) return fail(st.error());
+  log::info("reservation: created event {} ({} seats)", id, seat_count);
+  return id;
+}
+
+Result<int64_t> ReservationService::event_count() {
+  return ctx_.db.transact(
+      [](db::Session& s) -> Result<int64_t> {
+        auto rows = s.query("SELECT COUNT(*) FROM events");
+        if (!rows) return fail(rows.error());
+        return (*rows)[0].get<int64_t>(0);
+      },
+      {.read_only = true});
+}
+
+namespace {
+
+json::object event_json(const db::Row& row) {
+  json::object o;
+  o["id"] = row.get<std::string>("id");
+  o["name"] = row.get<std::string>("name");
+  o["venue"] = row.get<std::string>("venue");
+  o["starts_at"] = services::format_rfc3339(row.get<int64_t>("starts_at"));
+  o["currency"] = row.get<std::string>("currency");
+  o["seat_count"] = row.get<int64_t>("seat_count");
+  return o;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::seat_map(
+    const std::string& event_id) {
+  {
+    std::lock_guard lock(maps_mu_);
+    if (auto it = maps_.find(event_id); it != maps_.end()) return it->second;
+  }
+  auto map = std::make_shared<SeatMap>();
+  auto st = ctx_.db.transact(
+      [&](db::Session& s) -> Status {
+        auto event = s.query(
+            "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE id = $1",
+            {event_id});
+        if (!event) return fail(event.error());
+        if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
+        map->event_json = json::serialize(event_json((*event)[0]));
+        map->seat_count = (*event)[0].get<int64_t>("seat_count");
+        auto tiers = s.query(
+            "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
+            "DESC, name",
+            {event_id});
+        if (!tiers) return fail(tiers.error());
+        json::array tier_list;
+        for (const auto& t : *tiers) {
+          tier_list.push_back(
+              json::object{{"name", t.get<std::string>(0)}, {"price_minor", t.get<int64_t>(1)}});
+        }
+        auto seats = s.query(
+            "SELECT seat_id, pos, section, row_label, number, tier FROM seats WHERE event_id = $1 "
+            "ORDER BY pos",
+            {event_id});
+        if (!seats) return fail(seats.error());
+        // Sections of rows of consecutive seats: {"name","rows":[{"label","tier","first",
+        // "count","pos"}]}, in seat map order.
+        json::array sections;
+        for (const auto& seat : *seats) {
+          const std::string section = seat.get<std::string>("section");
+          const std::string row = seat.get<std::string>("row_label");
+          const int64_t pos = seat.get<int64_t>("pos");
+          map->positions.emplace(seat.get<std::string>("seat_id"), pos);
+          if (sections.empty() || sections.back().as_object()["name"].as_string() != section) {
+            sections.push_back(json::object{{"name", section}, {"rows", json::array()}});
+          }
+          json::array& rows = sections.back().as_object()["rows"].as_array();
+          if (rows.empty() || rows.back().as_object()["label"].as_string() != row) {
+            rows.push_back(json::object{{"label", row},
+                                        {"tier", seat.get<std::string>("tier")},
+                                        {"first", seat.get<int64_t>("number")},
+                                        {"count", 0},
+                                        {"pos", pos}});
+          }
+          json::object& r = rows.back().as_object();
+          r["count"] = r["count"].as_int64() + 1;
+        }
+        map->layout_json = "\"tiers\":" + json::serialize(tier_list) +
+                           ",\"sections\":" + json::serialize(sections);
+        return ok();
+      },
+      {.read_only = true});
+  if (!st) return fail(st.error());
+  std::lock_guard lock(maps_mu_);
+  return maps_.emplace(event_id, std::move(map)).first->second;
+}
+
+// ---- holds ----------------------------------------------------------------
+
+Result<ReservationService::Hold> ReservationService::place_hold(const std::string& event_id,
+                                                                const std::string& buyer_id,
+                                                                std::vector<std::string> seat_ids) {
+  auto map = seat_map(event_id);
+  if (!map) return fail(map.error());
+  std::sort(seat_ids.begin(), seat_ids.end());
+  if (std::adjacent_find(seat_ids.begin(), seat_ids.end()) != seat_ids.end()) {
+    return fail(ErrorCode::kInvalidArgument, "a seat is listed twice");
+  }
+  for (const auto& id : seat_ids) {
+    if ((*map)->positions.count(id) == 0) {
+      return fail(ErrorCode::kInvalidArgument, "event " + event_id + " has no seat " + id);
+    }
+  }
+  Hold hold{.id = ids_.next().to_string(),
+            .event_id = event_id,
+            .buyer_id = buyer_id,
+            .status = "ACTIVE",
+            .seats = seat_ids,
+            .amount_minor = 0,
+            .currency = "",
+            .expires_at = 0,
+            .created_at = ctx_.clock.now_unix_ms()};
+  hold.expires_at = hold.created_at + options_.hold_ttl.count();
+  auto st = ctx_.db.transact([&](db::Session& s) -> Status {
+    auto owned = s.query(
+        "SELECT COALESCE(SUM(seat_count), 0) FROM holds WHERE event_id = $1 AND buyer_id = $2 "
+        "AND status IN ('ACTIVE', 'SOLD')",
+        {event_id, buyer_id});
+    if (!owned) return fail(owned.error());
+    const int64_t already = (*owned)[0].get<int64_t>(0);
+    if (already + static_cast<int64_t>(seat_ids.size()) > options_.max_seats_per_buyer) {
+      return fail(ErrorCode::kFailedPrecondition,
+                  fmt::format("a buyer may hold or buy at most {} seats of an event; you have {}",
+                              options_.max_seats_per_buyer, already));
+    }
+    // The guard against selling a seat twice: only AVAILABLE seats change,
+    // and the hold exists only if every one of them did.
+    db::Params params{hold.id, event_id};
+    for (const auto& id : seat_ids) params.emplace_back(id);
+    auto taken = s.execute(
+        "UPDATE seats SET state = 'HELD', hold_id = $1 WHERE event_id = $2 "
+        "AND state = 'AVAILABLE' AND seat_id IN (" +
+            placeholders(3, seat_ids.size()) + ")",
+        params);
+    if (!taken) return fail(taken.error());
+    if (*taken != static_cast<int64_t>(seat_ids.size())) {
+      db::Params lookup{event_id};
+      for (const auto& id : seat_ids) lookup.emplace_back(id);
+      auto gone = s.query(
+          "SELECT seat_id FROM seats WHERE event_id = $1 AND state <> "
+          "'AVAILABLE' AND seat_id IN (" +
+              placeholders(2, seat_ids.size()) + ") ORDER BY seat_id",
+          lookup);
+      std::vector<std::string> names;
+      if (gone) {
+        for (const auto& r : *gone) names.push_back(r.get<std::string>(0));
+      }
+      return fail(ErrorCode::kConflict,
+                  "these seats are no longer available: " + join(names, ", "));
+    }
+    db::Params price_params{event_id};
+    for (const auto& id : seat_ids) price_params.emplace_back(id);
+    auto price = s.query(
+        "SELECT COALESCE(SUM(t.price_minor), 0), MIN(e.currency) FROM seats s "
+        "JOIN price_tiers t ON t.event_id = s.event_id AND t.name = s.tier "
+        "JOIN events e ON e.id = s.event_id WHERE s.event_id = $1 AND s.seat_id IN (" +
+            placeholders(2, seat_ids.size()) + ")",
+        price_params);
+    if (!price) return fail(price.error());
+    hold.amount_minor = (*price)[0].get<int64_t>(0);
+    hold.currency = (*price)[0].get<std::string>(1);
+    if (auto r = s.execute("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, "
+                           "amount_minor, currency, expires_at, created_at) VALUES ($1, $2, $3, "
+                           "'ACTIVE', $4, $5, $6, $7, $8, $9)",
+                           {hold.id, event_id, buyer_id, join(seat_ids, ","),
+                            static_cast<int64_t>(seat_ids.size()), hold.amount_minor, hold.currency,
+                            hold.expires_at, hold.created_at});
+        !r) {
+      return fail(r.error());
+    }
+    return announce_seats(s, event_id, seat_ids, "HELD");
+  });
+  if (!st) return fail(st.error());
+  return hold;
+}
+
+Result<ReservationService::Hold> ReservationService::read_hold(const std::string& hold_id) {
+  return ctx_.db.transact(
+      [&](db::Session& s) -> Result<Hold> {
+        auto rows =
+            s.query("SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1", {hold_id});
+        if (!rows) return fail(rows.error());
+        if (rows->empty()) return fail(ErrorCode::kNotFound, "no hold " + hold_id);
+        return Hold::from_row((*rows)[0]);
+      },
+      {.read_only = true});
+}
+
+Result<ReservationService::Hold> ReservationService::release_hold(const std::string& hold_id,
+                                                                  const std::string& buyer_id) {
+  return ctx_.db.transact([&](db::Session& s) -> Result<Hold> {
+    auto rows =
+        s.query("SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(s),
+                {hold_id});
+    if (!rows) return fail(rows.error());
+    if (rows->empty() || (*rows)[0].get<std::string>("buyer_id") != buyer_id) {
+      return fail(ErrorCode::kNotFound, "no hold " + hold_id);
+    }
+    Hold hold = Hold::from_row((*rows)[0]);
+    if (hold.status != "ACTIVE") {
+      return fail(ErrorCode::kConflict, "the hold is " + hold.status + ", not ACTIVE");
+    }
+    if (auto st = end_hold(s, hold, "RELEASED", "released_by_buyer"); !st) return fail(st.error());
+    hold.status = "RELEASED";
+    hold.end_reason = "released_by_buyer";
+    return hold;
+  });
+}
+
+Status ReservationService::end_hold(db::Session& session, const Hold& hold, std::string_view status,
+                                    std::string_view reason) {
+  auto ended = session.execute(
+      "UPDATE holds SET status = $2, end_reason = $3, ended_at = $4 WHERE id = $1 AND status = "
+      "'ACTIVE'",
+      {hold.id, std::string(status), std::string(reason), ctx_.clock.now_unix_ms()});
+  if (!ended) return fail(ended.error());
+  if (*ended == 0) return ok();  // ended meanwhile
+  auto freed = session.query(
+      "UPDATE seats SET state = 'AVAILABLE', hold_id = NULL WHERE hold_id = $1 AND state = "
+      "'HELD' RETURNING seat_id",
+      {hold.id});
+  if (!freed) return fail(freed.error());
+  std::vector<std::string> seat_ids;
+  seat_ids.reserve(freed->size());
+  for (const auto& r : *freed) seat_ids.push_back(r.get<std::string>(0));
+  std::sort(seat_ids.begin(), seat_ids.end());
+  if (seat_ids.empty()) return ok();
+  return announce_seats(session, hold.event_id, seat_ids, "AVAILABLE");
+}
+
+Status ReservationService::announce_seats(db::Session& session, const std::string& event_id,
+                                          const std::vector<std::string>& seat_ids,
+                                          std::string_view state) {
+  json::array seats;
+  json::array positions;
+  auto map = seat_map(event_id);
+  for (const auto& id : seat_ids) {
+    seats.emplace_back(id);
+    if (map) {
+      auto it = (*map)->positions.find(id);
+      positions.emplace_back(it == (*map)->positions.end() ? -1 : it->second);
+    }
+  }
+  json::object payload{{"event_id", event_id},
+                       {"state", state},
+                       {"seats", std::move(seats)},
+                       {"positions", std::move(positions)}};
+  auto added = outbox_.add(session, bus::OutboxMessage{.topic = std::string(kSeatChangesTopic),
+                                                       .key = event_id,
+                                                       .type = std::string(kSeatsChanged),
+                                                       .payload = json::serialize(payload),
+                                                       .headers = {}});
+  return added ? ok() : fail(added.error());
+}
+
+Result<size_t> ReservationService::sweep_expired() {
+  constexpr int64_t kBatch = 500;
+  return ctx_.db.transact([&](db::Session& s) -> Result<size_t> {
+    auto rows =
+        s.query("SELECT " + std::string(kHoldColumns) +
+                    " FROM holds WHERE status = 'ACTIVE' AND expires_at <= $1 ORDER BY "
+                    "expires_at LIMIT $2" +
+                    (s.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                {ctx_.clock.now_unix_ms(), kBatch});
+    if (!rows) return fail(rows.error());
+    for (const auto& row : *rows) {
+      if (auto st = end_hold(s, Hold::from_row(row), "EXPIRED", "hold_expired"); !st) {
+        return fail(st.error());
+      }
+    }
+    return rows->size();
+  });
+}
+
+void ReservationService::sweep_loop() {
+  std::unique_lock lock(sweep_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto swept = sweep_expired();
+    if (!swept) {
+      log::warn("reservation: hold expiry sweep failed: {}", swept.error().message());
+    } else if (*swept > 0) {
+      log::info("reservation: {} expired holds released", *swept);
+    }
+    lock.lock();
+    if (swept && *swept == 500) continue;  // more are due
+    sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; });
+  }
+}
+
+// ---- order.events ---------------------------------------------------------
+
+Status ReservationService::on_order_event(db::Session& session, const bus::Message& message) {
+  const std::string type = message.type();
+  if (type != "order.confirmed" && type != "order.cancelled") return ok();  // not for us
+  json::error_code ec;
+  const json::value body = json::parse(message.payload, ec);
+  if (ec || !body.is_object()) {
+    return fail(ErrorCode::kInvalidArgument, "order event payload is not a JSON object");
+  }
+  const json::object& o = body.get_object();
+  auto order_id = services::string_field(o, "order_id");
+  auto hold_id = services::string_field(o, "hold_id");
+  auto buyer_id = services::string_field(o, "buyer_id");
+  if (!order_id || !hold_id || !buyer_id) {
+    return fail(ErrorCode::kInvalidArgument, "order event lacks order_id, hold_id or buyer_id");
+  }
+  if (type == "order.confirmed") return confirm(session, *order_id, *hold_id, *buyer_id);
+
+  auto rows = session.query(
+      "SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(session),
+      {*hold_id});
+  if (!rows) return fail(rows.error());
+  if (rows->empty()) return ok();
+  Hold hold = Hold::from_row((*rows)[0]);
+  if (hold.status != "ACTIVE" || hold.buyer_id != *buyer_id) return ok();
+  return end_hold(session, hold, "RELEASED", "order_cancelled");
+}
+
+Status ReservationService::confirm(db::Session& session, const std::string& order_id,
+                                   const std::string& hold_id, const std::string& buyer_id) {
+  auto reply = [&](std::string_view type, const Hold* hold, std::string_view reason) -> Status {
+    json::object payload{{"order_id", order_id}, {"hold_id", hold_id}};
+    if (!reason.empty()) payload["reason"] = reason;
+    if (hold != nullptr) {
+      json::array seats;
+      for (const auto& s : hold->seats) seats.emplace_back(s);
+      payload["seats"] = std::move(seats);
+      payload["event_id"] = hold->event_id;
+    }
+    auto added =
+        outbox_.add(session, bus::OutboxMessage{.topic = std::string(kReservationEventsTopic),
+                                                .key = order_id,
+                                                .type = std::string(type),
+                                                .payload = json::serialize(payload),
+                                                .headers = {}});
+    return added ? ok() : fail(added.error());
+  };
+
+  auto rows = session.query(
+      "SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(session),
+      {hold_id});
+  if (!rows) return fail(rows.error());
+  if (rows->empty()) return reply(kSeatsRejected, nullptr, "hold_not_found");
+  Hold hold = Hold::from_row((*rows)[0]);
+  if (hold.buyer_id != buyer_id) return reply(kSeatsRejected, nullptr, "hold_not_found");
+  if (hold.status == "SOLD") {
+    // Already sold to this order: the confirmation was applied before.
+    if (hold.order_id == order_id) return reply(kSeatsConfirmed, &hold, "");
+    return reply(kSeatsRejected, &hold, "hold_sold_to_another_order");
+  }
+  if (hold.status == "EXPIRED") return reply(kSeatsRejected, &hold, "hold_expired");
+  if (hold.status == "RELEASED") return reply(kSeatsRejected, &hold, "hold_released");
+  if (hold.expires_at <= ctx_.clock.now_unix_ms()) {
+    // Expired, and the sweeper has not come by yet: end it here.
+    if (auto st = end_hold(session, hold, "EXPIRED", "hold_expired"); !st) return st;
+    return reply(kSeatsRejected, &hold, "hold_expired");
+  }
+  auto sold = session.execute(
+      "UPDATE seats SET state = 'SOLD', order_id = $2 WHERE hold_id = $1 AND state = 'HELD'",
+      {hold_id, order_id});
+  if (!sold) return fail(sold.error());
+  if (*sold != static_cast<int64_t>(hold.seats.size())) {
+    // Cannot happen while holds and seats change together; refuse loudly.
+    return fail(ErrorCode::kInternal, fmt::format("hold {} has {} seats but {} were HELD by it",
+                                                  hold_id, hold.seats.size(), *sold));
+  }
+  if (auto r = session.execute(
+          "UPDATE holds SET status = 'SOLD', order_id = $2, ended_at = $3 WHERE id = $1",
+          {hold_id, order_id, ctx_.clock.now_unix_ms()});
+      !r) {
+    return fail(r.error());
+  }
+  if (auto st = announce_seats(session, hold.event_id, hold.seats, "SOLD"); !st) return st;
+  return reply(kSeatsConfirmed, &hold, "");
+}
+
+// ---- live updates ---------------------------------------------------------
+
+void ReservationService::push_seat_change(const bus::Message& message) {
+  trace::Span process = bus::start_process_span(ctx_.tracer, ctx_.bus_system, message,
+                                                std::string(kServiceName) + ".live");
+  trace::Scope scope(process);
+  json::error_code ec;
+  json::value body = json::parse(message.payload, ec);
+  if (ec || !body.is_object() || !body.get_object().contains("event_id") ||
+      !body.get_object().at("event_id").is_string()) {
+    log::warn("reservation: ignoring malformed seat change {}", message.id());
+    return;
+  }
+  json::object& o = body.get_object();
+  const std::string topic = services::seat_stream_topic(o.at("event_id").as_string());
+  trace::Span push = ctx_.tracer.start_span("sse push " + std::string(kSeatChangesTopic),
+                                            {.kind = trace::SpanKind::kProducer});
+  push.set_attribute("messaging.system", "sse").set_attribute("messaging.destination.name", topic);
+  o["traceparent"] = trace::to_text(push.context());
+  o["trace_id"] = push.context().trace_id.hex();
+  const uint64_t id = ctx_.hub.publish(topic, "seats", json::serialize(o));
+  push.set_attribute("sse.event.id", static_cast<int64_t>(id));
+}
+
+// ---- HTTP -----------------------------------------------------------------
+
+void ReservationService::add_routes(http::Router& router) {
+  router.add_sync(http::Method::kPost, "/api/session", [this](const http::Request&) {
+    const services::BuyerSession session = ctx_.auth.new_session();
+    return http::json_response(
+        201, json::object{{"buyer_id", session.buyer_id},
+                          {"token", session.token},
+                          {"expires_at", services::format_rfc3339(session.expires_at_ms)}});
+  });
+
+  router.add_sync(http::Method::kGet, "/api/events", [this](const http::Request&) {
+    auto events = ctx_.db.transact(
+        [](db::Session& s) -> Result<json::array> {
+          auto rows = s.query(
+              "SELECT id, name, venue, starts_at, currency, seat_count FROM events ORDER BY "
+              "starts_at, id");
+          if (!rows) return fail(rows.error());
+          json::array out;
+          for (const auto& r : *rows) out.push_back(event_json(r));
+          return out;
+        },
+        {.read_only = true});
+    if (!events) return error_response(events.error());
+    return http::json_response(200, json::object{{"events", std::move(*events)}});
+  });
+
+  router.add_sync(http::Method::kPost, "/api/admin/events", [this](const http::Request& r) {
+    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+    auto body = http::parse_json_body(r);
+    if (!body) return http::json_error_response(body.error());
+    auto spec = parse_event_spec(*body);
+    if (!spec) return error_response(spec.error());
+    auto id = create_event(*spec);
+    if (!id) return error_response(id.error());
+    auto map = seat_map(*id);
+    if (!map) return error_response(map.error());
+    http::Response response = http::Response::json(201, (*map)->event_json);
+    response.headers.set("Location", "/api/events/" + *id);
+    return response;
+  });
+
+  router.add_sync(http::Method::kGet, "/api/events/{event_id}", [this](const http::Request& r) {
+    auto map = seat_map(std::string(r.param("event_id")));
+    if (!map) return error_response(map.error());
+    return http::Response::json(200, (*map)->event_json);
+  });
+
+  router.add_sync(
+      http::Method::kGet, "/api/events/{event_id}/seats", [this](const http::Request& r) {
+        const std::string event_id(r.param("event_id"));
+        auto map = seat_map(event_id);
+        if (!map) return error_response(map.error());
+        std::string states;
+        states.reserve(static_cast<size_t>((*map)->seat_count));
+        auto st = ctx_.db.transact(
+            [&](db::Session& s) -> Status {
+              auto rows =
+                  s.query("SELECT state FROM seats WHERE event_id = $1 ORDER BY pos", {event_id});
+              if (!rows) return fail(rows.error());
+              for (const auto& row : *rows) states.push_back(row.get<std::string>(0)[0]);
+              return ok();
+            },
+            {.read_only = true});
+        if (!st) return error_response(st.error());
+        std::string body = "{\"event\":" + (*map)->event_json + "," + (*map)->layout_json +
+                           ",\"states\":\"" + states + "\"}";
+        http::Response response = http::Response::json(200, std::move(body));
+        response.headers.set("Cache-Control", "no-store");
+        return response;
+      });
+
+  router.add(http::Method::kGet, "/api/events/{event_id}/seats/stream",
+             [this](http::Request& r, http::Responder responder) {
+               const std::string event_id(r.param("event_id"));
+               if (auto map = seat_map(event_id); !map) {
+                 responder.send(error_response(map.error()));
+                 return;
+               }
+               uint64_t last = 0;
+               if (auto header = r.header("Last-Event-ID")) {
+                 last = std::strtoull(std::string(*header).c_str(), nullptr, 10);
+               }
+               responder.stream_events(ctx_.hub, services::seat_stream_topic(event_id), last);
+             });
+
+  router.add_sync(
+      http::Method::kPost, "/api/events/{event_id}/holds", [this](const http::Request& r) {
+        auto buyer = ctx_.auth.buyer(r);
+        if (!buyer) return error_response(buyer.error());
+        auto body = http::parse_json_body(r);
+        if (!body) return http::json_error_response(body.error());
+        auto object = services::as_object(*body);
+        if (!object) return error_response(object.error());
+        auto seats = services::array_field(**object, "seats",
+                                           static_cast<size_t>(options_.max_seats_per_buyer));
+        if (!seats) return error_response(seats.error());
+        std::vector<std::string> seat_ids;
+        for (const auto& v : **seats) {
+          if (!v.is_string() || v.get_string().empty() ||
+              v.get_string().size() > kMaxSeatIdLength) {
+            return http::problem(400, "field 'seats' must list seat ids such as \"A-1-7\"");
+          }
+          seat_ids.emplace_back(v.get_string());
+        }
+        auto hold = place_hold(std::string(r.param("event_id")), *buyer, std::move(seat_ids));
+        if (!hold) return error_response(hold.error());
+        http::Response response = http::json_response(201, hold->to_json(false));
+        response.headers.set("Location", "/api/holds/" + hold->id);
+        return response;
+      });
+
+  router.add_sync(http::Method::kGet, "/api/holds/{hold_id}", [this](const http::Request& r) {
+    auto buyer = ctx_.auth.buyer(r);
+    if (!buyer) return error_response(buyer.error());
+    auto hold = read_hold(std::string(r.param("hold_id")));
+    if (!hold || hold->buyer_id != *buyer) {
+      return http::problem(404, "no hold " + std::string(r.param("hold_id")));
+    }
+    return http::json_response(200, hold->to_json(false));
+  });
+
+  router.add_sync(http::Method::kDelete, "/api/holds/{hold_id}", [this](const http::Request& r) {
+    auto buyer = ctx_.auth.buyer(r);
+    if (!buyer) return error_response(buyer.error());
+    auto hold = release_hold(std::string(r.param("hold_id")), *buyer);
+    if (!hold) return error_response(hold.error());
+    return http::json_response(200, hold->to_json(false));
+  });
+
+  // For the order service: the hold as it stands, with its buyer.
+  router.add_sync(http::Method::kGet, "/internal/holds/{hold_id}", [this](const http::Request& r) {
+    if (auto st = ctx_.auth.service(r); !st) return error_response(st.error());
+    auto hold = read_hold(std::string(r.param("hold_id")));
+    if (!hold) return error_response(hold.error());
+    json::object o = hold->to_json(true);
+    o["expired"] = hold->expires_at <= ctx_.clock.now_unix_ms();
+    return http::json_response(200, o);
+  });
+}
+
+}  // namespace seatflow::reservation
