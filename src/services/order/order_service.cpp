@@ -106,6 +106,14 @@ std::string OrderService::peer_url(bool payment) const {
 OrderService::~OrderService() { stop(); }
 
 Status OrderService::start() {
+  // Steps this owner held when it last stopped (or crashed) are free again:
+  // this owner is unique to the process, so nothing else works on them.
+  auto released = ctx_.db.transact([&](db::Session& s) -> Status {
+    auto r =
+        s.execute("UPDATE saga_steps SET lease_until = 0 WHERE lease_owner = $1", {options_.owner});
+    return r ? ok() : fail(r.error());
+  });
+  if (!released) return released;
   auto listener = ctx_.db.listen(kSagaChannel);
   if (!listener) return fail(listener.error());
   listener_ = std::move(*listener);
@@ -310,7 +318,7 @@ http::Response OrderService::read(const http::Request& request) {
       [&](db::Session& s) -> Result<json::object> {
         auto rows = s.query(
             "SELECT id, buyer_id, event_id, hold_id, seats, amount_minor, currency, status, "
-            "reason, trace_id, created_at, updated_at FROM orders WHERE id = $1",
+            "reason, payment_id, trace_id, created_at, updated_at FROM orders WHERE id = $1",
             {id});
         if (!rows) return fail(rows.error());
         // Another buyer's order does not exist, as far as this buyer knows.
@@ -329,6 +337,9 @@ http::Response OrderService::read(const http::Request& request) {
                        {"created_at", services::format_rfc3339(r.get<int64_t>("created_at"))},
                        {"updated_at", services::format_rfc3339(r.get<int64_t>("updated_at"))}};
         if (auto reason = r.get<std::optional<std::string>>("reason")) o["reason"] = *reason;
+        if (auto payment = r.get<std::optional<std::string>>("payment_id")) {
+          o["payment_id"] = *payment;
+        }
         if (auto trace_id = r.get<std::optional<std::string>>("trace_id")) {
           o["trace_id"] = *trace_id;
         }

@@ -46,9 +46,27 @@ std::string_view decline_code(CardOutcome outcome) {
   return "";
 }
 
+std::string_view outcome_name(CardOutcome outcome) {
+  switch (outcome) {
+    case CardOutcome::kApprove: return "approve";
+    case CardOutcome::kDecline: return "decline";
+    case CardOutcome::kInsufficientFunds: return "insufficient_funds";
+    case CardOutcome::kSlowApprove: return "slow_approve";
+  }
+  return "approve";
+}
+
+CardOutcome parse_outcome(std::string_view name) {
+  for (auto o :
+       {CardOutcome::kDecline, CardOutcome::kInsufficientFunds, CardOutcome::kSlowApprove}) {
+    if (outcome_name(o) == name) return o;
+  }
+  return CardOutcome::kApprove;
+}
+
 constexpr std::string_view kColumns =
     "id, idempotency_key, request_hash, order_id, amount_minor, currency, card_last4, status, "
-    "decline_code";
+    "decline_code, gateway_outcome, decide_at";
 
 }  // namespace
 
@@ -62,6 +80,8 @@ struct PaymentService::Payment {
   std::string card_last4;
   std::string status;
   std::optional<std::string> decline_code;
+  std::optional<std::string> gateway_outcome;
+  std::optional<int64_t> decide_at;
 
   static Payment from_row(const db::Row& r) {
     return Payment{.id = r.get<std::string>("id"),
@@ -72,12 +92,12 @@ struct PaymentService::Payment {
                    .currency = r.get<std::string>("currency"),
                    .card_last4 = r.get<std::string>("card_last4"),
                    .status = r.get<std::string>("status"),
-                   .decline_code = r.get<std::optional<std::string>>("decline_code")};
+                   .decline_code = r.get<std::optional<std::string>>("decline_code"),
+                   .gateway_outcome = r.get<std::optional<std::string>>("gateway_outcome"),
+                   .decide_at = r.get<std::optional<int64_t>>("decide_at")};
   }
 
-  // The answer to an authorization: 201 authorized, 202 still pending, 402
-  // declined, 409 voided or refunded.
-  http::Response response() const {
+  json::object to_json() const {
     json::object o{{"id", id},
                    {"idempotency_key", idempotency_key},
                    {"order_id", order_id},
@@ -86,6 +106,13 @@ struct PaymentService::Payment {
                    {"currency", currency},
                    {"card_last4", card_last4}};
     if (decline_code) o["decline_code"] = *decline_code;
+    return o;
+  }
+
+  // The answer to an authorization: 201 authorized, 202 still pending, 402
+  // declined, 409 voided or refunded.
+  http::Response response() const {
+    json::object o = to_json();
     if (status == "AUTHORIZED") return http::json_response(201, o);
     if (status == "PENDING") return http::json_response(202, o);
     if (status == "DECLINED") {
@@ -170,6 +197,9 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
   const std::string hash =
       services::sha256_hex(fmt::format("{}|{}|{}|{}", *order_id, *amount, *currency, digits));
   const std::string idempotency_key(*key);
+  const CardOutcome outcome = gateway_outcome(digits);
+  auto delay = options_.latency;
+  if (outcome == CardOutcome::kSlowApprove) delay += options_.slow_card_delay;
   bool created = false;
   auto payment = ctx_.db.transact([&](db::Session& s) -> Result<Payment> {
     auto existing = find(s, "idempotency_key", idempotency_key, true);
@@ -196,31 +226,38 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
     const int64_t now = ctx_.clock.now_unix_ms();
     auto inserted = s.execute(
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, "
-        "currency, card_last4, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, 'PENDING', $8, $8)",
+        "currency, card_last4, status, gateway_outcome, decide_at, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10)",
         {p.id, p.idempotency_key, p.request_hash, p.order_id, p.amount_minor, p.currency,
-         p.card_last4, now});
+         p.card_last4, std::string(outcome_name(outcome)), now + delay.count(), now});
     if (!inserted) return fail(inserted.error());
     created = true;
     return p;
   });
   if (!payment) return responder.send(http::problem_for(payment.error()));
-  if (!created) return responder.send(payment->response());  // a repeat
-
-  const CardOutcome outcome = gateway_outcome(digits);
-  auto delay = options_.latency;
-  if (outcome == CardOutcome::kSlowApprove) delay += options_.slow_card_delay;
-  if (delay.count() == 0) return decide(payment->id, outcome, std::move(responder));
+  if (!created) {
+    // A repeat. A PENDING payment whose answer was lost (this process
+    // restarted) is answered when it is due, like the first request.
+    if (payment->status != "PENDING" || !payment->decide_at) {
+      return responder.send(payment->response());
+    }
+    delay = std::chrono::milliseconds(
+        std::max<int64_t>(0, *payment->decide_at - ctx_.clock.now_unix_ms()));
+  }
+  if (delay.count() == 0) return decide(payment->id, std::move(responder));
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  scheduler_.schedule(delay, trace::bind_context([this, id = payment->id, outcome, shared] {
-                        decide(id, outcome, std::move(*shared));
+  scheduler_.schedule(delay, trace::bind_context([this, id = payment->id, shared] {
+                        decide(id, std::move(*shared));
                       }));
 }
 
-void PaymentService::decide(const std::string& payment_id, CardOutcome outcome,
-                            http::Responder responder) {
-  const std::string_view code = decline_code(outcome);
+void PaymentService::decide(const std::string& payment_id, http::Responder responder) {
   auto payment = ctx_.db.transact([&](db::Session& s) -> Result<Payment> {
+    auto pending = find(s, "id", payment_id, true);
+    if (!pending) return fail(pending.error());
+    if (pending->status != "PENDING") return pending;
+    const std::string_view code =
+        decline_code(parse_outcome(pending->gateway_outcome.value_or("")));
     auto updated = s.execute(
         "UPDATE payments SET status = $2, decline_code = $3, updated_at = $4 WHERE id = $1 AND "
         "status = 'PENDING'",
@@ -314,9 +351,7 @@ void PaymentService::add_routes(http::Router& router) {
                         },
                         {.read_only = true});
                     if (!payment) return http::problem_for(payment.error());
-                    http::Response response = payment->response();
-                    response.status = 200;
-                    return response;
+                    return http::json_response(200, payment->to_json());
                   });
   // Public: the UI lists the test cards on the checkout page.
   router.add_sync(http::Method::kGet, "/api/payments/test-cards", [](const http::Request&) {

@@ -67,7 +67,7 @@ class PaymentService {
 
   void authorize(http::Request& request, http::Responder responder);
   // Ends a PENDING payment with the gateway's answer and responds.
-  void decide(const std::string& payment_id, CardOutcome outcome, http::Responder responder);
+  void decide(const std::string& payment_id, http::Responder responder);
   http::Response void_or_refund(const http::Request& request, bool refund);
   Result<Payment> find(db::Session& session, std::string_view column, const std::string& value,
                        bool lock);

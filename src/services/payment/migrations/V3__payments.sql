@@ -1,4 +1,6 @@
 -- Payment authorizations against the card gateway, one per idempotency key.
+-- A PENDING row holds the mock gateway's answer and when it is due, so an
+-- answer lost in a crash is given when the caller asks again.
 -- A void that arrives before its authorization leaves a VOIDED row with an
 -- empty request_hash, so the late authorization is refused.
 
@@ -13,6 +15,8 @@ CREATE TABLE payments (
   status          TEXT NOT NULL
                   CHECK (status IN ('PENDING', 'AUTHORIZED', 'DECLINED', 'VOIDED', 'REFUNDED')),
   decline_code    TEXT,
+  gateway_outcome TEXT,
+  decide_at       BIGINT,
   created_at      BIGINT NOT NULL,
   updated_at      BIGINT NOT NULL
 );

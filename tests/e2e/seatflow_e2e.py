@@ -1,0 +1,521 @@
+"""End-to-end tests of the purchase: they drive a real `seatflow up` over HTTP.
+
+Usage: seatflow_e2e.py <seatflow binary> [unittest arguments]
+
+Each test class starts its own server (a fresh data folder, a free port) with
+the settings its scenario needs, through the same environment variables a
+user would set. The trace test also needs SEATFLOW_TEST_JAEGER_OTLP_URL and
+SEATFLOW_TEST_JAEGER_QUERY_URL (scripts/test.sh starts Jaeger).
+"""
+
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+BINARY = None
+ADMIN_TOKEN = "e2e-admin-token"
+SERVICE_TOKEN = "e2e-service-token"
+GOOD_CARD = "4242 4242 4242 4242"
+DECLINED_CARD = "4000 0000 0000 0002"
+TERMINAL = {"COMPLETED", "CANCELLED"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `seatflow up` process on a data folder that outlives restarts."""
+
+    def __init__(self, **settings):
+        self.port = free_port()
+        self.data = tempfile.mkdtemp(prefix="seatflow-e2e-")
+        self.env = dict(os.environ)
+        self.env.update({
+            "SEATFLOW_HTTP_PORT": str(self.port),
+            "SEATFLOW_AUTH_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SEATFLOW_AUTH_SERVICE_TOKEN": SERVICE_TOKEN,
+            "SEATFLOW_LOG_LEVEL": "warn",
+            "SEATFLOW_HTTP_ACCESS_LOG": "false",
+        })
+        for key, value in settings.items():
+            self.env[key] = str(value)
+        self.process = None
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.data, "server.log"), "ab")
+        self.process = subprocess.Popen(
+            [BINARY, "up", "--data-dir", os.path.join(self.data, "data")],
+            env=self.env, stdout=subprocess.PIPE, stderr=self.log)
+        line = self.process.stdout.readline().decode()
+        if "is running" not in line:
+            raise RuntimeError("seatflow up did not start: " + line + self.server_log())
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    def server_log(self):
+        with open(os.path.join(self.data, "server.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def kill9(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    # ---- HTTP ---------------------------------------------------------------
+
+    def request(self, method, path, body=None, token=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        if body is not None:
+            h["Content-Type"] = "application/json"
+            body = json.dumps(body)
+        if token:
+            h["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=body, headers=h)
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        content = json.loads(data) if data else None
+        return response.status, content
+
+    def session(self):
+        status, body = self.request("POST", "/api/session")
+        assert status == 201, body
+        return body["token"]
+
+    def demo_event(self):
+        status, body = self.request("GET", "/api/events")
+        assert status == 200, body
+        return body["events"][0]["id"]
+
+    def create_event(self, sections):
+        status, body = self.request("POST", "/api/admin/events", token=ADMIN_TOKEN, body={
+            "name": "E2E", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+            "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
+            "sections": sections})
+        assert status == 201, body
+        return body["id"]
+
+    def seat_states(self, event_id):
+        """{seat id: state} from the compact seat map."""
+        status, body = self.request("GET", f"/api/events/{event_id}/seats")
+        assert status == 200, body
+        letters = {"A": "AVAILABLE", "H": "HELD", "S": "SOLD"}
+        states = {}
+        for section in body["sections"]:
+            for row in section["rows"]:
+                for i in range(row["count"]):
+                    seat = f'{section["name"]}-{row["label"]}-{row["first"] + i}'
+                    states[seat] = letters[body["states"][row["pos"] + i]]
+        return states
+
+    def hold(self, token, event_id, seats):
+        return self.request("POST", f"/api/events/{event_id}/holds", token=token,
+                            body={"seats": seats})
+
+    def order(self, token, hold_id, card, key):
+        return self.request("POST", "/api/orders", token=token,
+                            body={"hold_id": hold_id, "card_number": card},
+                            headers={"Idempotency-Key": key})
+
+    def wait_terminal(self, token, order_id, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, body = self.request("GET", f"/api/orders/{order_id}", token=token)
+            assert status == 200, body
+            if body["status"] in TERMINAL:
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"order {order_id} is still {body['status']}")
+
+
+class SseReader:
+    """Reads a Server-Sent Events stream on a thread; events land in a list."""
+
+    def __init__(self, server, path):
+        self.events = []
+        self.cond = threading.Condition()
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream"})
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200, self.response.status
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        event = {}
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\n")
+                if not line:
+                    if "data" in event:
+                        with self.cond:
+                            self.events.append(event)
+                            self.cond.notify_all()
+                    event = {}
+                elif not line.startswith(":"):
+                    field, _, value = line.partition(": ")
+                    event[field] = value
+        except (OSError, ValueError, AttributeError):
+            pass  # closed
+
+    def wait_for(self, predicate, timeout=30):
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                for e in self.events:
+                    data = json.loads(e["data"])
+                    if predicate(e.get("event"), data):
+                        return e, data
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise AssertionError("no such event; got " + json.dumps(self.events)[:2000])
+                self.cond.wait(remaining)
+
+    def close(self):
+        self.conn.close()
+
+
+class PurchaseTest(unittest.TestCase):
+    """The scenarios that share a default server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.event = cls.server.demo_event()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_happy_path_sells_the_seats_and_streams_sold(self):
+        s = self.server
+        stream = SseReader(s, f"/api/events/{self.event}/seats/stream")
+        token = s.session()
+        status, hold = s.hold(token, self.event, ["A-2-1", "A-2-2"])
+        self.assertEqual(status, 201, hold)
+        self.assertEqual(hold["amount_minor"], 24000)
+        stream.wait_for(lambda t, d: d["state"] == "HELD" and "A-2-1" in d["seats"])
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "happy-1")
+        self.assertEqual(status, 202, placed)
+        _, sold = stream.wait_for(lambda t, d: d["state"] == "SOLD" and "A-2-1" in d["seats"])
+        order = s.wait_terminal(token, placed["id"])
+        self.assertEqual(order["status"], "COMPLETED")
+        self.assertEqual([h["status"] for h in order["history"]],
+                         ["AUTHORIZING", "CONFIRMING", "COMPLETED"])
+        # The SSE event the browser gets carries the purchase's trace.
+        self.assertEqual(sold["trace_id"], order["trace_id"])
+        states = s.seat_states(self.event)
+        self.assertEqual((states["A-2-1"], states["A-2-2"]), ("SOLD", "SOLD"))
+        stream.close()
+
+    def test_order_status_stream(self):
+        s = self.server
+        token = s.session()
+        status, hold = s.hold(token, self.event, ["A-3-1"])
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "stream-1")
+        self.assertEqual(status, 202, placed)
+        stream = SseReader(s, f"/api/orders/{placed['id']}/events?access_token="
+                           + urllib.parse.quote(token))
+        order = s.wait_terminal(token, placed["id"])
+        if order["status"] != "COMPLETED":
+            self.fail(order)
+        # Events after the stream opened arrive; a late stream reads the order.
+        self.assertIn(order["status"], TERMINAL)
+        stream.close()
+        other = s.session()
+        status, _ = s.request("GET", f"/api/orders/{placed['id']}/events", token=other)
+        self.assertEqual(status, 404)
+
+    def test_declined_card_releases_the_seats(self):
+        s = self.server
+        token = s.session()
+        status, hold = s.hold(token, self.event, ["B-2-1", "B-2-2"])
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(token, hold["id"], DECLINED_CARD, "declined-1")
+        self.assertEqual(status, 202, placed)
+        order = s.wait_terminal(token, placed["id"])
+        self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "card_declined"))
+        deadline = time.time() + 10
+        while s.seat_states(self.event)["B-2-1"] != "AVAILABLE" and time.time() < deadline:
+            time.sleep(0.05)
+        states = s.seat_states(self.event)
+        self.assertEqual((states["B-2-1"], states["B-2-2"]), ("AVAILABLE", "AVAILABLE"))
+        status, h = s.request("GET", f"/api/holds/{hold['id']}", token=token)
+        self.assertEqual((h["status"], h["end_reason"]), ("RELEASED", "order_cancelled"))
+
+    def test_repeated_idempotency_key(self):
+        s = self.server
+        token = s.session()
+        status, hold = s.hold(token, self.event, ["C-2-1"])
+        self.assertEqual(status, 201, hold)
+        first = s.order(token, hold["id"], GOOD_CARD, "same-key")
+        again = s.order(token, hold["id"], GOOD_CARD, "same-key")
+        self.assertEqual(first[0], 202)
+        self.assertEqual(again[0], 202)
+        self.assertEqual(first[1]["id"], again[1]["id"])
+        status, problem = s.order(token, hold["id"], DECLINED_CARD, "same-key")
+        self.assertEqual(status, 422, problem)
+        self.assertIn("Idempotency-Key", problem["detail"])
+        # Another buyer's key space is their own, and this order is not theirs.
+        other = s.session()
+        status, _ = s.request("GET", f"/api/orders/{first[1]['id']}", token=other)
+        self.assertEqual(status, 404)
+        self.assertEqual(s.wait_terminal(token, first[1]["id"])["status"], "COMPLETED")
+
+    def test_bad_input_is_refused_with_a_problem(self):
+        s = self.server
+        token = s.session()
+        for body in ({"seats": []}, {"seats": "A-1-1"}, {"seats": ["Z-9-9"]}, {}):
+            status, problem = s.hold(token, self.event, body.get("seats"))
+            self.assertEqual(status, 400, (body, problem))
+            self.assertIn("detail", problem)
+        status, problem = s.order(token, "no-such-hold", GOOD_CARD, "bad-1")
+        self.assertEqual(status, 404, problem)
+        status, problem = s.order(token, "x", "1234", "bad-2")
+        self.assertEqual(status, 400, problem)
+        status, problem = s.request("POST", "/api/orders", token=token, body={"hold_id": "x"})
+        self.assertEqual(status, 400, problem)
+        status, _ = s.request("POST", "/api/admin/events", token=token, body={})
+        self.assertEqual(status, 403)
+
+
+class HoldExpiryTest(unittest.TestCase):
+    """A hold that expires while the payment is being authorized."""
+
+    def test_expired_hold_voids_the_payment_and_cancels(self):
+        s = Server(SEATFLOW_RESERVATION_HOLD_TTL="1s", SEATFLOW_PAYMENT_GATEWAY_LATENCY="1500ms",
+                   SEATFLOW_RESERVATION_SWEEP_INTERVAL="200ms")
+        try:
+            event = s.demo_event()
+            token = s.session()
+            status, hold = s.hold(token, event, ["A-1-1"])
+            self.assertEqual(status, 201, hold)
+            status, placed = s.order(token, hold["id"], GOOD_CARD, "expiry-1")
+            self.assertEqual(status, 202, placed)
+            order = s.wait_terminal(token, placed["id"])
+            self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "hold_expired"))
+            self.assertEqual([h["status"] for h in order["history"]],
+                             ["AUTHORIZING", "CONFIRMING", "CANCELLING", "CANCELLED"])
+            status, payment = s.request("GET", f"/internal/payments/{order['payment_id']}",
+                                        token=SERVICE_TOKEN)
+            self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
+            self.assertEqual(s.seat_states(event)["A-1-1"], "AVAILABLE")
+        finally:
+            s.close()
+
+
+def race(server, event_id, buyers, cards):
+    """`buyers` threads buy one seat each until none is left; returns their orders."""
+    orders = []
+    lock = threading.Lock()
+    errors = []
+
+    def buyer(n):
+        try:
+            token = server.session()
+            card = cards[n % len(cards)]
+            for attempt in range(400):
+                states = server.seat_states(event_id)
+                free = [seat for seat, state in states.items() if state == "AVAILABLE"]
+                if not free:
+                    if "HELD" not in states.values():
+                        return
+                    time.sleep(0.05)
+                    continue
+                status, hold = server.hold(token, event_id, [random.choice(free)])
+                if status == 409:
+                    continue
+                if status != 201:
+                    raise AssertionError(f"hold answered {status}: {hold}")
+                status, placed = server.order(token, hold["id"], card, f"race-{n}-{attempt}")
+                if status != 202:
+                    raise AssertionError(f"order answered {status}: {placed}")
+                order = server.wait_terminal(token, placed["id"], timeout=60)
+                with lock:
+                    orders.append((token, order))
+                if order["status"] == "COMPLETED":
+                    return
+        except Exception as e:  # reported by the test
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(buyers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:5]
+    return orders
+
+
+def check_invariants(test, server, event_id, orders, seats):
+    states = server.seat_states(event_id)
+    sold = [seat for seat, state in states.items() if state == "SOLD"]
+    completed = [o for _, o in orders if o["status"] == "COMPLETED"]
+    bought = [seat for o in completed for seat in o["seats"]]
+    test.assertEqual(len(bought), len(set(bought)), "a seat was sold twice")
+    test.assertEqual(sorted(bought), sorted(sold), "sold seats and completed orders differ")
+    test.assertEqual(len(sold), seats)
+    for token, o in orders:
+        test.assertIn(o["status"], TERMINAL)
+        if o["status"] == "CANCELLED":
+            status, hold = server.request("GET", f"/api/holds/{o['hold_id']}", token=token)
+            test.assertEqual(status, 200)
+            test.assertNotEqual(hold["status"], "ACTIVE", hold)
+            test.assertNotEqual(hold["status"], "SOLD", hold)
+
+
+class ContentionTest(unittest.TestCase):
+    def test_200_buyers_race_for_50_seats(self):
+        s = Server()
+        try:
+            event = s.create_event([{"name": "R", "tier": "std", "rows": 5, "seats_per_row": 10}])
+            orders = race(s, event, 200, [GOOD_CARD] * 9 + [DECLINED_CARD])
+            check_invariants(self, s, event, orders, 50)
+            self.assertTrue(any(o["status"] == "CANCELLED" for _, o in orders))
+        finally:
+            s.close()
+
+
+class CrashTest(unittest.TestCase):
+    def test_kill9_mid_saga_then_restart_finishes_every_order(self):
+        s = Server(SEATFLOW_PAYMENT_GATEWAY_LATENCY="300ms")
+        try:
+            event = s.create_event([{"name": "K", "tier": "std", "rows": 4, "seats_per_row": 10}])
+            placed = []
+            for n in range(40):
+                token = s.session()
+                status, hold = s.hold(token, event, [f"K-{n // 10 + 1}-{n % 10 + 1}"])
+                self.assertEqual(status, 201, hold)
+                card = DECLINED_CARD if n % 5 == 0 else GOOD_CARD
+                status, order = s.order(token, hold["id"], card, f"crash-{n}")
+                self.assertEqual(status, 202, order)
+                placed.append((token, order["id"]))
+            token, last = placed[-1]
+            status, order = s.request("GET", f"/api/orders/{last}", token=token)
+            self.assertNotIn(order["status"], TERMINAL, "the kill must land mid-saga")
+            s.kill9()
+            s.start()
+            orders = [(token, s.wait_terminal(token, oid, timeout=60)) for token, oid in placed]
+            completed = sum(1 for _, o in orders if o["status"] == "COMPLETED")
+            self.assertEqual(completed, 32)
+            check_invariants(self, s, event, orders, 32)
+        finally:
+            s.close()
+
+
+class TraceTest(unittest.TestCase):
+    """One purchase is one trace, read back from a real Jaeger."""
+
+    def test_one_trace_per_purchase(self):
+        otlp = os.environ.get("SEATFLOW_TEST_JAEGER_OTLP_URL")
+        query = os.environ.get("SEATFLOW_TEST_JAEGER_QUERY_URL")
+        self.assertTrue(otlp and query, "SEATFLOW_TEST_JAEGER_OTLP_URL and _QUERY_URL are needed")
+        s = Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200")
+        try:
+            event = s.demo_event()
+            stream = SseReader(s, f"/api/events/{event}/seats/stream")
+            token = s.session()
+            status, hold = s.hold(token, event, ["D-1-1"])
+            self.assertEqual(status, 201, hold)
+            status, placed = s.order(token, hold["id"], GOOD_CARD, "trace-1")
+            self.assertEqual(status, 202, placed)
+            order = s.wait_terminal(token, placed["id"])
+            self.assertEqual(order["status"], "COMPLETED")
+            _, sold = stream.wait_for(lambda t, d: d["state"] == "SOLD" and "D-1-1" in d["seats"])
+            self.assertEqual(sold["trace_id"], order["trace_id"])
+            stream.close()
+        finally:
+            s.stop()  # flushes the exporter
+        spans = self.read_trace(query, order["trace_id"])
+        by_id = {sp["spanID"]: sp for sp in spans}
+        roots = [sp for sp in spans if not sp.get("references")]
+        self.assertEqual(len(roots), 1, [sp["operationName"] for sp in roots])
+        self.assertEqual(roots[0]["operationName"], "POST /api/orders")
+        for sp in spans:
+            for ref in sp.get("references", []):
+                self.assertIn(ref["spanID"], by_id, f"parent of {sp['operationName']} missing")
+
+        def tags(sp):
+            return {t["key"]: t["value"] for t in sp.get("tags", [])}
+
+        kinds = {}
+        for sp in spans:
+            kinds.setdefault(sp["operationName"], set()).add(tags(sp).get("span.kind"))
+        names = set(kinds)
+        expected = {
+            "POST /api/orders": "server",
+            "GET": "client",  # the hold check
+            "GET /internal/holds/{hold_id}": "server",
+            "saga authorize": None,
+            "POST /internal/payments/authorize": "server",
+            "create order.events": "producer",
+            "send order.events": "producer",
+            "process order.events": "consumer",
+            "create reservation.events": "producer",
+            "process reservation.events": "consumer",
+            "create seat.changes": "producer",
+            "process seat.changes": "consumer",
+            "sse push seat.changes": "producer",
+            "sse push order.events": "producer",
+        }
+        for name, kind in expected.items():
+            self.assertIn(name, names, sorted(names))
+            if kind:
+                self.assertIn(kind, kinds[name], name)
+        namespaces = {tags(sp).get("db.namespace") for sp in spans} - {None}
+        self.assertEqual(namespaces, {"reservation", "payment", "order"})
+
+    def read_trace(self, query, trace_id):
+        url = urllib.parse.urlparse(query)
+        deadline = time.time() + 30
+        spans = []
+        while time.time() < deadline:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.request("GET", f"/api/traces/{trace_id}")
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            if response.status == 200:
+                data = json.loads(body).get("data") or []
+                spans = data[0]["spans"] if data else []
+                names = {sp["operationName"] for sp in spans}
+                if "sse push order.events" in names and "process reservation.events" in names:
+                    return spans
+            time.sleep(0.5)
+        self.fail(f"trace {trace_id} incomplete in Jaeger: {sorted({sp['operationName'] for sp in spans})}")
+
+
+if __name__ == "__main__":
+    BINARY = os.path.abspath(sys.argv[1])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
