@@ -1,0 +1,287 @@
+// Flash-sale load generator: N buyers race for the seats of one event through
+// Seatflow's public API, as browsers would: a session, the seat map, a hold,
+// an order, and the outcome seen on the event's SSE stream of seat changes.
+// Then it checks the invariants and prints the figures.
+//
+// Usage: flash_sale <base url> <event id> <buyers> <concurrency>
+//
+// Each buyer takes one seat: it picks a random seat not yet seen taken,
+// holds it (another on 409), orders it with the approving test card, and
+// waits for SOLD on the stream. Latency is measured from the order's
+// 202 Accepted to the SOLD event. Last line: purchases_per_s=<n>.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/core.h>
+
+#include "http/client.hpp"
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using seatflow::http::ClientRequest;
+using seatflow::http::HttpClient;
+using seatflow::http::Method;
+
+namespace {
+
+struct Shared {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unordered_map<std::string, Clock::time_point> sold;  // seat -> when SOLD arrived
+  std::set<std::string> taken;                              // seats seen HELD or SOLD
+};
+
+// Reads the event's seat stream on a plain socket and records SOLD seats.
+void read_stream(const std::string& host, int port, const std::string& path, Shared& shared,
+                 std::atomic<bool>& stop) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::perror("connect to the seat stream");
+    std::exit(1);
+  }
+  timeval tv{.tv_sec = 0, .tv_usec = 200'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+                              "\r\nAccept: text/event-stream\r\n\r\n";
+  if (write(fd, request.data(), request.size()) < 0) std::exit(1);
+  std::string buffer;
+  char chunk[65536];
+  while (!stop.load()) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n == 0) break;
+    if (n < 0) continue;  // timeout: check stop
+    buffer.append(chunk, static_cast<size_t>(n));
+    size_t line_end = 0;
+    while ((line_end = buffer.find('\n')) != std::string::npos) {
+      const std::string line = buffer.substr(0, line_end);
+      buffer.erase(0, line_end + 1);
+      if (line.rfind("data: ", 0) != 0) continue;
+      json::error_code ec;
+      const json::value v = json::parse(line.substr(6), ec);
+      if (ec || !v.is_object()) continue;
+      const auto& o = v.get_object();
+      const auto* state = o.if_contains("state");
+      const auto* seats = o.if_contains("seats");
+      if (state == nullptr || seats == nullptr || !seats->is_array()) continue;
+      const auto now = Clock::now();
+      std::lock_guard lock(shared.mu);
+      for (const auto& s : seats->get_array()) {
+        const std::string seat(s.get_string());
+        if (state->get_string() == "SOLD") shared.sold.emplace(seat, now);
+        if (state->get_string() != "AVAILABLE") {
+          shared.taken.insert(seat);
+        } else {
+          shared.taken.erase(seat);
+        }
+      }
+      shared.cv.notify_all();
+    }
+  }
+  close(fd);
+}
+
+struct Outcome {
+  bool bought = false;
+  double latency_ms = 0;
+  std::string order_id;
+  std::string token;
+  std::string seat;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: flash_sale <base url> <event id> <buyers> <concurrency>\n");
+    return 2;
+  }
+  const std::string base = argv[1];
+  const std::string event = argv[2];
+  const int buyers = std::atoi(argv[3]);
+  const int concurrency = std::atoi(argv[4]);
+  const std::string host = "127.0.0.1";
+  const int port = std::atoi(base.substr(base.rfind(':') + 1).c_str());
+
+  HttpClient client(seatflow::http::ClientOptions{.max_idle_per_host = 1024});
+  auto call = [&](Method method, const std::string& path, const std::string& token,
+                  const std::string& body, const std::string& key = "") {
+    ClientRequest r{.method = method, .url = base + path, .headers = {}, .body = body,
+                    .deadline = std::chrono::milliseconds(30000)};
+    if (!token.empty()) r.headers.set("Authorization", "Bearer " + token);
+    if (!body.empty()) r.headers.set("Content-Type", "application/json");
+    if (!key.empty()) r.headers.set("Idempotency-Key", key);
+    return client.send(std::move(r));
+  };
+
+  // The seat ids, from the seat map.
+  auto map = call(Method::kGet, "/api/events/" + event + "/seats", "", "");
+  if (!map || map->status != 200) {
+    std::fprintf(stderr, "cannot read the seat map\n");
+    return 1;
+  }
+  std::vector<std::string> seats;
+  const json::value layout = json::parse(map->body);
+  for (const auto& section : layout.at("sections").as_array()) {
+    for (const auto& row : section.at("rows").as_array()) {
+      for (int64_t i = 0; i < row.at("count").as_int64(); ++i) {
+        seats.push_back(fmt::format("{}-{}-{}", std::string(section.at("name").as_string()),
+                                    std::string(row.at("label").as_string()),
+                                    row.at("first").as_int64() + i));
+      }
+    }
+  }
+
+  Shared shared;
+  std::atomic<bool> stop{false};
+  std::thread stream(read_stream, host, port, "/api/events/" + event + "/seats/stream",
+                     std::ref(shared), std::ref(stop));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  std::vector<Outcome> outcomes(static_cast<size_t>(buyers));
+  std::atomic<int> next{0};
+  std::atomic<int> errors{0};
+  const auto started = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 random(static_cast<uint64_t>(t) * 7919 + 1);
+      for (int b = next++; b < buyers; b = next++) {
+        Outcome& out = outcomes[static_cast<size_t>(b)];
+        auto session = call(Method::kPost, "/api/session", "", "");
+        if (!session || session->status != 201) {
+          ++errors;
+          continue;
+        }
+        out.token = std::string(json::parse(session->body).at("token").as_string());
+        auto seat_map = call(Method::kGet, "/api/events/" + event + "/seats", "", "");
+        if (!seat_map || seat_map->status != 200) {
+          ++errors;
+          continue;
+        }
+        std::string hold_id;
+        for (int attempt = 0; attempt < 50 && hold_id.empty(); ++attempt) {
+          std::vector<std::string> free;
+          {
+            std::lock_guard lock(shared.mu);
+            if (shared.taken.size() >= seats.size()) break;
+            for (int probe = 0; probe < 64 && free.empty(); ++probe) {
+              const auto& s = seats[random() % seats.size()];
+              if (shared.taken.count(s) == 0) free.push_back(s);
+            }
+          }
+          if (free.empty()) continue;
+          auto hold = call(Method::kPost, "/api/events/" + event + "/holds", out.token,
+                           R"({"seats":[")" + free[0] + "\"]}");
+          if (!hold) {
+            ++errors;
+            break;
+          }
+          if (hold->status == 409) {
+            std::lock_guard lock(shared.mu);
+            shared.taken.insert(free[0]);
+            continue;
+          }
+          if (hold->status != 201) {
+            ++errors;
+            break;
+          }
+          hold_id = std::string(json::parse(hold->body).at("id").as_string());
+          out.seat = free[0];
+        }
+        if (hold_id.empty()) continue;  // sold out
+        auto order = call(Method::kPost, "/api/orders", out.token,
+                          R"({"hold_id":")" + hold_id + R"(","card_number":"4242424242424242"})",
+                          "flash-" + std::to_string(b));
+        if (!order || order->status != 202) {
+          ++errors;
+          continue;
+        }
+        const auto placed = Clock::now();
+        out.order_id = std::string(json::parse(order->body).at("id").as_string());
+        std::unique_lock lock(shared.mu);
+        if (shared.cv.wait_for(lock, std::chrono::seconds(30),
+                               [&] { return shared.sold.count(out.seat) > 0; })) {
+          out.bought = true;
+          out.latency_ms =
+              std::chrono::duration<double, std::milli>(shared.sold[out.seat] - placed).count();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  stop = true;
+  stream.join();
+
+  // Invariants, from the service's own answers.
+  std::vector<double> latencies;
+  std::map<std::string, int> sold_to;
+  int completed = 0;
+  int non_terminal = 0;
+  int cancelled_with_held_seat = 0;
+  for (const auto& o : outcomes) {
+    if (o.order_id.empty()) continue;
+    auto order = call(Method::kGet, "/api/orders/" + o.order_id, o.token, "");
+    if (!order || order->status != 200) {
+      ++errors;
+      continue;
+    }
+    const json::value v = json::parse(order->body);
+    const std::string status(v.at("status").as_string());
+    if (status == "COMPLETED") {
+      ++completed;
+      for (const auto& s : v.at("seats").as_array()) ++sold_to[std::string(s.as_string())];
+      if (o.bought) latencies.push_back(o.latency_ms);
+    } else if (status == "CANCELLED") {
+      auto hold = call(Method::kGet, "/api/holds/" + std::string(v.at("hold_id").as_string()),
+                       o.token, "");
+      if (hold && hold->body.find("\"ACTIVE\"") != std::string::npos) ++cancelled_with_held_seat;
+    } else {
+      ++non_terminal;
+    }
+  }
+  auto final_map = call(Method::kGet, "/api/events/" + event + "/seats", "", "");
+  const std::string states(json::parse(final_map->body).at("states").as_string());
+  const auto sold_seats = std::count(states.begin(), states.end(), 'S');
+  const bool sold_twice =
+      std::any_of(sold_to.begin(), sold_to.end(), [](const auto& kv) { return kv.second > 1; });
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double p) {
+    return latencies.empty() ? 0.0
+                             : latencies[std::min(latencies.size() - 1,
+                                                  static_cast<size_t>(p * latencies.size()))];
+  };
+  const bool invariants = !sold_twice && non_terminal == 0 && cancelled_with_held_seat == 0 &&
+                          sold_seats == static_cast<long>(sold_to.size());
+  fmt::print("buyers={} seats={} completed={} errors={} seconds={:.2f}\n", buyers, seats.size(),
+             completed, errors.load(), seconds);
+  fmt::print("order_to_sold_p50_ms={:.1f} order_to_sold_p99_ms={:.1f}\n", pct(0.50), pct(0.99));
+  fmt::print("invariants={} (sold twice: {}, non-terminal orders: {}, cancelled orders still "
+             "holding seats: {}, SOLD seats {} vs completed orders' seats {})\n",
+             invariants ? "hold" : "BROKEN", sold_twice, non_terminal, cancelled_with_held_seat,
+             sold_seats, sold_to.size());
+  fmt::print("purchases_per_s={:.0f}\n", completed / seconds);
+  return invariants ? 0 : 1;
+}
