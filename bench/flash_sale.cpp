@@ -28,9 +28,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/core.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/core.h>
 
 #include "http/client.hpp"
 
@@ -63,8 +63,8 @@ void read_stream(const std::string& host, int port, const std::string& path, Sha
   }
   timeval tv{.tv_sec = 0, .tv_usec = 200'000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host +
-                              "\r\nAccept: text/event-stream\r\n\r\n";
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/event-stream\r\n\r\n";
   if (write(fd, request.data(), request.size()) < 0) std::exit(1);
   std::string buffer;
   char chunk[65536];
@@ -127,7 +127,10 @@ int main(int argc, char** argv) {
   HttpClient client(seatflow::http::ClientOptions{.max_idle_per_host = 1024});
   auto call = [&](Method method, const std::string& path, const std::string& token,
                   const std::string& body, const std::string& key = "") {
-    ClientRequest r{.method = method, .url = base + path, .headers = {}, .body = body,
+    ClientRequest r{.method = method,
+                    .url = base + path,
+                    .headers = {},
+                    .body = body,
                     .deadline = std::chrono::milliseconds(30000)};
     if (!token.empty()) r.headers.set("Authorization", "Bearer " + token);
     if (!body.empty()) r.headers.set("Content-Type", "application/json");
@@ -164,6 +167,7 @@ int main(int argc, char** argv) {
   std::atomic<int> errors{0};
   const auto started = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(concurrency));
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 random(static_cast<uint64_t>(t) * 7919 + 1);
@@ -188,7 +192,7 @@ int main(int argc, char** argv) {
             if (shared.taken.size() >= seats.size()) break;
             for (int probe = 0; probe < 64 && free.empty(); ++probe) {
               const auto& s = seats[random() % seats.size()];
-              if (shared.taken.count(s) == 0) free.push_back(s);
+              if (!shared.taken.contains(s)) free.push_back(s);
             }
           }
           if (free.empty()) continue;
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
         out.order_id = std::string(json::parse(order->body).at("id").as_string());
         std::unique_lock lock(shared.mu);
         if (shared.cv.wait_for(lock, std::chrono::seconds(30),
-                               [&] { return shared.sold.count(out.seat) > 0; })) {
+                               [&] { return shared.sold.contains(out.seat); })) {
           out.bought = true;
           out.latency_ms =
               std::chrono::duration<double, std::milli>(shared.sold[out.seat] - placed).count();
@@ -255,8 +259,8 @@ int main(int argc, char** argv) {
       for (const auto& s : v.at("seats").as_array()) ++sold_to[std::string(s.as_string())];
       if (o.bought) latencies.push_back(o.latency_ms);
     } else if (status == "CANCELLED") {
-      auto hold = call(Method::kGet, "/api/holds/" + std::string(v.at("hold_id").as_string()),
-                       o.token, "");
+      auto hold =
+          call(Method::kGet, "/api/holds/" + std::string(v.at("hold_id").as_string()), o.token, "");
       if (hold && hold->body.find("\"ACTIVE\"") != std::string::npos) ++cancelled_with_held_seat;
     } else {
       ++non_terminal;
@@ -270,18 +274,20 @@ int main(int argc, char** argv) {
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
     return latencies.empty() ? 0.0
-                             : latencies[std::min(latencies.size() - 1,
-                                                  static_cast<size_t>(p * latencies.size()))];
+                             : latencies[std::min(
+                                   latencies.size() - 1,
+                                   static_cast<size_t>(p * static_cast<double>(latencies.size())))];
   };
   const bool invariants = !sold_twice && non_terminal == 0 && cancelled_with_held_seat == 0 &&
                           sold_seats == static_cast<long>(sold_to.size());
   fmt::print("buyers={} seats={} completed={} errors={} seconds={:.2f}\n", buyers, seats.size(),
              completed, errors.load(), seconds);
   fmt::print("order_to_sold_p50_ms={:.1f} order_to_sold_p99_ms={:.1f}\n", pct(0.50), pct(0.99));
-  fmt::print("invariants={} (sold twice: {}, non-terminal orders: {}, cancelled orders still "
-             "holding seats: {}, SOLD seats {} vs completed orders' seats {})\n",
-             invariants ? "hold" : "BROKEN", sold_twice, non_terminal, cancelled_with_held_seat,
-             sold_seats, sold_to.size());
+  fmt::print(
+      "invariants={} (sold twice: {}, non-terminal orders: {}, cancelled orders still "
+      "holding seats: {}, SOLD seats {} vs completed orders' seats {})\n",
+      invariants ? "hold" : "BROKEN", sold_twice, non_terminal, cancelled_with_held_seat,
+      sold_seats, sold_to.size());
   fmt::print("purchases_per_s={:.0f}\n", completed / seconds);
   return invariants ? 0 : 1;
 }

@@ -82,7 +82,12 @@ Result<int64_t> parse_rfc3339(std::string_view text) {
     auto [end, ec] = std::from_chars(b, b + len, out);
     return ec == std::errc() && end == b + len;
   };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
   if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
       (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':' ||
       !number(0, 4, year) || !number(5, 2, month) || !number(8, 2, day) || !number(11, 2, hour) ||
@@ -110,7 +115,8 @@ Result<int64_t> parse_rfc3339(std::string_view text) {
     // UTC
   } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') &&
              text[pos + 3] == ':') {
-    int oh = 0, om = 0;
+    int oh = 0;
+    int om = 0;
     if (!number(pos + 1, 2, oh) || !number(pos + 4, 2, om) || oh > 23 || om > 59) return bad();
     offset_minutes = (text[pos] == '+' ? 1 : -1) * (oh * 60 + om);
   } else {
@@ -128,7 +134,7 @@ Result<int64_t> parse_rfc3339(std::string_view text) {
 }
 
 std::string format_rfc3339(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,

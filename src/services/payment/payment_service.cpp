@@ -16,7 +16,7 @@ namespace seatflow::payment {
 namespace json = boost::json;
 
 const std::vector<TestCard>& test_cards() {
-  static const std::vector<TestCard> cards = {
+  static const std::vector<TestCard> kCards = {
       {"4242424242424242", CardOutcome::kApprove, "approved"},
       {"4000000000000002", CardOutcome::kDecline, "declined: card_declined"},
       {"4000000000009995", CardOutcome::kInsufficientFunds, "declined: insufficient_funds"},
@@ -24,7 +24,7 @@ const std::vector<TestCard>& test_cards() {
        "approved after payment.slow_card_delay, later than the order service waits: the "
        "outcome is unknown to it, so it voids the payment and cancels the order"},
   };
-  return cards;
+  return kCards;
 }
 
 CardOutcome gateway_outcome(std::string_view digits) {

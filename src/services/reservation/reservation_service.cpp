@@ -135,7 +135,7 @@ Result<EventSpec> parse_event_spec(const json::value& body) {
     }
     auto tier = services::string_field(**section, "tier", 32);
     if (!tier) return fail(tier.error().with_context("in section '" + *section_name + "'"));
-    if (tier_names.count(*tier) == 0) {
+    if (!tier_names.contains(*tier)) {
       return fail(ErrorCode::kInvalidArgument,
                   "section '" + *section_name + "' uses tier '" + *tier + "', which is not listed");
     }
@@ -396,9 +396,9 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         // "count","pos"}]}, in seat map order.
         json::array sections;
         for (const auto& seat : *seats) {
-          const std::string section = seat.get<std::string>("section");
-          const std::string row = seat.get<std::string>("row_label");
-          const int64_t pos = seat.get<int64_t>("pos");
+          const auto section = seat.get<std::string>("section");
+          const auto row = seat.get<std::string>("row_label");
+          const auto pos = seat.get<int64_t>("pos");
           map->positions.emplace(seat.get<std::string>("seat_id"), pos);
           if (sections.empty() || sections.back().as_object()["name"].as_string() != section) {
             sections.push_back(json::object{{"name", section}, {"rows", json::array()}});
@@ -436,8 +436,9 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
     return fail(ErrorCode::kInvalidArgument, "a seat is listed twice");
   }
   for (const auto& id : seat_ids) {
-    if ((*map)->positions.count(id) == 0) {
-      return fail(ErrorCode::kInvalidArgument, "event " + event_id + " has no seat " + id);
+    if (!(*map)->positions.contains(id)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("event {} has no seat {}", event_id, id));
     }
   }
   Hold hold{.id = ids_.next().to_string(),
@@ -456,7 +457,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
         "AND status IN ('ACTIVE', 'SOLD')",
         {event_id, buyer_id});
     if (!owned) return fail(owned.error());
-    const int64_t already = (*owned)[0].get<int64_t>(0);
+    const auto already = (*owned)[0].get<int64_t>(0);
     if (already + static_cast<int64_t>(seat_ids.size()) > options_.max_seats_per_buyer) {
       return fail(ErrorCode::kFailedPrecondition,
                   fmt::format("a buyer may hold or buy at most {} seats of an event; you have {}",
