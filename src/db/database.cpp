@@ -17,6 +17,15 @@ std::string_view dialect_name(Dialect dialect) {
   return dialect == Dialect::kSqlite ? "sqlite" : "postgres";
 }
 
+std::string placeholder_list(size_t first, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) out += ", ";
+    out += "$" + std::to_string(first + i);
+  }
+  return out;
+}
+
 size_t highest_placeholder(std::string_view sql) {
   size_t highest = 0;
   size_t i = 0;

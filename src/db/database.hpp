@@ -52,6 +52,9 @@ enum class Dialect { kSqlite, kPostgres };
 // The highest N of the `$N` placeholders in `sql`, skipping string literals,
 // quoted identifiers, comments and dollar-quoted bodies.
 size_t highest_placeholder(std::string_view sql);
+// "$<first>, $<first+1>, ...": `count` placeholders, for IN lists and
+// multi-row VALUES built at run time.
+std::string placeholder_list(size_t first, size_t count);
 std::string_view dialect_name(Dialect dialect);
 
 struct Blob {

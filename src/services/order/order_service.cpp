@@ -22,17 +22,6 @@ namespace {
 
 constexpr std::string_view kSagaChannel = "saga";
 
-std::string join_in(std::initializer_list<std::string_view> values, size_t first_placeholder,
-                    db::Params& params) {
-  std::string out;
-  for (std::string_view v : values) {
-    if (!out.empty()) out += ", ";
-    out += "$" + std::to_string(first_placeholder++);
-    params.emplace_back(std::string(v));
-  }
-  return out;
-}
-
 std::string current_traceparent() {
   const trace::SpanContext* c = trace::current_context();
   return c != nullptr ? trace::to_text(*c) : std::string();
@@ -371,7 +360,8 @@ Result<bool> OrderService::transition(db::Session& session, const std::string& o
   const int64_t now = ctx_.clock.now_unix_ms();
   db::Params params{order_id, std::string(status),
                     reason.empty() ? db::Value(nullptr) : db::Value(std::string(reason)), now};
-  const std::string in = join_in(from, 5, params);
+  for (std::string_view status_from : from) params.emplace_back(std::string(status_from));
+  const std::string in = db::placeholder_list(5, from.size());
   auto moved = session.query(
       "UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = $4 WHERE id = "
       "$1 AND status IN (" +

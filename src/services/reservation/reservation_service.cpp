@@ -38,16 +38,6 @@ std::string seat_id(std::string_view section, int row, int number) {
   return fmt::format("{}-{}-{}", section, row, number);
 }
 
-// "$<first>, $<first+1>, ..." for `count` placeholders.
-std::string placeholders(size_t first, size_t count) {
-  std::string out;
-  for (size_t i = 0; i < count; ++i) {
-    if (i > 0) out += ", ";
-    out += "$" + std::to_string(first + i);
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -310,7 +300,7 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
           "INSERT INTO seats (event_id, seat_id, pos, section, row_label, number, tier) VALUES ";
       for (int i = 0; i < in_chunk; ++i) {
         if (i > 0) sql += ", ";
-        sql += "(" + placeholders(size_t{1} + size_t{7} * static_cast<size_t>(i), 7) + ")";
+        sql += "(" + db::placeholder_list(size_t{1} + size_t{7} * static_cast<size_t>(i), 7) + ")";
       }
       auto r = s.execute(sql, params);
       params.clear();
@@ -470,7 +460,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
     auto taken = s.execute(
         "UPDATE seats SET state = 'HELD', hold_id = $1 WHERE event_id = $2 "
         "AND state = 'AVAILABLE' AND seat_id IN (" +
-            placeholders(3, seat_ids.size()) + ")",
+            db::placeholder_list(3, seat_ids.size()) + ")",
         params);
     if (!taken) return fail(taken.error());
     if (*taken != static_cast<int64_t>(seat_ids.size())) {
@@ -479,7 +469,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
       auto gone = s.query(
           "SELECT seat_id FROM seats WHERE event_id = $1 AND state <> "
           "'AVAILABLE' AND seat_id IN (" +
-              placeholders(2, seat_ids.size()) + ") ORDER BY seat_id",
+              db::placeholder_list(2, seat_ids.size()) + ") ORDER BY seat_id",
           lookup);
       std::vector<std::string> names;
       if (gone) {
@@ -494,7 +484,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
         "SELECT COALESCE(SUM(t.price_minor), 0), MIN(e.currency) FROM seats s "
         "JOIN price_tiers t ON t.event_id = s.event_id AND t.name = s.tier "
         "JOIN events e ON e.id = s.event_id WHERE s.event_id = $1 AND s.seat_id IN (" +
-            placeholders(2, seat_ids.size()) + ")",
+            db::placeholder_list(2, seat_ids.size()) + ")",
         price_params);
     if (!price) return fail(price.error());
     hold.amount_minor = (*price)[0].get<int64_t>(0);
