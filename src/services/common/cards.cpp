@@ -15,9 +15,10 @@ bool valid_card_number(std::string_view digits) {
   if (digits.size() < 12 || digits.size() > 19) return false;
   int sum = 0;
   bool twice = false;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    if (*it < '0' || *it > '9') return false;
-    int d = *it - '0';
+  for (size_t i = digits.size(); i-- > 0;) {  // from the rightmost digit
+    const char c = digits[i];
+    if (c < '0' || c > '9') return false;
+    int d = c - '0';
     if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
     sum += d;
     twice = !twice;
