@@ -149,6 +149,10 @@ ConfigSchema config_schema() {
        1000},
       {"reservation.sweep_interval", T::kDuration, "1s",
        "How often expired holds are looked for and released."},
+      {"reservation.seat_map_max_age", T::kDuration, "1s",
+       "How long the seat states of a seat map read are served from memory (kept current by "
+       "the live stream of changes) before they are read from the database again. 0 reads "
+       "the database every time."},
       {"payment.gateway_latency", T::kDuration, "0ms",
        "Time the mock card gateway takes to answer each authorization."},
       {"payment.failure_ratio", T::kDouble, "0",
@@ -224,6 +228,7 @@ Settings settings_from(const Config& config) {
   s.reservation.max_seats_per_buyer =
       static_cast<int>(config.get_int("reservation.max_seats_per_buyer"));
   s.reservation.sweep_interval = config.get_duration("reservation.sweep_interval");
+  s.reservation.seat_map_max_age = config.get_duration("reservation.seat_map_max_age");
   s.payment.latency = config.get_duration("payment.gateway_latency");
   s.payment.failure_ratio = config.get_double("payment.failure_ratio");
   if (s.payment.failure_ratio < 0 || s.payment.failure_ratio > 1) {

@@ -71,6 +71,13 @@ class SqliteConnection {
   sqlite3* handle() const { return db_.get(); }
 
   Status exec(std::string_view sql) {
+    // One statement (BEGIN, COMMIT, ...): from the statement cache, not
+    // parsed again on every transaction.
+    if (sql.find(';') == std::string_view::npos) {
+      auto done = query(sql, {});
+      if (!done) return fail(done.error());
+      return ok();
+    }
     const std::string text(sql);
     char* error = nullptr;
     const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &error);
@@ -321,6 +328,12 @@ class SqliteDatabase final : public Database {
 }  // namespace
 
 Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
+  // Memory statistics take a process-wide mutex on every allocation, which
+  // the writer and the readers would contend on; nothing here reads them.
+  // Must precede SQLite's initialization; if something initialized it
+  // already, the call fails and changes nothing.
+  static std::once_flag configure;
+  std::call_once(configure, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   if (options.synchronous != "NORMAL" && options.synchronous != "FULL" &&
       options.synchronous != "OFF") {
     return fail(ErrorCode::kInvalidArgument,

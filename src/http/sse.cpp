@@ -122,6 +122,13 @@ uint64_t SseHub::publish(std::string_view topic_name, std::string_view type,
   return id;
 }
 
+uint64_t SseHub::position(const std::string& topic_name) {
+  std::lock_guard lock(mu_);
+  Topic& topic = topics_[topic_name];
+  if (topic.next_id == 1) topic.next_id = 2;
+  return topic.next_id - 1;
+}
+
 std::shared_ptr<SseSubscription> SseHub::subscribe(const std::string& topic_name,
                                                    uint64_t last_event_id,
                                                    std::function<void()> wake) {

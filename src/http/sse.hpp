@@ -73,6 +73,13 @@ class SseHub {
   // Returns the event's id.
   uint64_t publish(std::string_view topic, std::string_view type, std::string_view data);
 
+  // The id of the newest event of `topic`, for a snapshot read after this
+  // call: a client that subscribes with it as Last-Event-ID gets every event
+  // published since, so it misses nothing that its snapshot may not show.
+  // Never 0 (the first call on a topic reserves id 1 as its start), because
+  // subscribing with 0 means "from now".
+  uint64_t position(const std::string& topic);
+
   // Registers a subscriber of `topic`. Frames to replay (events after
   // `last_event_id`, or a snapshot-needed event) are queued at once. `wake`
   // is called (from the publisher's thread) when the queue goes from empty

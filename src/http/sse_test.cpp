@@ -64,6 +64,21 @@ TEST(SseHub, ReplaysAfterLastEventIdAndAsksForASnapshotWhenTooOld) {
   EXPECT_EQ(hub.subscriber_count(), 2u);
 }
 
+TEST(SseHub, PositionHandsASnapshotReaderEveryLaterEvent) {
+  metrics::Registry registry;
+  SseHub hub({}, registry);
+  const uint64_t start = hub.position("fresh");
+  EXPECT_EQ(start, 1u) << "never 0, which would mean \"from now\"";
+  hub.publish("fresh", "e", "a");  // published between the snapshot and the subscription
+  std::vector<SseFrame> frames;
+  auto sub = hub.subscribe("fresh", start, [] {});
+  ASSERT_TRUE(sub->take(frames));
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(*frames[0], "id: 2\nevent: e\ndata: a\n\n");
+  EXPECT_EQ(hub.position("fresh"), 2u);
+  hub.unsubscribe(sub);
+}
+
 TEST(SseHub, OverflowMarksTheSubscriber) {
   metrics::Registry registry;
   SseHub hub({.max_queued_bytes = 100}, registry);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <fmt/core.h>
 #include <boost/json/parse.hpp>
@@ -169,6 +170,14 @@ struct ReservationService::SeatMap {
   std::string layout_json;                   // "tiers":[..],"sections":[..]
   std::map<std::string, int64_t> positions;  // seat id -> pos
   int64_t seat_count = 0;
+};
+
+// One letter per seat in seat map order (A available, H held, S sold), and
+// the position in the event's live stream before they were read.
+struct ReservationService::SeatStates {
+  std::string letters;
+  uint64_t stream_position = 0;
+  std::chrono::steady_clock::time_point read_at;
 };
 
 struct ReservationService::Hold {
@@ -415,6 +424,39 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
 }
 
 // ---- holds ----------------------------------------------------------------
+
+Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService::seat_states(
+    const std::string& event_id, const SeatMap& map) {
+  const auto fresh = [&](const std::shared_ptr<const SeatStates>& s) {
+    return s != nullptr && std::chrono::steady_clock::now() - s->read_at < options_.seat_map_max_age;
+  };
+  const auto cached = [&] {
+    std::lock_guard lock(states_mu_);
+    auto it = states_.find(event_id);
+    return it == states_.end() ? nullptr : it->second;
+  };
+  if (auto s = cached(); fresh(s)) return s;
+  std::lock_guard refresh(states_refresh_mu_);
+  if (auto s = cached(); fresh(s)) return s;  // another reader refreshed it meanwhile
+
+  auto states = std::make_shared<SeatStates>();
+  states->letters.reserve(static_cast<size_t>(map.seat_count));
+  // The position first: a change committed after it reaches the stream after it.
+  states->stream_position = ctx_.hub.position(services::seat_stream_topic(event_id));
+  states->read_at = std::chrono::steady_clock::now();
+  auto st = ctx_.db.transact(
+      [&](db::Session& s) -> Status {
+        auto rows = s.query("SELECT state FROM seats WHERE event_id = $1 ORDER BY pos", {event_id});
+        if (!rows) return fail(rows.error());
+        for (const auto& row : *rows) states->letters.push_back(row.get<std::string>(0)[0]);
+        return ok();
+      },
+      {.read_only = true});
+  if (!st) return fail(st.error());
+  std::lock_guard lock(states_mu_);
+  states_[event_id] = states;
+  return std::shared_ptr<const SeatStates>(std::move(states));
+}
 
 Result<ReservationService::Hold> ReservationService::place_hold(const std::string& event_id,
                                                                 const std::string& buyer_id,
@@ -719,7 +761,9 @@ void ReservationService::push_seat_change(const bus::Message& message) {
     return;
   }
   json::object& o = body.get_object();
-  const std::string topic = services::seat_stream_topic(o.at("event_id").as_string());
+  const std::string event_id(o.at("event_id").as_string());
+  patch_seat_states(event_id, o);
+  const std::string topic = services::seat_stream_topic(event_id);
   trace::Span push = ctx_.tracer.start_span("sse push " + std::string(kSeatChangesTopic),
                                             {.kind = trace::SpanKind::kProducer});
   push.set_attribute("messaging.system", "sse").set_attribute("messaging.destination.name", topic);
@@ -727,6 +771,43 @@ void ReservationService::push_seat_change(const bus::Message& message) {
   o["trace_id"] = push.context().trace_id.hex();
   const uint64_t id = ctx_.hub.publish(topic, "seats", json::serialize(o));
   push.set_attribute("sse.event.id", static_cast<int64_t>(id));
+}
+
+// Keeps a cached snapshot as fresh as the stream: applied before the change
+// is pushed, so a client that saw the change on the stream reads it in the
+// seat map too. The snapshot keeps its stream position; a client that
+// resumes from there gets this change again, which sets the same state.
+void ReservationService::patch_seat_states(const std::string& event_id,
+                                           const json::object& change) {
+  const auto* seats = change.if_contains("seats");
+  const auto* state = change.if_contains("state");
+  if (seats == nullptr || !seats->is_array() || state == nullptr || !state->is_string() ||
+      state->get_string().empty()) {
+    return;
+  }
+  std::shared_ptr<const SeatMap> map;
+  {
+    std::lock_guard lock(maps_mu_);
+    auto it = maps_.find(event_id);
+    if (it == maps_.end()) return;
+    map = it->second;
+  }
+  const char letter = state->get_string()[0];  // AVAILABLE, HELD, SOLD
+  // Waits for a refresh under way, whose database read may have missed this
+  // change, so that the change lands on the snapshot it stores.
+  std::lock_guard refresh(states_refresh_mu_);
+  std::lock_guard lock(states_mu_);
+  auto it = states_.find(event_id);
+  if (it == states_.end()) return;
+  auto patched = std::make_shared<SeatStates>(*it->second);
+  for (const auto& seat : seats->get_array()) {
+    if (!seat.is_string()) continue;
+    auto pos = map->positions.find(std::string(seat.get_string()));
+    if (pos != map->positions.end() && std::cmp_less(pos->second, patched->letters.size())) {
+      patched->letters[static_cast<size_t>(pos->second)] = letter;
+    }
+  }
+  it->second = std::move(patched);
 }
 
 // ---- HTTP -----------------------------------------------------------------
@@ -782,20 +863,11 @@ void ReservationService::add_routes(http::Router& router) {
         const std::string event_id(r.param("event_id"));
         auto map = seat_map(event_id);
         if (!map) return error_response(map.error());
-        std::string states;
-        states.reserve(static_cast<size_t>((*map)->seat_count));
-        auto st = ctx_.db.transact(
-            [&](db::Session& s) -> Status {
-              auto rows =
-                  s.query("SELECT state FROM seats WHERE event_id = $1 ORDER BY pos", {event_id});
-              if (!rows) return fail(rows.error());
-              for (const auto& row : *rows) states.push_back(row.get<std::string>(0)[0]);
-              return ok();
-            },
-            {.read_only = true});
-        if (!st) return error_response(st.error());
+        auto states = seat_states(event_id, **map);
+        if (!states) return error_response(states.error());
         std::string body = "{\"event\":" + (*map)->event_json + "," + (*map)->layout_json +
-                           ",\"states\":\"" + states + "\"}";
+                           ",\"states\":\"" + (*states)->letters + "\",\"stream_position\":" +
+                           std::to_string((*states)->stream_position) + "}";
         http::Response response = http::Response::json(200, std::move(body));
         response.headers.set("Cache-Control", "no-store");
         return response;

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "bus/inbox.hpp"
@@ -54,6 +55,11 @@ struct ReservationOptions {
   std::chrono::milliseconds hold_ttl{std::chrono::minutes(10)};
   int max_seats_per_buyer = 10;  // held and bought, per event
   std::chrono::milliseconds sweep_interval{std::chrono::seconds(1)};
+  // The seat states a seat map read serves are read from the database at
+  // most this long ago and kept current from the live stream of changes in
+  // between. Each read says where in the event's live stream its states were
+  // taken, so a client that resumes the stream from there misses no change.
+  std::chrono::milliseconds seat_map_max_age{1000};
 };
 
 struct TierSpec {
@@ -109,9 +115,12 @@ class ReservationService {
 
  private:
   struct SeatMap;
+  struct SeatStates;
   struct Hold;
 
   Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
+  Result<std::shared_ptr<const SeatStates>> seat_states(const std::string& event_id,
+                                                        const SeatMap& map);
   Result<Hold> place_hold(const std::string& event_id, const std::string& buyer_id,
                           std::vector<std::string> seat_ids);
   Result<Hold> release_hold(const std::string& hold_id, const std::string& buyer_id);
@@ -127,6 +136,7 @@ class ReservationService {
   Status confirm(db::Session& session, const std::string& order_id, const std::string& hold_id,
                  const std::string& buyer_id);
   void push_seat_change(const bus::Message& message);
+  void patch_seat_states(const std::string& event_id, const boost::json::object& change);
   void sweep_loop();
 
   services::ServiceContext ctx_;
@@ -137,6 +147,11 @@ class ReservationService {
 
   std::mutex maps_mu_;
   std::map<std::string, std::shared_ptr<const SeatMap>> maps_;  // guarded by maps_mu_
+  std::mutex states_mu_;
+  std::map<std::string, std::shared_ptr<const SeatStates>> states_;  // guarded by states_mu_
+  // Held while a stale snapshot is read again, and by patches, so a change
+  // never falls between a refresh's read and its store. Before states_mu_.
+  std::mutex states_refresh_mu_;
 
   std::unique_ptr<bus::Subscription> orders_;
   std::unique_ptr<bus::Subscription> live_;
