@@ -428,7 +428,8 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
 Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService::seat_states(
     const std::string& event_id, const SeatMap& map) {
   const auto fresh = [&](const std::shared_ptr<const SeatStates>& s) {
-    return s != nullptr && std::chrono::steady_clock::now() - s->read_at < options_.seat_map_max_age;
+    return s != nullptr &&
+           std::chrono::steady_clock::now() - s->read_at < options_.seat_map_max_age;
   };
   const auto cached = [&] {
     std::lock_guard lock(states_mu_);
@@ -866,8 +867,9 @@ void ReservationService::add_routes(http::Router& router) {
         auto states = seat_states(event_id, **map);
         if (!states) return error_response(states.error());
         std::string body = "{\"event\":" + (*map)->event_json + "," + (*map)->layout_json +
-                           ",\"states\":\"" + (*states)->letters + "\",\"stream_position\":" +
-                           std::to_string((*states)->stream_position) + "}";
+                           ",\"states\":\"" + (*states)->letters +
+                           "\",\"stream_position\":" + std::to_string((*states)->stream_position) +
+                           "}";
         http::Response response = http::Response::json(200, std::move(body));
         response.headers.set("Cache-Control", "no-store");
         return response;
