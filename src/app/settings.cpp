@@ -174,6 +174,11 @@ ConfigSchema config_schema() {
        "Base URL of the payment service, for the order service. Empty: this process."},
       {"demo.event", T::kBoolean, "true",
        "`up` creates a demo event of 2,000 seats when there is no event yet."},
+      {"ui.dir", T::kString, "",
+       "The built web UI to serve at /. Empty: web/dist beside the binary's folder, else "
+       "./web/dist; without one the API still runs."},
+      {"ui.jaeger_url", T::kString, "",
+       "Base URL of a Jaeger UI; the order page links the purchase's trace to it."},
       {"trace.conformance_route", T::kBoolean, "false",
        "Mount POST /debug/trace-conformance, the endpoint of the W3C Trace Context test "
        "harness. It makes the server POST to any URL it is given: enable it only for tests."},
@@ -242,6 +247,8 @@ Settings settings_from(const Config& config) {
   s.order.reservation_url = config.get_string("services.reservation_url");
   s.order.payment_url = config.get_string("services.payment_url");
   s.demo_event = config.get_bool("demo.event");
+  s.ui.dir = config.get_string("ui.dir");
+  s.ui.jaeger_url = config.get_string("ui.jaeger_url");
   if (s.bus.backend == "kafka" && s.bus.kafka_brokers.empty()) {
     throw ConfigError("config key 'bus.kafka_brokers' must be set when bus.backend is kafka");
   }

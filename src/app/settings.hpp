@@ -57,6 +57,11 @@ struct BusSettings {
   int inbox_max_attempts = 5;
 };
 
+struct UiSettings {
+  std::string dir;         // empty: found beside the binary or in ./web/dist
+  std::string jaeger_url;  // empty: trace ids are shown without a link
+};
+
 struct Settings {
   std::string data_dir;
   log::LogSettings log;
@@ -69,6 +74,7 @@ struct Settings {
   payment::GatewayOptions payment;
   order::OrderOptions order;  // owner is set by the process
   bool demo_event = true;
+  UiSettings ui;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

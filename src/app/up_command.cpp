@@ -11,6 +11,7 @@
 #include "app/commands.hpp"
 #include "app/services.hpp"
 #include "app/telemetry.hpp"
+#include "app/web_ui.hpp"
 #include "bus/outbox.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -171,6 +172,9 @@ int run_up(const Settings& settings) {
   reservation.add_routes(router);
   payment.add_routes(router);
   order.add_routes(router);
+  if (const std::string ui = add_web_ui(router, settings.ui); !ui.empty()) {
+    log::info("serving the web UI from {}", ui);
+  }
   if (settings.trace.conformance_route) {
     http::add_trace_conformance_route(router, client);
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);

@@ -1,6 +1,8 @@
 #include "http/responder.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 namespace seatflow::http {
 
@@ -18,6 +20,22 @@ void Responder::send(Response response) {
   auto sink = std::move(sink_);
   sink_ = nullptr;
   sink->deliver(std::move(response), std::move(hooks_));
+}
+
+uint64_t last_event_id(const Request& request) {
+  const auto parse = [](std::string_view text) -> std::optional<uint64_t> {
+    uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return id;
+  };
+  if (auto header = request.header("Last-Event-ID")) {
+    if (auto id = parse(*header)) return *id;
+  }
+  if (auto query = request.query_param("last_event_id")) {
+    if (auto id = parse(*query)) return *id;
+  }
+  return 0;
 }
 
 void Responder::stream_events(SseHub& hub, std::string topic, uint64_t last_event_id,

@@ -43,6 +43,13 @@ class ResponseSink {
                               uint64_t last_event_id) = 0;
 };
 
+// Where an SSE stream starts: after the Last-Event-ID header (sent by an
+// EventSource that reconnects), else after the `last_event_id` query
+// parameter (a first connection from a snapshot's stream position, which
+// EventSource cannot send as a header), else from now (0). A value that is
+// not a decimal number counts as absent.
+uint64_t last_event_id(const Request& request);
+
 class Responder {
  public:
   explicit Responder(std::shared_ptr<ResponseSink> sink) : sink_(std::move(sink)) {}

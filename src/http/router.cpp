@@ -102,7 +102,17 @@ void Router::dispatch(Request& request, Responder responder) const {
     responder.send(std::move(r));
     return;
   }
+  if (fallback_) {
+    request.route = fallback_route_;
+    fallback_(request, std::move(responder));
+    return;
+  }
   responder.send(problem(404, "no route for " + request.path));
+}
+
+void Router::set_fallback(std::string route, Handler handler) {
+  fallback_route_ = std::move(route);
+  fallback_ = std::move(handler);
 }
 
 std::vector<std::string> Router::templates() const {

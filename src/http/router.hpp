@@ -38,8 +38,13 @@ class Router {
   // A handler that answers at once, on the connection's thread.
   void add_sync(Method method, std::string_view pattern, SyncHandler handler);
 
+  // Handles requests whose path matches no template (instead of 404), with
+  // request.route set to `route` (one label for metrics): e.g. the web UI's
+  // files and client-side routes.
+  void set_fallback(std::string route, Handler handler);
+
   // Finds the route; fills request.route and request.path_params and calls
-  // its handler, or answers 400/404/405.
+  // its handler, or the fallback, or answers 400/404/405.
   void dispatch(Request& request, Responder responder) const;
 
   // Every template, for metrics and documentation.
@@ -57,6 +62,8 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  std::string fallback_route_;
+  Handler fallback_;
 };
 
 // Composes middleware (outermost first) around a final handler.

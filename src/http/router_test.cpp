@@ -58,6 +58,18 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(route(router, Method::kGet, "/api/orders/").status, 404);  // empty param
 }
 
+TEST(Router, FallbackTakesUnmatchedPathsButNotWrongMethods) {
+  Router router = make_router();
+  router.set_fallback("ui", [](Request& r, Responder responder) {
+    responder.send(Response::text(200, "ui:" + r.path));
+  });
+  Request seen;
+  Response r = route(router, Method::kGet, "/events/7", &seen);
+  EXPECT_EQ(r.body, "ui:/events/7");
+  EXPECT_EQ(seen.route, "ui");
+  EXPECT_EQ(route(router, Method::kDelete, "/api/orders").status, 405);
+}
+
 TEST(Router, HeadIsServedByGet) {
   EXPECT_EQ(route(make_router(), Method::kHead, "/api/orders/7").status, 200);
 }

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "http/responder.hpp"
 #include "http/test_client.hpp"
 #include "http/test_server.hpp"
 
@@ -77,6 +78,19 @@ TEST(SseHub, PositionHandsASnapshotReaderEveryLaterEvent) {
   EXPECT_EQ(*frames[0], "id: 2\nevent: e\ndata: a\n\n");
   EXPECT_EQ(hub.position("fresh"), 2u);
   hub.unsubscribe(sub);
+}
+
+TEST(SseResume, HeaderThenQueryParameterThenFromNow) {
+  Request r;
+  EXPECT_EQ(last_event_id(r), 0u);
+  r.query = "last_event_id=41";
+  EXPECT_EQ(last_event_id(r), 41u);
+  r.headers.set("Last-Event-ID", "57");
+  EXPECT_EQ(last_event_id(r), 57u) << "a reconnecting EventSource says where it got to";
+  r.headers.set("Last-Event-ID", "x7");
+  EXPECT_EQ(last_event_id(r), 41u);
+  r.query = "last_event_id=-1";
+  EXPECT_EQ(last_event_id(r), 0u);
 }
 
 TEST(SseHub, OverflowMarksTheSubscriber) {

@@ -678,10 +678,7 @@ void OrderService::add_routes(http::Router& router) {
                // The order must be the buyer's; then its status stream.
                http::Response current = read(r);
                if (current.status != 200) return responder.send(std::move(current));
-               uint64_t last = 0;
-               if (auto header = r.header("Last-Event-ID")) {
-                 last = std::strtoull(std::string(*header).c_str(), nullptr, 10);
-               }
+               const uint64_t last = http::last_event_id(r);
                responder.stream_events(ctx_.hub, services::order_stream_topic(r.param("order_id")),
                                        last);
              });

@@ -882,10 +882,7 @@ void ReservationService::add_routes(http::Router& router) {
                  responder.send(error_response(map.error()));
                  return;
                }
-               uint64_t last = 0;
-               if (auto header = r.header("Last-Event-ID")) {
-                 last = std::strtoull(std::string(*header).c_str(), nullptr, 10);
-               }
+               const uint64_t last = http::last_event_id(r);
                responder.stream_events(ctx_.hub, services::seat_stream_topic(event_id), last);
              });
 

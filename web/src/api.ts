@@ -1,0 +1,235 @@
+// The Seatflow API as the browser sees it: JSON over fetch, problems
+// (RFC 9457) turned into ApiError, and the buyer's session token.
+
+export interface EventInfo {
+  id: string;
+  name: string;
+  venue: string;
+  starts_at: string;
+  currency: string;
+  seat_count: number;
+}
+
+export interface Tier {
+  name: string;
+  price_minor: number;
+}
+
+export interface Row {
+  label: string;
+  tier: string;
+  first: number;
+  count: number;
+  pos: number;
+}
+
+export interface Section {
+  name: string;
+  rows: Row[];
+}
+
+export interface SeatMapData {
+  event: EventInfo;
+  tiers: Tier[];
+  sections: Section[];
+  states: string;
+  stream_position: number;
+}
+
+export interface Hold {
+  id: string;
+  event_id: string;
+  status: string;
+  seats: string[];
+  amount_minor: number;
+  currency: string;
+  expires_at: string;
+  expires_at_ms: number;
+}
+
+export interface HistoryEntry {
+  at: string;
+  status: string;
+  detail: string;
+}
+
+export interface Order {
+  id: string;
+  event_id: string;
+  hold_id: string;
+  seats: string[];
+  amount_minor: number;
+  currency: string;
+  status: string;
+  terminal: boolean;
+  reason?: string;
+  trace_id?: string;
+  payment_id?: string;
+  history: HistoryEntry[];
+}
+
+export interface TestCard {
+  number: string;
+  outcome: string;
+}
+
+// A refused request (kind "problem", with the server's status and detail) or
+// one that never got an answer (kind "network": Seatflow unreachable).
+export class ApiError extends Error {
+  constructor(
+    readonly kind: "problem" | "network",
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(detail || title);
+  }
+
+  get unreachable(): boolean {
+    return this.kind === "network" || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+interface Session {
+  token: string;
+  buyer_id: string;
+  expires_at: string;
+}
+
+const SESSION_KEY = "seatflow.session";
+
+type Listener = (reachable: boolean) => void;
+
+export class Api {
+  private session: Session | null = null;
+  private listeners: Listener[] = [];
+
+  constructor(
+    private readonly base = "",
+    private readonly storage: Storage | undefined = globalThis.localStorage,
+  ) {
+    const saved = this.storage?.getItem(SESSION_KEY);
+    if (saved) {
+      try {
+        this.session = JSON.parse(saved) as Session;
+      } catch {
+        this.session = null;
+      }
+    }
+  }
+
+  // Told after every request whether Seatflow answered.
+  onReachability(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  events(): Promise<{ events: EventInfo[] }> {
+    return this.request("GET", "/api/events");
+  }
+
+  seatMap(eventId: string): Promise<SeatMapData> {
+    return this.request("GET", `/api/events/${encodeURIComponent(eventId)}/seats`);
+  }
+
+  seatStreamUrl(eventId: string, after: number): string {
+    return `${this.base}/api/events/${encodeURIComponent(eventId)}/seats/stream?last_event_id=${after}`;
+  }
+
+  async hold(eventId: string, seats: string[]): Promise<Hold> {
+    return this.request("POST", `/api/events/${encodeURIComponent(eventId)}/holds`, {
+      body: { seats },
+      auth: true,
+    });
+  }
+
+  readHold(holdId: string): Promise<Hold> {
+    return this.request("GET", `/api/holds/${encodeURIComponent(holdId)}`, { auth: true });
+  }
+
+  releaseHold(holdId: string): Promise<Hold> {
+    return this.request("DELETE", `/api/holds/${encodeURIComponent(holdId)}`, { auth: true });
+  }
+
+  placeOrder(holdId: string, cardNumber: string, idempotencyKey: string): Promise<Order> {
+    return this.request("POST", "/api/orders", {
+      body: { hold_id: holdId, card_number: cardNumber },
+      auth: true,
+      headers: { "Idempotency-Key": idempotencyKey },
+    });
+  }
+
+  order(orderId: string): Promise<Order> {
+    return this.request("GET", `/api/orders/${encodeURIComponent(orderId)}`, { auth: true });
+  }
+
+  async orderStreamUrl(orderId: string): Promise<string> {
+    const token = (await this.ensureSession()).token;
+    return `${this.base}/api/orders/${encodeURIComponent(orderId)}/events?access_token=${encodeURIComponent(token)}`;
+  }
+
+  testCards(): Promise<{ cards: TestCard[] }> {
+    return this.request("GET", "/api/payments/test-cards");
+  }
+
+  uiConfig(): Promise<{ jaeger_url: string }> {
+    return this.request("GET", "/api/ui-config");
+  }
+
+  private async ensureSession(): Promise<Session> {
+    const valid = this.session && Date.parse(this.session.expires_at) - Date.now() > 60_000;
+    if (!valid) {
+      this.session = await this.request<Session>("POST", "/api/session");
+      this.storage?.setItem(SESSION_KEY, JSON.stringify(this.session));
+    }
+    return this.session!;
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; auth?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.auth) headers.Authorization = `Bearer ${(await this.ensureSession()).token}`;
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch {
+      this.tell(false);
+      throw new ApiError("network", 0, "Unreachable", "Seatflow cannot be reached.");
+    }
+    const error = response.status >= 400 ? await problemOf(response) : null;
+    this.tell(!(error?.unreachable ?? false));
+    if (error) {
+      if (error.status === 401 && options.auth) {
+        // The session expired or the server's secret changed: start a new one.
+        this.session = null;
+        this.storage?.removeItem(SESSION_KEY);
+      }
+      throw error;
+    }
+    return (await response.json()) as T;
+  }
+
+  private tell(reachable: boolean): void {
+    for (const listener of this.listeners) listener(reachable);
+  }
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  let title = response.statusText;
+  let detail = "";
+  try {
+    const body = (await response.json()) as { title?: string; detail?: string };
+    title = body.title ?? title;
+    detail = body.detail ?? "";
+  } catch {
+    // Not JSON: a proxy's error page, say.
+  }
+  return new ApiError("problem", response.status, title, detail);
+}

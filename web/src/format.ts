@@ -1,0 +1,75 @@
+// Pure helpers for what the pages print: money, times, countdowns and the
+// words for an order's status and reasons.
+
+export function formatMoney(minor: number, currency: string): string {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).format(minor / 100);
+}
+
+export function formatDate(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat("en", { dateStyle: "full", timeStyle: "short" }).format(date);
+}
+
+// "9:05" for 545 seconds; "0:00" once passed.
+export function formatCountdown(msLeft: number): string {
+  const seconds = Math.max(0, Math.ceil(msLeft / 1000));
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return `${m}:${s.toString().padStart(2, "0")}`;
+}
+
+export type OrderStatus =
+  | "AUTHORIZING"
+  | "CONFIRMING"
+  | "COMPLETED"
+  | "CANCELLING"
+  | "CANCELLED";
+
+export const STATUS_LABEL: Record<OrderStatus, string> = {
+  AUTHORIZING: "Authorizing your payment",
+  CONFIRMING: "Confirming your seats",
+  COMPLETED: "Completed",
+  CANCELLING: "Cancelling",
+  CANCELLED: "Cancelled",
+};
+
+// What a buyer should read for the reason an order was cancelled.
+export function reasonMessage(reason: string | undefined): string {
+  switch (reason) {
+    case "card_declined":
+      return "Your card was declined. Nothing was charged and the seats were released.";
+    case "insufficient_funds":
+      return "Your card has insufficient funds. Nothing was charged and the seats were released.";
+    case "hold_expired":
+      return "Your hold expired before the seats could be confirmed. The payment was voided and the seats were released.";
+    case "hold_released":
+      return "The hold was released before the seats could be confirmed. The payment was voided.";
+    case "hold_sold_to_another_order":
+    case "hold_not_found":
+      return "These seats could not be confirmed for this order. The payment was voided.";
+    case "payment_timeout":
+      return "The card payment did not complete in time. It was voided; nothing was charged.";
+    case undefined:
+    case "":
+      return "The order was cancelled.";
+    default:
+      return `The order was cancelled (${reason.replaceAll("_", " ")}).`;
+  }
+}
+
+// Seat ids named in a 409 from the hold API: "these seats are no longer
+// available: A-1-1, A-1-2".
+export function takenSeats(detail: string): string[] {
+  const colon = detail.lastIndexOf(":");
+  if (colon < 0) return [];
+  return detail
+    .slice(colon + 1)
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => /^[^\s,]+-[^\s,]+-\d+$/.test(s));
+}
+
+export function groupCard(number: string): string {
+  return number.replace(/\s+/g, "").replace(/(\d{4})(?=\d)/g, "$1 ");
+}

@@ -1,0 +1,413 @@
+// The seat map of an event, live; selecting seats, holding them with a
+// countdown, and checkout.
+
+import { ApiError, type Hold, type SeatMapData, type TestCard } from "../api";
+import { clear, h } from "../dom";
+import { formatCountdown, formatDate, formatMoney, groupCard, takenSeats } from "../format";
+import { LiveStream } from "../live";
+import type { App } from "../main";
+import { computeLayout, type Layout } from "../seatmap/layout";
+import { legendSwatch } from "../seatmap/legend";
+import { AVAILABLE, HELD, SOLD, SeatMapView } from "../seatmap/view";
+
+const STATE_LETTER: Record<string, number> = { AVAILABLE, HELD, SOLD };
+const MAX_SELECTION = 10;
+
+interface SeatChange {
+  state: string;
+  seats: string[];
+  positions?: number[];
+}
+
+export async function eventPage(root: HTMLElement, app: App, eventId: string): Promise<() => void> {
+  const { api } = app;
+  const loading = h("p", { class: "muted", role: "status" }, "Loading the seat map…");
+  root.append(loading);
+  let data: SeatMapData;
+  try {
+    data = await api.seatMap(eventId);
+  } catch (err) {
+    loading.className = "error";
+    loading.textContent =
+      err instanceof ApiError && err.status === 404
+        ? "There is no such event."
+        : err instanceof ApiError && err.unreachable
+          ? "Seatflow can't be reached right now. Reload to try again."
+          : `The seat map could not be loaded: ${(err as Error).message}`;
+    return () => {};
+  }
+  loading.remove();
+  const { event, tiers } = data;
+  const currency = event.currency;
+  document.title = `${event.name} · Seatflow`;
+
+  // ---- state
+  const states = Uint8Array.from(data.states, (c) => c.charCodeAt(0));
+  const selected = new Set<number>();
+  let hold: Hold | null = null;
+  let holdPositions = new Set<number>();
+  let countdown: ReturnType<typeof setInterval> | null = null;
+  let cards: TestCard[] = [];
+  let orderKey = "";
+
+  // ---- page skeleton
+  const announcer = h("div", { class: "sr-only", "aria-live": "polite", "data-testid": "announcer" });
+  const liveStatus = h("span", { class: "live", "data-testid": "live-status" }, "Connecting…");
+  const message = h("div", { class: "message", role: "alert", "data-testid": "message" });
+  const mapBox = h("div", { class: "map", "data-testid": "seat-map" });
+  const panel = h("aside", { class: "panel", "aria-label": "Your seats" });
+  root.append(
+    h(
+      "div",
+      { class: "event-head" },
+      h("h1", {}, event.name),
+      h(
+        "p",
+        { class: "muted" },
+        `${event.venue} · `,
+        h("time", { datetime: event.starts_at }, formatDate(event.starts_at)),
+        " · ",
+        liveStatus,
+      ),
+    ),
+    message,
+    h("div", { class: "event-body" }, h("section", { class: "map-column", "aria-label": "Seat map" }, legend(), mapBox), panel),
+    announcer,
+  );
+
+  function legend(): HTMLElement {
+    const items = h("ul", { class: "legend", "aria-label": "Legend" });
+    tiers.forEach((t, i) =>
+      items.append(h("li", {}, legendSwatch("available", i), `${t.name}: ${formatMoney(t.price_minor, currency)}, available`)),
+    );
+    items.append(
+      h("li", {}, legendSwatch("mine", 0), "Your selection (dot)"),
+      h("li", {}, legendSwatch("held", 0), "Held by another buyer (stripe)"),
+      h("li", {}, legendSwatch("sold", 0), "Sold (cross)"),
+    );
+    return items;
+  }
+
+  const width = Math.max(480, Math.min(1100, mapBox.clientWidth || root.clientWidth - 320));
+  const layout: Layout = computeLayout(data.sections, { width });
+  const view = new SeatMapView({
+    layout,
+    tiers,
+    currency,
+    states,
+    isMine: (pos) => selected.has(pos) || holdPositions.has(pos),
+    onActivate: toggle,
+    announce: (text) => (announcer.textContent = text),
+  });
+  mapBox.append(view.canvas);
+  view.renderAll();
+  // For tests and benchmarks: when the map was first drawn, and where a seat
+  // is on the canvas and what state the page holds for it.
+  (window as unknown as { __seatflow: unknown }).__seatflow = {
+    firstRenderMs: performance.now(),
+    seats: layout.seatCount,
+    seatCenter(id: string) {
+      const pos = layout.positionOf(id);
+      if (pos < 0) return null;
+      const c = layout.cell;
+      return { x: layout.seatCol[pos] * c + c / 2, y: layout.seatRow[pos] * c + c / 2, cell: c };
+    },
+    seatState(id: string) {
+      const pos = layout.positionOf(id);
+      return pos < 0 ? null : String.fromCharCode(states[pos]);
+    },
+  };
+  performance.mark("seatflow:seat-map-rendered");
+
+  // ---- live changes
+  let stream = openStream(data.stream_position);
+  function openStream(after: number): LiveStream {
+    return new LiveStream((last) => api.seatStreamUrl(eventId, last), ["seats"], {
+      onEvent: (_type, payload) => applyChange(payload as SeatChange),
+      onSnapshotNeeded: () => void reload(),
+      onConnection: (connected) => {
+        liveStatus.textContent = connected ? "Live" : "Live updates interrupted, reconnecting…";
+        liveStatus.classList.toggle("offline", !connected);
+      },
+    }, after);
+  }
+
+  function applyChange(change: SeatChange): void {
+    const letter = STATE_LETTER[change.state];
+    if (letter === undefined) return;
+    const positions = change.positions ?? change.seats.map((id) => layout.positionOf(id));
+    const lost: string[] = [];
+    for (const pos of positions) {
+      if (pos < 0 || pos >= states.length) continue;
+      if (selected.has(pos) && letter !== AVAILABLE) {
+        selected.delete(pos);
+        lost.push(layout.info(pos).id);
+      }
+      view.setState(pos, letter);
+    }
+    if (lost.length > 0) {
+      show(`${lost.join(", ")} ${lost.length === 1 ? "was" : "were"} just taken by another buyer. Pick another seat.`, "warn");
+      renderPanel();
+    }
+  }
+
+  async function reload(): Promise<void> {
+    stream.close();
+    try {
+      const fresh = await api.seatMap(eventId);
+      for (let i = 0; i < states.length; i++) states[i] = fresh.states.charCodeAt(i);
+      for (const pos of [...selected]) if (states[pos] !== AVAILABLE) selected.delete(pos);
+      view.renderAll();
+      renderPanel();
+      stream = openStream(fresh.stream_position);
+    } catch {
+      setTimeout(() => void reload(), 2000);
+    }
+  }
+
+  // ---- selection
+  function toggle(pos: number): void {
+    if (hold) {
+      show("Your seats are held. Release them to choose others.", "info");
+      return;
+    }
+    if (selected.has(pos)) {
+      selected.delete(pos);
+    } else if (states[pos] !== AVAILABLE) {
+      show(`${layout.info(pos).id} is not available.`, "info");
+      return;
+    } else if (selected.size >= MAX_SELECTION) {
+      show(`You can select up to ${MAX_SELECTION} seats.`, "info");
+      return;
+    } else {
+      selected.add(pos);
+    }
+    view.redraw(pos);
+    renderPanel();
+  }
+
+  function priceOf(pos: number): number {
+    const tier = layout.info(pos).tier;
+    return tiers.find((t) => t.name === tier)?.price_minor ?? 0;
+  }
+
+  function show(text: string, kind: "info" | "warn" | "error" = "error"): void {
+    message.textContent = text;
+    message.className = `message ${kind}`;
+  }
+
+  // ---- the side panel
+  function renderPanel(): void {
+    clear(panel);
+    if (hold) return renderHold(hold);
+    panel.append(h("h2", {}, "Your seats"));
+    if (selected.size === 0) {
+      panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."));
+      return;
+    }
+    const list = h("ul", { class: "selection", "data-testid": "selection" });
+    let total = 0;
+    for (const pos of [...selected].sort((a, b) => a - b)) {
+      const seat = layout.info(pos);
+      total += priceOf(pos);
+      list.append(
+        h(
+          "li",
+          {},
+          `${seat.id} · ${seat.tier} · ${formatMoney(priceOf(pos), currency)} `,
+          h("button", { class: "link", type: "button", "aria-label": `Remove ${seat.id}`, onclick: () => toggle(pos) }, "Remove"),
+        ),
+      );
+    }
+    const button = h("button", { type: "button", class: "primary", "data-testid": "hold" }, `Hold ${selected.size} seat${selected.size === 1 ? "" : "s"}`);
+    button.addEventListener("click", () => void placeHold(button));
+    panel.append(list, h("p", { class: "total" }, `Total ${formatMoney(total, currency)}`), button);
+  }
+
+  async function placeHold(button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    const ids = [...selected].map((pos) => layout.info(pos).id);
+    try {
+      const placed = await api.hold(eventId, ids);
+      startHold(placed);
+      show("", "info");
+      message.className = "message";
+    } catch (err) {
+      button.disabled = false;
+      if (err instanceof ApiError && err.status === 409) {
+        const taken = takenSeats(err.detail);
+        for (const id of taken) {
+          const pos = layout.positionOf(id);
+          selected.delete(pos);
+          if (pos >= 0 && states[pos] === AVAILABLE) view.setState(pos, HELD);
+          view.redraw(pos);
+        }
+        show(
+          taken.length > 0
+            ? `${taken.join(", ")} ${taken.length === 1 ? "was" : "were"} taken by someone else a moment ago. Pick another seat and try again.`
+            : err.detail,
+          "warn",
+        );
+        renderPanel();
+      } else {
+        show(errorText(err, "The seats could not be held"));
+      }
+    }
+  }
+
+  function startHold(placed: Hold): void {
+    hold = placed;
+    sessionStorage.setItem(`seatflow.hold.${eventId}`, placed.id);
+    holdPositions = new Set(placed.seats.map((id) => layout.positionOf(id)));
+    for (const pos of holdPositions) {
+      selected.delete(pos);
+      view.setState(pos, HELD);
+    }
+    orderKey = crypto.randomUUID();
+    renderPanel();
+    if (countdown) clearInterval(countdown);
+    countdown = setInterval(tick, 1000);
+    if (cards.length === 0) {
+      void api.testCards().then((r) => {
+        cards = r.cards;
+        if (hold) renderPanel();
+      }, () => {});
+    }
+  }
+
+  function endHold(): void {
+    if (countdown) clearInterval(countdown);
+    countdown = null;
+    sessionStorage.removeItem(`seatflow.hold.${eventId}`);
+    const mine = holdPositions;
+    hold = null;
+    holdPositions = new Set();
+    for (const pos of mine) view.redraw(pos);
+    renderPanel();
+  }
+
+  function tick(): void {
+    if (!hold) return;
+    const left = hold.expires_at_ms - Date.now();
+    const clock = panel.querySelector<HTMLElement>("[data-testid=countdown]");
+    if (clock) clock.textContent = formatCountdown(left);
+    if (left <= 0) {
+      endHold();
+      show("Your hold expired and the seats were released. Select seats again to buy.", "warn");
+    }
+  }
+
+  function renderHold(current: Hold): void {
+    panel.append(
+      h("h2", {}, "Checkout"),
+      h(
+        "p",
+        { class: "hold-timer" },
+        "Your seats are held for ",
+        h("strong", { role: "timer", "data-testid": "countdown" }, formatCountdown(current.expires_at_ms - Date.now())),
+      ),
+      h("ul", { class: "selection" }, ...current.seats.map((id) => h("li", {}, id))),
+      h("p", { class: "total" }, `Total ${formatMoney(current.amount_minor, currency)}`),
+    );
+    const input = h("input", {
+      id: "card",
+      name: "card",
+      inputmode: "numeric",
+      autocomplete: "cc-number",
+      placeholder: "4242 4242 4242 4242",
+      required: true,
+      "aria-describedby": "card-help",
+    });
+    const pay = h("button", { type: "submit", class: "primary", "data-testid": "pay" }, `Pay ${formatMoney(current.amount_minor, currency)}`);
+    const form = h(
+      "form",
+      { class: "checkout", "aria-label": "Payment" },
+      h("label", { for: "card" }, "Card number"),
+      input,
+      h("p", { id: "card-help", class: "muted" }, "This is a demo gateway: use one of the test cards below."),
+      pay,
+    );
+    input.addEventListener("input", () => {
+      orderKey = crypto.randomUUID(); // another card is another order attempt
+    });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void checkout(input.value.replace(/\s+/g, ""), pay);
+    });
+    const cardList = h("ul", { class: "test-cards", "aria-label": "Test cards" });
+    for (const card of cards) {
+      cardList.append(
+        h(
+          "li",
+          {},
+          h("button", {
+            type: "button",
+            class: "link",
+            "aria-label": `Use test card ${groupCard(card.number)}`,
+            onclick: () => {
+              input.value = groupCard(card.number);
+              orderKey = crypto.randomUUID();
+              input.focus();
+            },
+          }, groupCard(card.number)),
+          ` ${card.outcome.split(",")[0]}`,
+        ),
+      );
+    }
+    const release = h("button", { type: "button", class: "secondary", "data-testid": "release" }, "Release seats");
+    release.addEventListener("click", () => {
+      const id = current.id;
+      endHold();
+      void api.releaseHold(id).catch(() => {});
+    });
+    panel.append(form, h("h3", {}, "Test cards"), cardList, release);
+  }
+
+  async function checkout(card: string, button: HTMLButtonElement): Promise<void> {
+    if (!hold) return;
+    if (!/^\d{12,19}$/.test(card)) {
+      show("Enter a card number of 12 to 19 digits.");
+      return;
+    }
+    button.disabled = true;
+    try {
+      const order = await api.placeOrder(hold.id, card, orderKey);
+      if (countdown) clearInterval(countdown);
+      sessionStorage.removeItem(`seatflow.hold.${eventId}`);
+      app.navigate(`/orders/${encodeURIComponent(order.id)}`);
+    } catch (err) {
+      button.disabled = false;
+      if (err instanceof ApiError && err.status === 409) {
+        endHold();
+        show("This hold is no longer active (it expired or was released). Select seats again.", "warn");
+      } else {
+        show(errorText(err, "The order could not be placed"));
+      }
+    }
+  }
+
+  // A hold from before a reload of this page.
+  const previous = sessionStorage.getItem(`seatflow.hold.${eventId}`);
+  if (previous) {
+    try {
+      const restored = await api.readHold(previous);
+      if (restored.status === "ACTIVE" && restored.expires_at_ms > Date.now()) startHold(restored);
+      else sessionStorage.removeItem(`seatflow.hold.${eventId}`);
+    } catch {
+      sessionStorage.removeItem(`seatflow.hold.${eventId}`);
+    }
+  }
+  renderPanel();
+
+  return () => {
+    stream.close();
+    if (countdown) clearInterval(countdown);
+  };
+}
+
+export function errorText(err: unknown, what: string): string {
+  if (err instanceof ApiError && err.unreachable) {
+    return `${what}: Seatflow can't be reached right now. Try again in a moment.`;
+  }
+  return `${what}: ${(err as Error).message}`;
+}

@@ -1,0 +1,40 @@
+import { ApiError } from "../api";
+import { h } from "../dom";
+import { formatDate } from "../format";
+import type { App } from "../main";
+
+export async function eventsPage(root: HTMLElement, app: App): Promise<() => void> {
+  document.title = "Events · Seatflow";
+  root.append(h("h1", {}, "Events"));
+  const status = h("p", { class: "muted", role: "status" }, "Loading events…");
+  root.append(status);
+  try {
+    const { events } = await app.api.events();
+    status.remove();
+    if (events.length === 0) {
+      root.append(h("p", {}, "No events on sale yet."));
+      return () => {};
+    }
+    const list = h("ul", { class: "events" });
+    for (const e of events) {
+      list.append(
+        h(
+          "li",
+          { class: "event-card" },
+          h("a", { href: `/events/${encodeURIComponent(e.id)}`, "data-link": true }, h("h2", {}, e.name)),
+          h("p", {}, e.venue),
+          h("p", { class: "muted" }, h("time", { datetime: e.starts_at }, formatDate(e.starts_at))),
+          h("p", { class: "muted" }, `${e.seat_count.toLocaleString("en")} seats`),
+        ),
+      );
+    }
+    root.append(list);
+  } catch (err) {
+    status.textContent =
+      err instanceof ApiError && err.unreachable
+        ? "Seatflow can't be reached right now. Reload to try again."
+        : `The events could not be loaded: ${(err as Error).message}`;
+    status.className = "error";
+  }
+  return () => {};
+}

@@ -1,0 +1,124 @@
+// An order's status, live as the saga moves, and its confirmation.
+
+import { ApiError, type Order } from "../api";
+import { clear, h } from "../dom";
+import { formatMoney, reasonMessage, STATUS_LABEL, type OrderStatus } from "../format";
+import { LiveStream } from "../live";
+import type { App } from "../main";
+
+const STEPS: OrderStatus[] = ["AUTHORIZING", "CONFIRMING", "COMPLETED"];
+
+export async function orderPage(root: HTMLElement, app: App, orderId: string): Promise<() => void> {
+  const { api } = app;
+  document.title = "Your order · Seatflow";
+  const heading = h("h1", {}, "Your order");
+  const status = h("div", { class: "order-status", "aria-live": "polite", "data-testid": "order-status" }, "Loading…");
+  const details = h("div", { class: "order-details" });
+  root.append(heading, status, details);
+
+  let jaegerUrl = "";
+  void api.uiConfig().then((c) => {
+    jaegerUrl = c.jaeger_url.replace(/\/+$/, "");
+  }, () => {});
+
+  let stream: LiveStream | null = null;
+  let closed = false;
+  let refreshing: Promise<void> | null = null;
+
+  const refresh = (): Promise<void> => {
+    refreshing ??= (async () => {
+      try {
+        const order = await api.order(orderId);
+        render(order);
+        if (order.terminal) stream?.close();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          clear(status);
+          status.append(h("p", { class: "error" }, "There is no such order for you."));
+          stream?.close();
+        } else if (err instanceof ApiError && err.unreachable) {
+          status.dataset.stale = "true";
+        }
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  };
+
+  function render(order: Order): void {
+    clear(status);
+    clear(details);
+    status.dataset.status = order.status;
+    const cancelled = order.status === "CANCELLING" || order.status === "CANCELLED";
+    const steps = h("ol", { class: "steps" });
+    for (const step of cancelled ? (["AUTHORIZING", order.status] as OrderStatus[]) : STEPS) {
+      const reached = order.history.some((e) => e.status === step);
+      const current = order.status === step;
+      steps.append(
+        h(
+          "li",
+          { class: `${reached ? "done" : ""} ${current ? "current" : ""}`, "aria-current": current ? "step" : undefined },
+          STATUS_LABEL[step] ?? step,
+          reached && !current ? " ✓" : "",
+        ),
+      );
+    }
+    status.append(steps);
+    if (order.status === "COMPLETED") {
+      status.append(
+        h("p", { class: "success", "data-testid": "confirmation" }, `You're going! Your seats ${order.seats.join(", ")} are yours.`),
+        h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")),
+      );
+    } else if (cancelled) {
+      status.append(h("p", { class: "error", "data-testid": "reason" }, reasonMessage(order.reason)));
+      status.append(h("p", {}, h("a", { href: `/events/${encodeURIComponent(order.event_id)}`, "data-link": true }, "Back to the seat map")));
+    } else {
+      status.append(h("p", { class: "muted" }, "This page updates by itself."));
+    }
+    const trace = order.trace_id
+      ? jaegerUrl
+        ? h("a", { href: `${jaegerUrl}/trace/${order.trace_id}`, target: "_blank", rel: "noopener", "data-testid": "trace" }, order.trace_id)
+        : h("code", { "data-testid": "trace" }, order.trace_id)
+      : "—";
+    details.append(
+      h(
+        "dl",
+        {},
+        h("dt", {}, "Order"),
+        h("dd", {}, h("code", {}, order.id)),
+        h("dt", {}, "Seats"),
+        h("dd", { "data-testid": "order-seats" }, order.seats.join(", ")),
+        h("dt", {}, "Total"),
+        h("dd", {}, formatMoney(order.amount_minor, order.currency)),
+        h("dt", {}, "Trace"),
+        h("dd", {}, trace),
+      ),
+      h("h2", {}, "History"),
+      h(
+        "ol",
+        { class: "history" },
+        ...order.history.map((e) =>
+          h("li", {}, h("time", { datetime: e.at }, new Date(e.at).toLocaleTimeString("en")), ` ${STATUS_LABEL[e.status as OrderStatus] ?? e.status}${e.detail ? `: ${e.detail.replaceAll("_", " ")}` : ""}`),
+        ),
+      ),
+    );
+  }
+
+  // The stream first, then the order: a change in between is not missed.
+  const url = await api.orderStreamUrl(orderId).catch(() => "");
+  if (url && !closed) {
+    stream = new LiveStream((last) => `${url}&last_event_id=${last}`, ["status"], {
+      onEvent: () => void refresh(),
+      onSnapshotNeeded: () => void refresh(),
+      onConnection: (connected) => {
+        if (connected) void refresh();
+      },
+    });
+  }
+  await refresh();
+  return () => {
+    closed = true;
+    stream?.close();
+  };
+}

@@ -1,0 +1,177 @@
+// Browser tests against a real `seatflow up`: a buyer and a watcher in two
+// browser contexts, the declined-card path, an expiring hold, and Seatflow
+// going away under the page. Screenshots land in test-results/.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { artifacts, launchBrowser, seatColour, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
+
+const AVAILABLE = "#2458d6"; // the first tier's colour
+const HELD = "#b9c0c8";
+const SOLD = "#343a42";
+const MINE = "#f2b705";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function openEvent(context, seatflow, eventId) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`${seatflow.url}/events/${eventId}`);
+  await page.waitForSelector("[data-testid=seat-map] canvas");
+  await waitFor(async () => (await page.textContent("[data-testid=live-status]")) === "Live", 10000, "the live stream");
+  return page;
+}
+
+describe("buying in the browser", () => {
+  let seatflow;
+  before(async () => {
+    seatflow = await startSeatflow();
+  });
+  after(async () => {
+    await seatflow?.cleanup();
+  });
+
+  it("a watcher sees the seats turn HELD then SOLD live while another buyer pays", async () => {
+    const eventId = await seatflow.createEvent("Live watch", 5, 10);
+    const buyerContext = await browser.newContext({ viewport: { width: 1300, height: 850 } });
+    const watcherContext = await browser.newContext({ viewport: { width: 1300, height: 850 } });
+    try {
+      const watcher = await openEvent(watcherContext, seatflow, eventId);
+      const buyer = await openEvent(buyerContext, seatflow, eventId);
+      assert.equal(await seatColour(watcher, "F-1-1"), AVAILABLE);
+
+      // The events list leads to the event.
+      const list = await buyerContext.newPage();
+      await list.goto(seatflow.url);
+      await list.waitForSelector(`text=Live watch`);
+      await list.close();
+
+      await selectFirstRowSeats(buyer, 2);
+      assert.equal(await seatColour(buyer, "F-1-1"), MINE);
+      assert.match(await buyer.textContent("[data-testid=announcer]"), /Section F, row 1, seat 2.*selected/);
+      assert.match(await buyer.textContent("[data-testid=selection]"), /F-1-1.*F-1-2/s);
+      await buyer.click("[data-testid=hold]");
+      await buyer.waitForSelector("[data-testid=countdown]");
+      assert.match(await buyer.textContent("[data-testid=countdown]"), /^(10:00|9:5\d)$/);
+
+      await waitFor(async () => (await seatColour(watcher, "F-1-1")) === HELD, 10000, "F-1-1 held on the watcher's map");
+      assert.equal(await seatColour(watcher, "F-1-2"), HELD);
+      assert.equal(await watcher.evaluate(() => window.__seatflow.seatState("F-1-1")), "H");
+      await watcher.screenshot({ path: `${artifacts}/watcher-held.png` });
+
+      await buyer.click("text=4242 4242 4242 4242");
+      await buyer.screenshot({ path: `${artifacts}/buyer-checkout.png` });
+      await buyer.click("[data-testid=pay]");
+      await buyer.waitForURL(/\/orders\//);
+      await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      assert.match(await buyer.textContent("[data-testid=confirmation]"), /F-1-1, F-1-2/);
+      assert.match(await buyer.textContent("[data-testid=trace]"), /^[0-9a-f]{32}$/);
+      await buyer.screenshot({ path: `${artifacts}/buyer-confirmation.png` });
+
+      await waitFor(async () => (await seatColour(watcher, "F-1-1")) === SOLD, 10000, "F-1-1 sold on the watcher's map");
+      assert.equal(await seatColour(watcher, "F-1-2"), SOLD);
+      assert.equal(await seatColour(watcher, "F-1-3"), AVAILABLE);
+      await watcher.screenshot({ path: `${artifacts}/watcher-sold.png` });
+    } finally {
+      await buyerContext.close();
+      await watcherContext.close();
+    }
+  });
+
+  it("a seat taken meanwhile is named and dropped from the selection", async () => {
+    const eventId = await seatflow.createEvent("Contention", 2, 10);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 1, 4); // F-1-5
+      const other = await seatflow.api("POST", "/api/session");
+      const taken = await seatflow.api("POST", `/api/events/${eventId}/holds`, { seats: ["F-1-5"] }, other.body.token);
+      assert.equal(taken.status, 201);
+      await waitFor(async () => /F-1-5 was just taken/.test(await page.textContent("[data-testid=message]")), 10000, "the taken-seat message");
+      assert.equal(await page.locator("[data-testid=hold]").count(), 0);
+      await page.screenshot({ path: `${artifacts}/seat-taken.png` });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("a declined card cancels the order with the reason and releases the seats", async () => {
+    const eventId = await seatflow.createEvent("Declined", 2, 10);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 1);
+      await page.click("[data-testid=hold]");
+      await page.waitForSelector("[data-testid=pay]");
+      await page.fill("#card", "4000 0000 0000 0002");
+      await page.click("[data-testid=pay]");
+      await page.waitForSelector("[data-testid=reason]", { timeout: 15000 });
+      assert.match(await page.textContent("[data-testid=reason]"), /card was declined/);
+      assert.equal(await page.getAttribute("[data-testid=order-status]", "data-status"), "CANCELLED");
+      await page.screenshot({ path: `${artifacts}/declined.png` });
+      await waitFor(async () => {
+        const map = await seatflow.api("GET", `/api/events/${eventId}/seats`);
+        return map.body.states[0] === "A";
+      }, 10000, "F-1-1 released");
+      await page.click("text=Back to the seat map");
+      await page.waitForSelector("[data-testid=seat-map] canvas");
+      await waitFor(async () => (await seatColour(page, "F-1-1")) === AVAILABLE, 10000, "F-1-1 available again");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("says so when Seatflow cannot be reached", async () => {
+    const eventId = await seatflow.createEvent("Unreachable", 2, 10);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 1);
+      await seatflow.stop();
+      await waitFor(async () => /interrupted/.test(await page.textContent("[data-testid=live-status]")), 10000, "the stream to notice");
+      await page.click("[data-testid=hold]");
+      await waitFor(async () => /can't be reached/.test(await page.textContent("[data-testid=message]")), 10000, "the message");
+      assert.equal(await page.isVisible("#banner"), true);
+      await page.screenshot({ path: `${artifacts}/unreachable.png` });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("an expiring hold", () => {
+  let seatflow;
+  before(async () => {
+    seatflow = await startSeatflow({
+      SEATFLOW_RESERVATION_HOLD_TTL: "4s",
+      SEATFLOW_RESERVATION_SWEEP_INTERVAL: "200ms",
+    });
+  });
+  after(async () => {
+    await seatflow?.cleanup();
+  });
+
+  it("counts down, says the hold expired, and shows the seats free again", async () => {
+    const eventId = await seatflow.createEvent("Expiry", 2, 10);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 2);
+      await page.click("[data-testid=hold]");
+      await page.waitForSelector("[data-testid=countdown]");
+      assert.match(await page.textContent("[data-testid=countdown]"), /^0:0[1-4]$/);
+      await page.screenshot({ path: `${artifacts}/hold-countdown.png` });
+      await waitFor(async () => /hold expired/.test(await page.textContent("[data-testid=message]")), 15000, "the expiry message");
+      await waitFor(async () => (await seatColour(page, "F-1-1")) === AVAILABLE, 10000, "F-1-1 released on the map");
+      assert.equal(await page.locator("[data-testid=pay]").count(), 0);
+      await page.screenshot({ path: `${artifacts}/hold-expired.png` });
+    } finally {
+      await context.close();
+    }
+  });
+});

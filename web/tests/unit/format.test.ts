@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { formatCountdown, formatMoney, groupCard, reasonMessage, takenSeats } from "../../src/format";
+
+describe("format", () => {
+  it("prints minor units as money", () => {
+    expect(formatMoney(12000, "EUR")).toBe("€120.00");
+    expect(formatMoney(4550, "USD")).toBe("$45.50");
+  });
+
+  it("counts down in minutes and seconds, never below zero", () => {
+    expect(formatCountdown(600_000)).toBe("10:00");
+    expect(formatCountdown(545_000)).toBe("9:05");
+    expect(formatCountdown(1)).toBe("0:01");
+    expect(formatCountdown(-5000)).toBe("0:00");
+  });
+
+  it("explains every cancellation reason in words", () => {
+    expect(reasonMessage("card_declined")).toMatch(/declined/);
+    expect(reasonMessage("insufficient_funds")).toMatch(/insufficient funds/);
+    expect(reasonMessage("hold_expired")).toMatch(/expired/);
+    expect(reasonMessage("payment_timeout")).toMatch(/in time/);
+    expect(reasonMessage("something_new")).toMatch(/something new/);
+    expect(reasonMessage(undefined)).toBe("The order was cancelled.");
+  });
+
+  it("finds the taken seats in a conflict's detail", () => {
+    expect(takenSeats("these seats are no longer available: A-1-1, B-12-3")).toEqual(["A-1-1", "B-12-3"]);
+    expect(takenSeats("you may hold at most 10 seats")).toEqual([]);
+  });
+
+  it("groups a card number by four", () => {
+    expect(groupCard("4242424242424242")).toBe("4242 4242 4242 4242");
+    expect(groupCard("4000 0000 0000 0002")).toBe("4000 0000 0000 0002");
+  });
+});
