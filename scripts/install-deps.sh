@@ -17,9 +17,18 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 wrk nginx-light curl
+  # the web UI's browser tests and benchmark (playwright-core drives it)
+  chromium
   # the Kafka broker (scripts/install-kafka.sh fetches its jars with Maven)
   openjdk-17-jre-headless maven
 )
+
+# The web UI builds with Node.js 20 or newer (Vite 7), which the machine
+# provides; Debian 12's own nodejs is 18, too old.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  echo "install-deps: the web UI needs Node.js >= 20 (node and npm on PATH)" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${packages[@]}"; do
