@@ -55,8 +55,12 @@ std::string add_web_ui(http::Router& router, const UiSettings& settings) {
     log::warn("the web UI is not built (scripts/build.sh builds it); serving the API only");
   }
   router.set_fallback("ui", [site](http::Request& request, http::Responder responder) {
-    const bool api = request.path.starts_with("/api/") || request.path.starts_with("/internal/");
-    if (api) return responder.send(http::problem(404, "no route for " + request.path));
+    // The UI answers only reads of paths outside the API; anything else
+    // that matched no route is the API's 404.
+    const bool read = request.method == http::Method::kGet || request.method == http::Method::kHead;
+    const bool api = request.path.starts_with("/api/") || request.path.starts_with("/internal/") ||
+                     request.path.starts_with("/debug/");
+    if (!read || api) return responder.send(http::problem(404, "no route for " + request.path));
     if (site != nullptr) return responder.send(site->serve(request));
     if (request.path == "/") {
       return responder.send(

@@ -110,7 +110,8 @@ if [[ "$backend" == "sqlite" ]]; then
   check "up prints its URL" test -n "$url"
   check "up is ready" curl -sf "$url/health/ready" -o /dev/null
   check "up serves metrics" sh -c "curl -sf '$url/metrics' | grep -q seatflow_http_requests_total"
-  check "up answers problem+json" sh -c "curl -s -o /dev/null -w '%{http_code} %{content_type}' '$url/nope' | grep -qx '404 application/problem+json'"
+  check "up answers problem+json" sh -c "curl -s -o /dev/null -w '%{http_code} %{content_type}' '$url/api/nope' | grep -qx '404 application/problem+json'"
+  check "up serves the web UI at /" sh -c "curl -sf '$url/' | grep -q '<title>Seatflow'"
   check "the trace-conformance route is off by default" sh -c "curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '[]' '$url/debug/trace-conformance' | grep -qx 404"
   kill -INT "$up_pid"
   wait "$up_pid"
