@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
+source scripts/lib/up.sh
 
 seats="${SEATS:-4000}"
 buyers="${BUYERS:-5000}"
@@ -19,30 +20,20 @@ scripts/install-deps.sh
 scripts/build.sh >/dev/null
 
 work="$(mktemp -d -t seatflow-bench-flash.XXXXXX)"
-server_pid=""
 cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  up_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-port="$(free_port)"
-admin="bench-admin-$RANDOM$RANDOM"
-SEATFLOW_HTTP_PORT="$port" SEATFLOW_AUTH_ADMIN_TOKEN="$admin" SEATFLOW_DEMO_EVENT=false \
-  SEATFLOW_HTTP_ACCESS_LOG=false SEATFLOW_LOG_LEVEL=warn \
-  SEATFLOW_RESERVATION_MAX_SEATS_PER_BUYER=10 \
-  ./build/seatflow up --data-dir "$work/data" >"$work/server.log" 2>&1 &
-server_pid=$!
-wait_for 20 curl -sf "http://127.0.0.1:$port/health/ready" || { cat "$work/server.log"; exit 1; }
+up_start "$work" SEATFLOW_RESERVATION_MAX_SEATS_PER_BUYER=10
 
 rows=$(((seats + 49) / 50))
-event="$(curl -sf -X POST "http://127.0.0.1:$port/api/admin/events" \
-  -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+event="$(curl -sf -X POST "$UP_URL/api/admin/events" \
+  -H "Authorization: Bearer $UP_ADMIN" -H 'Content-Type: application/json' \
   -d "{\"name\":\"Flash sale\",\"venue\":\"Arena\",\"starts_at\":\"2030-01-01T20:00:00Z\",
        \"currency\":\"EUR\",\"tiers\":[{\"name\":\"std\",\"price_minor\":5000}],
        \"sections\":[{\"name\":\"F\",\"tier\":\"std\",\"rows\":$rows,\"seats_per_row\":50}]}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 
 echo "flash sale: $buyers buyers, $((rows * 50)) seats, $concurrency at a time, embedded" >&2
-./build/bench/flash_sale "http://127.0.0.1:$port" "$event" "$buyers" "$concurrency"
+./build/bench/flash_sale "$UP_URL" "$event" "$buyers" "$concurrency"
