@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what is missing, builds, starts the servers
-# the tests need (a throwaway PostgreSQL, Kafka broker and Jaeger), runs ctest, stops what
-# it started.
+# the tests need (a throwaway PostgreSQL, Kafka broker and Jaeger, and a
+# Seatflow cluster of scripts/cluster.sh for the distributed end-to-end
+# tests), runs ctest, stops what it started.
 # Exits non-zero if anything fails.
 #
 # Usage: scripts/test.sh [ctest options...]   e.g. scripts/test.sh -L sqlite
@@ -28,6 +29,7 @@ wait "$kafka_install"
 work="$(mktemp -d -t seatflow-test.XXXXXX)"
 chmod 755 "$work"  # the PostgreSQL server user must reach its folder inside
 cleanup() {
+  SEATFLOW_CLUSTER_DIR="$work/cluster" scripts/cluster.sh down 2>/dev/null || true
   kafka_stop
   jaeger_stop
   pg_stop
@@ -38,6 +40,10 @@ trap cleanup EXIT
 pg_start "$work/postgres"
 jaeger_start "$work/jaeger"
 kafka_start "$work/kafka"
+log "starting a Seatflow cluster (scripts/cluster.sh)"
+export SEATFLOW_TEST_CLUSTER_DIR="$work/cluster"
+SEATFLOW_CLUSTER_DIR="$SEATFLOW_TEST_CLUSTER_DIR" SEATFLOW_CLUSTER_PORT="$(free_port)" \
+  scripts/cluster.sh up >"$work/cluster.out"
 
 log "running tests"
 cd build

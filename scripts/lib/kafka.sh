@@ -1,16 +1,18 @@
 # A throwaway single-node Apache Kafka (KRaft, combined broker and
 # controller) on free loopback ports, its data in a folder. Source it after
 # common.sh, then:
-#   kafka_start DIR   fetches Kafka if needed (scripts/install-kafka.sh),
-#                     formats the storage, starts the node, waits until it
-#                     answers; exports SEATFLOW_TEST_KAFKA_BROKERS
-#                     (host:port) and KAFKA_CLASSPATH
+#   kafka_prepare DIR fetches Kafka if needed (scripts/install-kafka.sh),
+#                     writes its configuration and formats the storage; sets
+#                     KAFKA_PORT, KAFKA_CLASSPATH and KAFKA_CMD (the command
+#                     that runs the node, in the foreground)
+#   kafka_start DIR   kafka_prepare, then starts the node and waits until it
+#                     answers; exports SEATFLOW_TEST_KAFKA_BROKERS (host:port)
 #   kafka_stop        stops it
 #
 # Topics are never created automatically (auto.create.topics.enable=false):
 # Seatflow creates its own, as in production.
 
-kafka_start() {
+kafka_prepare() {
   local dir="$1" libs port controller_port
   libs="$(scripts/install-kafka.sh)"
   mkdir -p "$dir/data"
@@ -50,14 +52,20 @@ PROPS
   java "${java_opts[@]}" -cp "$KAFKA_CLASSPATH" kafka.tools.StorageTool format \
     -t "$(java -cp "$KAFKA_CLASSPATH" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; return 1; }
-  java "${java_opts[@]}" -cp "$KAFKA_CLASSPATH" kafka.Kafka "$dir/server.properties" \
-    >"$dir/stdout.log" 2>&1 &
+  KAFKA_CMD=(java "${java_opts[@]}" -cp "$KAFKA_CLASSPATH" kafka.Kafka "$dir/server.properties")
+  KAFKA_PORT="$port"
+}
+
+kafka_start() {
+  local dir="$1"
+  kafka_prepare "$dir" || return 1
+  "${KAFKA_CMD[@]}" >"$dir/stdout.log" 2>&1 &
   KAFKA_PID=$!
-  if ! wait_for 90 kafka_ready "$port"; then
+  if ! wait_for 90 kafka_ready "$KAFKA_PORT"; then
     cat "$dir/stdout.log" "$dir/kafka.log" >&2 2>/dev/null || true
     return 1
   fi
-  export SEATFLOW_TEST_KAFKA_BROKERS="127.0.0.1:$port"
+  export SEATFLOW_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
   log "Kafka on $SEATFLOW_TEST_KAFKA_BROKERS"
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "app/settings.hpp"
 #include "core/config.hpp"
@@ -30,5 +31,10 @@ int run_config(const Config& config, bool reference);
 // Runs every service in this process on the embedded databases and serves
 // every API on one port until SIGINT or SIGTERM.
 int run_up(const Settings& settings);
+
+// Runs one service (reservation, payment or order) in this process on
+// PostgreSQL and Kafka, as one of any number of replicas, until SIGINT or
+// SIGTERM. Refuses (2) settings a replica cannot run with.
+int run_serve(const Settings& settings, std::string_view service);
 
 }  // namespace seatflow::app

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cli.add_option("--log-level", log_level, "Same as --set log.level=LEVEL");
   cli.add_option("--log-format", log_format, "Same as --set log.format=text|json");
 
+  std::optional<uint16_t> port;
   app::MigrateOptions migrate;
   CLI::App* migrate_cmd = cli.add_subcommand(
       "migrate",
@@ -59,8 +60,17 @@ int main(int argc, char** argv) {
       "up",
       "Run Seatflow embedded: every service in one process on SQLite files under the data "
       "folder, every API on one port (http.port, default 8080).");
-  std::optional<uint16_t> port;
   up_cmd->add_option("-p,--port", port, "Same as --set http.port=PORT");
+
+  std::string serve_service;
+  CLI::App* serve_cmd = cli.add_subcommand(
+      "serve",
+      "Run one service on PostgreSQL and Kafka, as one replica among any number: the "
+      "distributed mode. Run `seatflow migrate` first; see docs/distributed.md.");
+  serve_cmd->add_option("service", serve_service, "reservation, payment or order")
+      ->required()
+      ->check(CLI::IsMember({"reservation", "payment", "order"}));
+  serve_cmd->add_option("-p,--port", port, "Same as --set http.port=PORT");
 
   bool config_reference = false;
   CLI::App* config_cmd = cli.add_subcommand(
@@ -107,5 +117,6 @@ int main(int argc, char** argv) {
   if (topics_cmd->parsed()) return app::run_topics(settings, topics_dry_run);
   if (config_cmd->parsed()) return app::run_config(config, config_reference);
   if (up_cmd->parsed()) return app::run_up(settings);
+  if (serve_cmd->parsed()) return app::run_serve(settings, serve_service);
   return 2;
 }

@@ -9,19 +9,18 @@
 #include <fmt/core.h>
 
 #include "app/commands.hpp"
+#include "app/process.hpp"
 #include "app/services.hpp"
 #include "app/telemetry.hpp"
 #include "app/web_ui.hpp"
 #include "bus/outbox.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "db/migrations.hpp"
 #include "http/client.hpp"
 #include "http/conformance.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "http/sse.hpp"
-#include "http/tracing.hpp"
 #include "metrics/registry.hpp"
 #include "services/common/auth.hpp"
 #include "services/order/order_service.hpp"
@@ -30,17 +29,6 @@
 
 namespace seatflow::app {
 namespace {
-
-// Blocks SIGINT and SIGTERM in this thread and every thread it starts, so
-// they can be awaited with sigwait() instead of interrupting anything.
-sigset_t block_shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
 
 // The session secret of an embedded installation: configured, or generated
 // once and kept in <data_dir>/session.secret so sessions survive restarts.
@@ -72,29 +60,20 @@ int run_up(const Settings& settings) {
   }
   const sigset_t signals = block_shutdown_signals();
 
-  // Embedded mode owns its files: bring every schema up to date, then check it.
+  // Embedded mode owns its files: bring every schema up to date.
   std::vector<std::unique_ptr<db::Database>> databases;
   auto health = std::make_shared<http::HealthChecks>();
   for (const auto& module : service_modules()) {
     const std::string name(module.name);
-    auto migrations = db::select_migrations(migration_files(module), db::Dialect::kSqlite);
-    if (!migrations) {
-      fmt::print(stderr, "seatflow: {}: {}\n", name, migrations.error().message());
-      return 1;
-    }
     auto database = open_service_database(settings.database, settings.data_dir, name);
+    if (database) {
+      if (auto st = prepare_schema(**database, name, /*migrate=*/true); !st)
+        database = fail(st.error());
+    }
     if (!database) {
       fmt::print(stderr, "seatflow: {}: {}\n", name, database.error().message());
       return 1;
     }
-    db::Migrator migrator(**database, name, std::move(*migrations), SystemClock::instance());
-    auto applied = migrator.migrate();
-    if (!applied) {
-      fmt::print(stderr, "seatflow: {}: {}\n", name, applied.error().message());
-      return 1;
-    }
-    for (const auto& m : *applied)
-      log::info("{}: applied migration V{} ({})", name, m.version, m.description);
     db::Database* db = database->get();
     health->add(name + " database", [db] { return db->ping(); });
     databases.push_back(std::move(*database));
@@ -118,20 +97,13 @@ int run_up(const Settings& settings) {
   }
   std::vector<std::unique_ptr<bus::OutboxRelay>> relays;
   for (size_t i = 0; i < databases.size(); ++i) {
-    const std::string name(service_modules()[i].name);
-    auto relay = std::make_unique<bus::OutboxRelay>(
-        name, *databases[i], **bus, (*bus)->system(), tracer, SystemClock::instance(),
-        bus::RelayOptions{.owner = "embedded",
-                          .batch_size = settings.bus.outbox_batch_size,
-                          .poll_interval = settings.bus.outbox_poll_interval,
-                          .lease = settings.bus.outbox_lease,
-                          .retention = settings.bus.outbox_retention},
-        &registry);
-    if (auto st = relay->start(); !st) {
-      fmt::print(stderr, "seatflow: {} outbox relay: {}\n", name, st.error().message());
+    auto relay = start_relay(std::string(service_modules()[i].name), *databases[i], **bus, tracer,
+                             settings.bus, "embedded", registry);
+    if (!relay) {
+      fmt::print(stderr, "seatflow: {}\n", relay.error().message());
       return 1;
     }
-    relays.push_back(std::move(relay));
+    relays.push_back(std::move(*relay));
   }
 
   http::SseHub hub(settings.http.sse, registry);
@@ -180,20 +152,12 @@ int run_up(const Settings& settings) {
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);
   }
 
-  std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry),
-                                                               http::tracing_middleware(tracer)};
-  if (settings.http.access_log) middleware.push_back(http::access_log_middleware());
-  http::HttpServer server(settings.http.server,
-                          http::chain(std::move(middleware),
-                                      [&router](http::Request& r, http::Responder responder) {
-                                        router.dispatch(r, std::move(responder));
-                                      }),
-                          registry);
-  if (auto started = server.start(); !started) {
-    fmt::print(stderr, "seatflow: {}\n", started.error().message());
+  auto server = start_http_server(settings, router, tracer, registry);
+  if (!server) {
+    fmt::print(stderr, "seatflow: {}\n", server.error().message());
     return 1;
   }
-  const std::string self = fmt::format("http://127.0.0.1:{}", server.port());
+  const std::string self = fmt::format("http://127.0.0.1:{}", (*server)->port());
   order.set_peer_urls(
       settings.order.reservation_url.empty() ? self : settings.order.reservation_url,
       settings.order.payment_url.empty() ? self : settings.order.payment_url);
@@ -203,27 +167,18 @@ int run_up(const Settings& settings) {
       return 1;
     }
   }
-  if (settings.demo_event) {
-    auto events = reservation.event_count();
-    if (events && *events == 0) {
-      const int64_t in_a_month = SystemClock::instance().now_unix_ms() + int64_t{30} * 86'400'000;
-      auto created = reservation.create_event(reservation::demo_event_spec(in_a_month));
-      if (!created) log::warn("cannot create the demo event: {}", created.error().message());
-    }
-  }
+  if (settings.demo_event) create_demo_event_if_empty(reservation);
   if (auth_options.admin_token.empty()) {
     log::info("the admin API is off: set auth.admin_token (SEATFLOW_AUTH_ADMIN_TOKEN) to use it");
   }
   const std::string host =
       settings.http.server.host == "0.0.0.0" ? "localhost" : settings.http.server.host;
   fmt::print("Seatflow is running on http://{}:{} (data in {}). Press Ctrl-C to stop.\n", host,
-             server.port(), settings.data_dir);
+             (*server)->port(), settings.data_dir);
   std::fflush(stdout);
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  server.stop();
+  wait_for_shutdown(signals);
+  (*server)->stop();
   order.stop();
   reservation.stop();
   for (auto& relay : relays) relay->stop();

@@ -51,6 +51,10 @@ struct SubscriptionOptions {
   std::string group;  // consumer group: members share the partitions
   std::vector<std::string> topics;
   Handler handler;
+  // Where a group without a committed position starts: the earliest message
+  // (every message is handled), or the end (only what is published from now
+  // on; for live-update feeds whose group is new with each process).
+  bool start_at_end = false;
   // Backoff between attempts at a message whose handler failed.
   std::chrono::milliseconds retry_backoff{100};
   std::chrono::milliseconds max_retry_backoff{5000};

@@ -99,12 +99,9 @@ class EmbeddedLog final : public Bus {
         const PartitionKey where{m.topic, partition_for(m.key, *partitions)};
         auto it = next.find(where);
         if (it == next.end()) {
-          auto rows = s.query(
-              "SELECT COALESCE(MAX(msg_offset) + 1, 0) FROM messages WHERE topic = $1 AND part = "
-              "$2",
-              {where.first, int64_t{where.second}});
-          if (!rows) return fail(rows.error());
-          it = next.emplace(where, (*rows)[0].get<int64_t>(0)).first;
+          auto end = end_offset(s, where);
+          if (!end) return fail(end.error());
+          it = next.emplace(where, *end).first;
         }
         auto n = s.execute(
             "INSERT INTO messages (topic, part, msg_offset, msg_key, headers, payload, created_at)"
@@ -162,6 +159,15 @@ class EmbeddedLog final : public Bus {
   const EmbeddedLogOptions& options() const { return options_; }
   const Clock& clock() const { return clock_; }
 
+  // The offset the next message published to the partition will get.
+  static Result<int64_t> end_offset(db::Session& s, const PartitionKey& where) {
+    auto rows = s.query(
+        "SELECT COALESCE(MAX(msg_offset) + 1, 0) FROM messages WHERE topic = $1 AND part = $2",
+        {where.first, int64_t{where.second}});
+    if (!rows) return fail(rows.error());
+    return (*rows)[0].get<int64_t>(0);
+  }
+
   Result<int32_t> partitions_of(db::Session& s, const std::string& topic) {
     {
       std::lock_guard lock(mu_);
@@ -213,13 +219,22 @@ void EmbeddedSubscription::stop() {
 }
 
 void EmbeddedSubscription::run() {
-  // Where the group stands: its committed offsets (0, the earliest, where none).
+  // Where the group stands: its committed offsets; where none, the earliest
+  // (0) or, with start_at_end, the end.
   auto loaded = log_.db().transact(
       [&](db::Session& s) -> Status {
         for (const auto& topic : options_.topics) {
           auto partitions = log_.partitions_of(s, topic);
           if (!partitions) return fail(partitions.error());
-          for (int32_t p = 0; p < *partitions; ++p) positions_[{topic, p}] = 0;
+          for (int32_t p = 0; p < *partitions; ++p) {
+            int64_t start = 0;
+            if (options_.start_at_end) {
+              auto end = EmbeddedLog::end_offset(s, {topic, p});
+              if (!end) return fail(end.error());
+              start = *end;
+            }
+            positions_[{topic, p}] = start;
+          }
         }
         auto rows =
             s.query("SELECT topic, part, next_offset FROM group_offsets WHERE group_name = $1",

@@ -1,7 +1,10 @@
 #include "bus/inbox.hpp"
 
+#include <algorithm>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include "bus/semconv.hpp"
@@ -21,9 +24,15 @@ struct Inbox::Metrics {
                          .Name("seatflow_bus_dead_letters_total")
                          .Help("Messages moved to the dead_letters table after too many failures")
                          .Register(r)
-                         .Add({{"consumer", consumer}})) {}
+                         .Add({{"consumer", consumer}})),
+        lag(prometheus::BuildGauge()
+                .Name("seatflow_bus_consumer_lag_seconds")
+                .Help("Age of the last message this consumer took up, by topic: how far behind "
+                      "the publishers it runs")
+                .Register(r)) {}
   prometheus::Counter& duplicates;
   prometheus::Counter& dead_letters;
+  prometheus::Family<prometheus::Gauge>& lag;
 };
 
 Inbox::Inbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,
@@ -57,6 +66,11 @@ trace::Span start_process_span(const trace::Tracer& tracer, std::string_view sys
 }
 
 Status Inbox::handle(const Message& message, const InboxHandler& handler) {
+  if (metrics_ && message.timestamp_ms > 0) {
+    const int64_t age_ms = std::max<int64_t>(0, clock_.now_unix_ms() - message.timestamp_ms);
+    metrics_->lag.Add({{"consumer", options_.consumer}, {"topic", message.topic}})
+        .Set(static_cast<double>(age_ms) / 1000.0);
+  }
   trace::Span span = start_process_span(tracer_, system_, message, options_.consumer);
   trace::Scope scope(span);
   const std::string id = message.id();

@@ -165,13 +165,14 @@ class KafkaSubscription final : public Subscription {
   KafkaSubscription& operator=(const KafkaSubscription&) = delete;
 
   Status start(const KafkaOptions& kafka) {
-    auto conf = make_conf(kafka, {{"group.id", options_.group},
-                                  {"enable.auto.commit", "false"},
-                                  {"enable.auto.offset.store", "false"},
-                                  {"auto.offset.reset", "earliest"},
-                                  {"allow.auto.create.topics", "false"},
-                                  {"session.timeout.ms", ms(kafka.session_timeout)},
-                                  {"heartbeat.interval.ms", ms(kafka.session_timeout / 4)}});
+    auto conf =
+        make_conf(kafka, {{"group.id", options_.group},
+                          {"enable.auto.commit", "false"},
+                          {"enable.auto.offset.store", "false"},
+                          {"auto.offset.reset", options_.start_at_end ? "latest" : "earliest"},
+                          {"allow.auto.create.topics", "false"},
+                          {"session.timeout.ms", ms(kafka.session_timeout)},
+                          {"heartbeat.interval.ms", ms(kafka.session_timeout / 4)}});
     if (!conf) return fail(conf.error());
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_rebalance_cb(*conf, &KafkaSubscription::on_rebalance);

@@ -8,6 +8,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include "bus/semconv.hpp"
@@ -67,10 +68,43 @@ struct OutboxRelay::Metrics {
                    .Name("seatflow_outbox_publish_failures_total")
                    .Help("Outbox messages the bus refused or did not acknowledge (retried)")
                    .Register(r)
-                   .Add({{"service", service}})) {}
+                   .Add({{"service", service}})),
+        backlog(prometheus::BuildGauge()
+                    .Name("seatflow_outbox_backlog")
+                    .Help("Outbox messages not yet published (sampled every few seconds)")
+                    .Register(r)
+                    .Add({{"service", service}})),
+        oldest_age(prometheus::BuildGauge()
+                       .Name("seatflow_outbox_oldest_age_seconds")
+                       .Help("Age of the oldest outbox message not yet published: the relay's lag")
+                       .Register(r)
+                       .Add({{"service", service}})) {}
   prometheus::Counter& published;
   prometheus::Counter& failed;
+  prometheus::Gauge& backlog;
+  prometheus::Gauge& oldest_age;
 };
+
+namespace {
+constexpr int64_t kSampleEveryMs = 5000;
+}  // namespace
+
+void OutboxRelay::sample_backlog() {
+  const int64_t now = clock_.now_unix_ms();
+  if (!metrics_ || now < next_sample_ms_) return;
+  next_sample_ms_ = now + kSampleEveryMs;
+  auto rows = db_.transact(
+      [&](db::Session& s) {
+        return s.query("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL");
+      },
+      {.read_only = true});
+  if (!rows || rows->empty()) return;
+  const auto& r = (*rows)[0];
+  metrics_->backlog.Set(static_cast<double>(r.get<int64_t>(0)));
+  const auto oldest = r.get<std::optional<int64_t>>(1);
+  metrics_->oldest_age.Set(
+      oldest ? static_cast<double>(std::max<int64_t>(0, now - *oldest)) / 1000.0 : 0.0);
+}
 
 struct OutboxRelay::Row {
   int64_t seq = 0;
@@ -127,6 +161,7 @@ void OutboxRelay::run() {
     }
     backoff = options_.retry_backoff;
     purge();
+    sample_backlog();
     // A full batch means there is probably more: go straight on.
     if (*published < static_cast<size_t>(options_.batch_size)) {
       listener_->wait(options_.poll_interval);

@@ -127,6 +127,8 @@ class OutboxRelay {
   Status mark(const std::vector<const Row*>& sent,
               const std::vector<std::pair<const Row*, std::string>>& failed);
   void purge();
+  // Sets the backlog gauges, at most every few seconds.
+  void sample_backlog();
 
   const std::string service_;
   db::Database& db_;
@@ -136,6 +138,7 @@ class OutboxRelay {
   const Clock& clock_;
   const RelayOptions options_;
   std::unique_ptr<Metrics> metrics_;
+  int64_t next_sample_ms_ = 0;  // relay thread only
   std::unique_ptr<db::Listener> listener_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -239,6 +239,28 @@ TEST_F(BusContract, AConsumerResumesWhereItsGroupLeftOffAfterARestart) {
   EXPECT_EQ(log.all()[0].payload, "5");
 }
 
+TEST_F(BusContract, ANewGroupThatStartsAtTheEndSeesOnlyWhatIsPublishedAfterIt) {
+  for (int seq = 0; seq < 3; ++seq) ASSERT_TRUE(bus_->publish_one(message("old", seq)));
+  MessageLog log;
+  auto sub = bus_->subscribe({.group = testing::unique_name("live"),
+                              .topics = {topic_},
+                              .handler =
+                                  [&log](const Message& m) {
+                                    log.add(m);
+                                    return ok();
+                                  },
+                              .start_at_end = true});
+  ASSERT_TRUE(sub) << sub.error().to_string();
+  // A Kafka consumer gets its partitions a little after subscribing: publish
+  // until the first new message arrives.
+  for (int seq = 0; seq < 100 && log.size() == 0; ++seq) {
+    ASSERT_TRUE(bus_->publish_one(message("new", seq)));
+    log.wait_for(1, 100ms);
+  }
+  ASSERT_GT(log.size(), 0u);
+  for (const auto& m : log.all()) EXPECT_EQ(m.key, "new") << "an older message was delivered";
+}
+
 TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"order-1", "order-2", "order-3", "order-4", "order-5"}, 40);

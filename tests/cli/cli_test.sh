@@ -55,6 +55,16 @@ if [[ "$backend" == "sqlite" ]]; then
   run frobnicate
   check "unknown command is a usage error (2)" test "$status" -eq 2
 
+  run serve ticketing
+  check "serve: unknown service is a usage error (2)" test "$status" -eq 2
+  run serve order
+  check "serve on SQLite: exit 2, says PostgreSQL" test "$status" -eq 2
+  check "serve on SQLite: one line" one_line_with "PostgreSQL"
+  run serve payment --set database.backend=postgres --set database.url=postgresql://x/y \
+    --set bus.backend=kafka --set bus.kafka_brokers=127.0.0.1:1
+  check "serve without a shared session secret: exit 2" test "$status" -eq 2
+  check "serve without a shared session secret: says which key" one_line_with "auth.session_secret"
+
   printf '[database]\nbackend = "sqlite"\npool_sise = 4\n' >"$work/unknown.toml"
   run --config "$work/unknown.toml" config
   check "unknown key: exit 2" test "$status" -eq 2

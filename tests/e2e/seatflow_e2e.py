@@ -1,11 +1,19 @@
-"""End-to-end tests of the purchase: they drive a real `seatflow up` over HTTP.
+"""End-to-end tests of the purchase, over HTTP, in either mode.
 
-Usage: seatflow_e2e.py <seatflow binary> [unittest arguments]
+Usage: seatflow_e2e.py <seatflow binary> embedded|distributed [unittest arguments]
 
-Each test class starts its own server (a fresh data folder, a free port) with
-the settings its scenario needs, through the same environment variables a
-user would set. The trace test also needs SEATFLOW_TEST_JAEGER_OTLP_URL and
-SEATFLOW_TEST_JAEGER_QUERY_URL (scripts/test.sh starts Jaeger).
+embedded: each test class starts its own `seatflow up` (a fresh data folder,
+a free port) with the settings its scenario needs, through the same
+environment variables a user would set. The trace test also needs
+SEATFLOW_TEST_JAEGER_OTLP_URL and SEATFLOW_TEST_JAEGER_QUERY_URL
+(scripts/test.sh starts Jaeger).
+
+distributed: the same tests run against the cluster of scripts/cluster.sh
+whose folder SEATFLOW_TEST_CLUSTER_DIR names (two replicas of each service
+behind nginx, on PostgreSQL and Kafka), one test class at a time. A class
+that needs other settings restarts the services with them, and restarts
+them as they were when it is done. The cluster-only classes kill replicas
+and stop Kafka.
 """
 
 import http.client
@@ -24,6 +32,8 @@ import unittest
 import urllib.parse
 
 BINARY = None
+MODE = "embedded"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ADMIN_TOKEN = "e2e-admin-token"
 SERVICE_TOKEN = "e2e-service-token"
 GOOD_CARD = "4242 4242 4242 4242"
@@ -53,6 +63,7 @@ class Server:
         })
         for key, value in settings.items():
             self.env[key] = str(value)
+        self.admin_token = ADMIN_TOKEN
         self.process = None
         self.start()
 
@@ -93,8 +104,15 @@ class Server:
 
     # ---- HTTP ---------------------------------------------------------------
 
-    def request(self, method, path, body=None, token=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+    def service_token(self):
+        return SERVICE_TOKEN
+
+    def internal_request(self, method, path, token=None):
+        """A service-to-service route (not public behind the gateway)."""
+        return self.request(method, path, token=token)
+
+    def request(self, method, path, body=None, token=None, headers=None, port=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)
         h = dict(headers or {})
         if body is not None:
             h["Content-Type"] = "application/json"
@@ -119,7 +137,7 @@ class Server:
         return body["events"][0]["id"]
 
     def create_event(self, sections):
-        status, body = self.request("POST", "/api/admin/events", token=ADMIN_TOKEN, body={
+        status, body = self.request("POST", "/api/admin/events", token=self.admin_token, body={
             "name": "E2E", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
             "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
             "sections": sections})
@@ -157,6 +175,86 @@ class Server:
                 return body
             time.sleep(0.05)
         raise AssertionError(f"order {order_id} is still {body['status']}")
+
+
+def read_cluster_env(folder):
+    values = {}
+    with open(os.path.join(folder, "cluster.env")) as f:
+        for line in f:
+            name, sep, value = line.strip().partition("=")
+            if sep and not name.startswith("#"):
+                values[name] = value
+    return values
+
+
+class Cluster(Server):
+    """The running cluster of scripts/cluster.sh, reached through its gateway."""
+
+    def __init__(self, **settings):
+        self.folder = os.environ.get("SEATFLOW_TEST_CLUSTER_DIR")
+        if not self.folder:
+            raise RuntimeError("SEATFLOW_TEST_CLUSTER_DIR must name a running cluster")
+        self.values = read_cluster_env(self.folder)
+        self.port = int(self.values["GATEWAY_PORT"])
+        self.internal_port = int(self.values["INTERNAL_PORT"])
+        self.admin_token = self.values["ADMIN_TOKEN"]
+        self.settings = {k: str(v) for k, v in settings.items()}
+        if self.settings:
+            self.restart()
+
+    def cluster(self, *args):
+        env = dict(os.environ, SEATFLOW_CLUSTER_DIR=self.folder)
+        done = subprocess.run([os.path.join(REPO, "scripts", "cluster.sh"), *args], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
+        if done.returncode != 0:
+            raise RuntimeError(f"cluster.sh {' '.join(args)}: " + done.stdout.decode())
+
+    def restart(self, settings=None):
+        self.cluster("stop", "services")
+        items = settings if settings is not None else self.settings
+        self.cluster("start", "services", *[f"{k}={v}" for k, v in items.items()])
+
+    def start(self):
+        self.cluster("start", "services", *[f"{k}={v}" for k, v in self.settings.items()])
+
+    def kill9(self):
+        self.cluster("kill", "services")
+
+    def stop(self):
+        pass  # the cluster outlives a test; its exporters send on their schedule
+
+    def close(self):
+        if self.settings:
+            self.restart({})
+
+    def server_log(self):
+        return ""
+
+    def service_token(self):
+        with open(os.path.join(self.folder, "seatflow.toml")) as f:
+            for line in f:
+                name, _, value = line.partition("=")
+                if name.strip() == "service_token":
+                    return value.strip().strip('"')
+        raise RuntimeError("no service_token in the cluster's seatflow.toml")
+
+    def internal_request(self, method, path, token=None):
+        return self.request(method, path, token=token, port=self.internal_port)
+
+    def request(self, method, path, body=None, token=None, headers=None, port=None):
+        # A replica that dies mid-request is a 502 from the gateway: a client
+        # tries again, as a browser's user would.
+        for _ in range(20):
+            status, content = Server.request(self, method, path, body, token, headers, port)
+            if status not in (502, 503, 504):
+                return status, content
+            time.sleep(0.25)
+        return status, content
+
+
+def target(**settings):
+    """The system under test, in this run's mode."""
+    return Cluster(**settings) if MODE == "distributed" else Server(**settings)
 
 
 class SseReader:
@@ -210,7 +308,7 @@ class PurchaseTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = target()
         cls.event = cls.server.demo_event()
 
     @classmethod
@@ -314,7 +412,7 @@ class HoldExpiryTest(unittest.TestCase):
     """A hold that expires while the payment is being authorized."""
 
     def test_expired_hold_voids_the_payment_and_cancels(self):
-        s = Server(SEATFLOW_RESERVATION_HOLD_TTL="1s", SEATFLOW_PAYMENT_GATEWAY_LATENCY="1500ms",
+        s = target(SEATFLOW_RESERVATION_HOLD_TTL="1s", SEATFLOW_PAYMENT_GATEWAY_LATENCY="1500ms",
                    SEATFLOW_RESERVATION_SWEEP_INTERVAL="200ms")
         try:
             event = s.demo_event()
@@ -327,8 +425,9 @@ class HoldExpiryTest(unittest.TestCase):
             self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "hold_expired"))
             self.assertEqual([h["status"] for h in order["history"]],
                              ["AUTHORIZING", "CONFIRMING", "CANCELLING", "CANCELLED"])
-            status, payment = s.request("GET", f"/internal/payments/{order['payment_id']}",
-                                        token=SERVICE_TOKEN)
+            status, payment = s.internal_request("GET",
+                                                 f"/internal/payments/{order['payment_id']}",
+                                                 token=s.service_token())
             self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
             self.assertEqual(s.seat_states(event)["A-1-1"], "AVAILABLE")
         finally:
@@ -397,7 +496,7 @@ def check_invariants(test, server, event_id, orders, seats):
 
 class ContentionTest(unittest.TestCase):
     def test_200_buyers_race_for_50_seats(self):
-        s = Server()
+        s = target()
         try:
             event = s.create_event([{"name": "R", "tier": "std", "rows": 5, "seats_per_row": 10}])
             orders = race(s, event, 200, [GOOD_CARD] * 9 + [DECLINED_CARD])
@@ -409,7 +508,7 @@ class ContentionTest(unittest.TestCase):
 
 class CrashTest(unittest.TestCase):
     def test_kill9_mid_saga_then_restart_finishes_every_order(self):
-        s = Server(SEATFLOW_PAYMENT_GATEWAY_LATENCY="300ms")
+        s = target(SEATFLOW_PAYMENT_GATEWAY_LATENCY="300ms")
         try:
             event = s.create_event([{"name": "K", "tier": "std", "rows": 4, "seats_per_row": 10}])
             placed = []
@@ -434,14 +533,112 @@ class CrashTest(unittest.TestCase):
             s.close()
 
 
+class ClusterTestCase(unittest.TestCase):
+    """A scenario of the distributed mode only: replicas, Kafka, Prometheus."""
+
+    def setUp(self):
+        if MODE != "distributed":
+            self.skipTest("needs the cluster (distributed mode)")
+
+    def run_during(self, server, event, buyers, disturb):
+        """Races `buyers` for the event's seats while `disturb()` runs beside them."""
+        done = []
+
+        def run():
+            done.append(race(server, event, buyers, [GOOD_CARD] * 4 + [DECLINED_CARD]))
+
+        racer = threading.Thread(target=run)
+        racer.start()
+        disturb()
+        racer.join()
+        self.assertTrue(done, "the race raised")
+        return done[0]
+
+
+class ReplicaCrashTest(ClusterTestCase):
+    def test_kill9_one_replica_of_each_service_during_a_200_buyer_run(self):
+        # Short leases and holds, so that the dead replicas' work is taken
+        # over, and holds whose answer was lost with a replica are freed, well
+        # within the run.
+        s = Cluster(SEATFLOW_SAGA_LEASE="3s", SEATFLOW_OUTBOX_LEASE="3s",
+                    SEATFLOW_RESERVATION_HOLD_TTL="10s", SEATFLOW_RESERVATION_SWEEP_INTERVAL="500ms",
+                    SEATFLOW_PAYMENT_GATEWAY_LATENCY="20ms")
+        try:
+            event = s.create_event([{"name": "X", "tier": "std", "rows": 5, "seats_per_row": 10}])
+
+            def disturb():
+                time.sleep(2)
+                s.cluster("kill", "reservation-1", "payment-2", "order-1")
+                time.sleep(3)
+                s.cluster("start", "reservation-1", "payment-2", "order-1",
+                          *[f"{k}={v}" for k, v in s.settings.items()])
+
+            orders = self.run_during(s, event, 200, disturb)
+            check_invariants(self, s, event, orders, 50)
+        finally:
+            s.close()
+
+
+class KafkaOutageTest(ClusterTestCase):
+    def test_kafka_stopped_for_20_seconds_loses_nothing(self):
+        s = Cluster()
+        event = s.create_event([{"name": "Y", "tier": "std", "rows": 4, "seats_per_row": 10}])
+
+        def disturb():
+            time.sleep(1)
+            s.cluster("stop", "kafka")
+            time.sleep(20)
+            s.cluster("start", "kafka")
+
+        orders = self.run_during(s, event, 100, disturb)
+        check_invariants(self, s, event, orders, 40)
+        self.assertTrue(any(o["status"] == "COMPLETED" for _, o in orders))
+
+
+class PrometheusTest(ClusterTestCase):
+    def test_every_instance_is_scraped_and_metrics_answer(self):
+        s = Cluster()
+        s.session()  # traffic to count
+        url = urllib.parse.urlparse(s.values["SEATFLOW_CLUSTER_PROMETHEUS_URL"])
+        replicas = 3 * int(s.values["REPLICAS"])
+
+        def query(expr):
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            conn.request("GET", "/api/v1/query?query=" + urllib.parse.quote(expr))
+            response = conn.getresponse()
+            body = json.loads(response.read())
+            conn.close()
+            self.assertEqual(body["status"], "success", body)
+            return body["data"]["result"]
+
+        deadline = time.time() + 60
+        while True:
+            up = query('up{job="seatflow"} == 1')
+            requests = query('sum by (service) (seatflow_http_requests_total)')
+            if len(up) == replicas and {r["metric"]["service"] for r in requests} >= {
+                    "reservation", "payment", "order"}:
+                break
+            if time.time() > deadline:
+                self.fail(f"{len(up)} of {replicas} instances up; requests by service: {requests}")
+            time.sleep(1)
+        self.assertEqual({r["metric"]["replica"] for r in up},
+                         {f"{svc}-{i}" for svc in ("reservation", "payment", "order")
+                          for i in range(1, replicas // 3 + 1)})
+
+
 class TraceTest(unittest.TestCase):
     """One purchase is one trace, read back from a real Jaeger."""
 
     def test_one_trace_per_purchase(self):
-        otlp = os.environ.get("SEATFLOW_TEST_JAEGER_OTLP_URL")
-        query = os.environ.get("SEATFLOW_TEST_JAEGER_QUERY_URL")
-        self.assertTrue(otlp and query, "SEATFLOW_TEST_JAEGER_OTLP_URL and _QUERY_URL are needed")
-        s = Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200")
+        if MODE == "distributed":
+            s = Cluster()  # its services export to the cluster's Jaeger
+            query = s.values["SEATFLOW_CLUSTER_JAEGER_QUERY_URL"]
+        else:
+            otlp = os.environ.get("SEATFLOW_TEST_JAEGER_OTLP_URL")
+            query = os.environ.get("SEATFLOW_TEST_JAEGER_QUERY_URL")
+            self.assertTrue(otlp and query,
+                            "SEATFLOW_TEST_JAEGER_OTLP_URL and _QUERY_URL are needed")
+            s = Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200")
         try:
             event = s.demo_event()
             stream = SseReader(s, f"/api/events/{event}/seats/stream")
@@ -457,7 +654,7 @@ class TraceTest(unittest.TestCase):
             stream.close()
         finally:
             s.stop()  # flushes the exporter
-        spans = self.read_trace(query, order["trace_id"])
+        spans, processes = self.read_trace(query, order["trace_id"])
         by_id = {sp["spanID"]: sp for sp in spans}
         roots = [sp for sp in spans if not sp.get("references")]
         self.assertEqual(len(roots), 1, [sp["operationName"] for sp in roots])
@@ -495,6 +692,13 @@ class TraceTest(unittest.TestCase):
                 self.assertIn(kind, kinds[name], name)
         namespaces = {tags(sp).get("db.namespace") for sp in spans} - {None}
         self.assertEqual(namespaces, {"reservation", "payment", "order"})
+        if MODE == "distributed":
+            # One trace across the processes: each service's spans come from
+            # its own replicas.
+            services = {processes[sp["processID"]]["serviceName"] for sp in spans}
+            self.assertEqual(services,
+                             {"seatflow-reservation", "seatflow-payment", "seatflow-order"})
+            self.assertEqual(processes[roots[0]["processID"]]["serviceName"], "seatflow-order")
 
     def read_trace(self, query, trace_id):
         url = urllib.parse.urlparse(query)
@@ -511,11 +715,14 @@ class TraceTest(unittest.TestCase):
                 spans = data[0]["spans"] if data else []
                 names = {sp["operationName"] for sp in spans}
                 if "sse push order.events" in names and "process reservation.events" in names:
-                    return spans
+                    return spans, data[0]["processes"]
             time.sleep(0.5)
         self.fail(f"trace {trace_id} incomplete in Jaeger: {sorted({sp['operationName'] for sp in spans})}")
 
 
 if __name__ == "__main__":
     BINARY = os.path.abspath(sys.argv[1])
-    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
+    MODE = sys.argv[2]
+    if MODE not in ("embedded", "distributed"):
+        sys.exit(f"usage: {sys.argv[0]} BINARY embedded|distributed [unittest arguments]")
+    unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)

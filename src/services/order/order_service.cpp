@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -61,10 +62,45 @@ struct OrderService::Metrics {
                     .Name("seatflow_saga_step_retries_total")
                     .Help("Saga steps rescheduled after a failure")
                     .Register(r)
-                    .Add({})) {}
+                    .Add({})),
+        steps(prometheus::BuildGauge()
+                  .Name("seatflow_saga_steps")
+                  .Help("Sagas not finished, by the step they are at (sampled every few seconds)")
+                  .Register(r)),
+        oldest_step_age(prometheus::BuildGauge()
+                            .Name("seatflow_saga_oldest_step_age_seconds")
+                            .Help("Time since the oldest unfinished saga at each step last moved")
+                            .Register(r)) {}
   prometheus::Family<prometheus::Counter>& transitions;
   prometheus::Counter& retries;
+  prometheus::Family<prometheus::Gauge>& steps;
+  prometheus::Family<prometheus::Gauge>& oldest_step_age;
 };
+
+void OrderService::sample_steps() {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  if (now < next_sample_ms_) return;
+  next_sample_ms_ = now + 5000;
+  auto rows = ctx_.db.transact(
+      [&](db::Session& s) {
+        return s.query(
+            "SELECT s.step, COUNT(*), MIN(o.updated_at) FROM saga_steps s JOIN orders o ON o.id "
+            "= s.order_id WHERE s.step <> 'done' GROUP BY s.step");
+      },
+      {.read_only = true});
+  if (!rows) return;
+  for (const char* step : {"authorize", "await_seats", "void"}) {
+    double count = 0;
+    double age = 0;
+    for (const auto& r : *rows) {
+      if (r.get<std::string>(0) != step) continue;
+      count = static_cast<double>(r.get<int64_t>(1));
+      age = static_cast<double>(std::max<int64_t>(0, now - r.get<int64_t>(2))) / 1000.0;
+    }
+    metrics_->steps.Add({{"step", step}}).Set(count);
+    metrics_->oldest_step_age.Add({{"step", step}}).Set(age);
+  }
+}
 
 OrderService::OrderService(services::ServiceContext context, http::HttpClient& client,
                            OrderOptions options)
@@ -119,7 +155,8 @@ Status OrderService::start() {
                                .handler = [this](const bus::Message& m) -> Status {
                                  push_status(m);
                                  return ok();
-                               }});
+                               },
+                               .start_at_end = true});
   if (!live) return fail(live.error().with_context("cannot consume order.events"));
   live_ = std::move(*live);
   claimer_ = std::thread([this] { claim_loop(); });
@@ -497,6 +534,7 @@ void OrderService::claim_loop() {
       if (static_cast<int>(queue_.size()) >= free) continue;  // there may be more due
     }
     if (steps && !steps->empty()) continue;
+    sample_steps();
     listener_->wait(options_.poll_interval);
   }
 }

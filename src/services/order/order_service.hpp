@@ -125,6 +125,9 @@ class OrderService {
   UuidV7Generator ids_;
   bus::Inbox inbox_;
   std::shared_ptr<Metrics> metrics_;
+  // Sets the saga gauges, at most every few seconds; claim thread only.
+  void sample_steps();
+  int64_t next_sample_ms_ = 0;
 
   mutable std::mutex urls_mu_;
   std::string reservation_url_;  // guarded by urls_mu_

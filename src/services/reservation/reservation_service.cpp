@@ -5,6 +5,9 @@
 #include <utility>
 
 #include <fmt/core.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -240,7 +243,11 @@ ReservationService::ReservationService(services::ServiceContext context, Reserva
       inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
              bus::InboxOptions{.consumer = std::string(kServiceName),
                                .max_attempts = ctx_.inbox_max_attempts},
-             &ctx_.registry) {}
+             &ctx_.registry),
+      seats_gauge_(&prometheus::BuildGauge()
+                        .Name("seatflow_seats")
+                        .Help("Seats of every event by state (sampled every few seconds)")
+                        .Register(ctx_.registry.prometheus())) {}
 
 ReservationService::~ReservationService() { stop(); }
 
@@ -259,7 +266,8 @@ Status ReservationService::start() {
                                .handler = [this](const bus::Message& m) -> Status {
                                  push_seat_change(m);
                                  return ok();
-                               }});
+                               },
+                               .start_at_end = true});
   if (!live) return fail(live.error().with_context("cannot consume seat.changes"));
   live_ = std::move(*live);
   sweeper_ = std::thread([this] { sweep_loop(); });
@@ -655,9 +663,27 @@ void ReservationService::sweep_loop() {
     } else if (*swept > 0) {
       log::info("reservation: {} expired holds released", *swept);
     }
+    sample_seats();
     lock.lock();
     if (swept && *swept == 500) continue;  // more are due
     sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; });
+  }
+}
+
+void ReservationService::sample_seats() {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  if (now < next_sample_ms_) return;
+  next_sample_ms_ = now + 5000;
+  auto rows = ctx_.db.transact(
+      [&](db::Session& s) { return s.query("SELECT state, COUNT(*) FROM seats GROUP BY state"); },
+      {.read_only = true});
+  if (!rows) return;
+  for (const char* state : {"AVAILABLE", "HELD", "SOLD"}) {
+    double count = 0;
+    for (const auto& r : *rows) {
+      if (r.get<std::string>(0) == state) count = static_cast<double>(r.get<int64_t>(1));
+    }
+    seats_gauge_->Add({{"state", state}}).Set(count);
   }
 }
 

@@ -37,6 +37,12 @@
 #include "http/router.hpp"
 #include "services/common/context.hpp"
 
+namespace prometheus {
+class Gauge;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace seatflow::reservation {
 
 inline constexpr std::string_view kServiceName = "reservation";
@@ -159,6 +165,10 @@ class ReservationService {
   std::condition_variable sweep_cv_;
   bool stopping_ = false;  // guarded by sweep_mu_
   std::thread sweeper_;
+  // Seats by state across events, sampled by the sweeper every few seconds.
+  void sample_seats();
+  prometheus::Family<prometheus::Gauge>* seats_gauge_;
+  int64_t next_sample_ms_ = 0;  // sweeper thread only
 };
 
 }  // namespace seatflow::reservation

@@ -1,0 +1,92 @@
+#include "app/process.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "app/services.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "db/migrations.hpp"
+#include "http/middleware.hpp"
+#include "http/tracing.hpp"
+
+namespace seatflow::app {
+
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+void wait_for_shutdown(const sigset_t& signals) {
+  int signal = 0;
+  sigwait(&signals, &signal);
+  log::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+Result<std::unique_ptr<bus::OutboxRelay>> start_relay(const std::string& service, db::Database& db,
+                                                      bus::Bus& bus, const trace::Tracer& tracer,
+                                                      const BusSettings& settings,
+                                                      std::string owner,
+                                                      metrics::Registry& registry) {
+  auto relay = std::make_unique<bus::OutboxRelay>(
+      service, db, bus, bus.system(), tracer, SystemClock::instance(),
+      bus::RelayOptions{.owner = std::move(owner),
+                        .batch_size = settings.outbox_batch_size,
+                        .poll_interval = settings.outbox_poll_interval,
+                        .lease = settings.outbox_lease,
+                        .retention = settings.outbox_retention},
+      &registry);
+  if (auto st = relay->start(); !st) {
+    return fail(st.error().with_context(service + " outbox relay"));
+  }
+  return relay;
+}
+
+Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& settings,
+                                                            http::Router& router,
+                                                            const trace::Tracer& tracer,
+                                                            metrics::Registry& registry) {
+  std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry),
+                                                               http::tracing_middleware(tracer)};
+  if (settings.http.access_log) middleware.push_back(http::access_log_middleware());
+  auto server = std::make_unique<http::HttpServer>(
+      settings.http.server,
+      http::chain(std::move(middleware),
+                  [&router](http::Request& r, http::Responder responder) {
+                    router.dispatch(r, std::move(responder));
+                  }),
+      registry);
+  if (auto started = server->start(); !started) return fail(started.error());
+  return server;
+}
+
+Status prepare_schema(db::Database& db, std::string_view service, bool migrate) {
+  const ServiceModule* module = find_service(service);
+  if (module == nullptr) {
+    return fail(ErrorCode::kInvalidArgument, "unknown service '" + std::string(service) + "'");
+  }
+  auto migrations = db::select_migrations(migration_files(*module), db.dialect());
+  if (!migrations) return fail(migrations.error());
+  db::Migrator migrator(db, std::string(service), std::move(*migrations), SystemClock::instance());
+  if (!migrate) return migrator.validate();
+  auto applied = migrator.migrate();
+  if (!applied) return fail(applied.error());
+  for (const auto& m : *applied) {
+    log::info("{}: applied migration V{} ({})", service, m.version, m.description);
+  }
+  return ok();
+}
+
+void create_demo_event_if_empty(reservation::ReservationService& reservation) {
+  auto events = reservation.event_count();
+  if (!events || *events != 0) return;
+  const int64_t in_a_month = SystemClock::instance().now_unix_ms() + int64_t{30} * 86'400'000;
+  auto created = reservation.create_event(reservation::demo_event_spec(in_a_month));
+  if (!created) log::warn("cannot create the demo event: {}", created.error().message());
+}
+
+}  // namespace seatflow::app
