@@ -444,7 +444,13 @@ def race(server, event_id, buyers, cards):
         try:
             token = server.session()
             card = cards[n % len(cards)]
-            for attempt in range(400):
+            # A buyer keeps trying for two minutes: seats held by others may
+            # come free again (a declined card, an expired hold), also after
+            # an outage stalled every order for a while.
+            deadline = time.time() + 120
+            attempt = 0
+            while time.time() < deadline:
+                attempt += 1
                 states = server.seat_states(event_id)
                 free = [seat for seat, state in states.items() if state == "AVAILABLE"]
                 if not free:
