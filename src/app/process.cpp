@@ -81,6 +81,22 @@ Status prepare_schema(db::Database& db, std::string_view service, bool migrate) 
   return ok();
 }
 
+services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const Settings& settings,
+                                         const trace::Tracer& tracer, metrics::Registry& registry,
+                                         http::SseHub& hub, const services::Auth& auth,
+                                         std::string instance) {
+  return services::ServiceContext{.db = db,
+                                  .subscriber = bus,
+                                  .bus_system = std::string(bus.system()),
+                                  .tracer = tracer,
+                                  .clock = SystemClock::instance(),
+                                  .registry = registry,
+                                  .hub = hub,
+                                  .auth = auth,
+                                  .inbox_max_attempts = settings.bus.inbox_max_attempts,
+                                  .instance = std::move(instance)};
+}
+
 void create_demo_event_if_empty(reservation::ReservationService& reservation) {
   auto events = reservation.event_count();
   if (!events || *events != 0) return;

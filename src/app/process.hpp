@@ -17,6 +17,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "metrics/registry.hpp"
+#include "services/common/context.hpp"
 #include "services/reservation/reservation_service.hpp"
 #include "trace/span.hpp"
 
@@ -48,6 +49,13 @@ Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& sett
 // (validate, as a service that does not own its schema does); logs what was
 // applied.
 Status prepare_schema(db::Database& db, std::string_view service, bool migrate);
+
+// What a service of this process is given: its database, and the process's
+// bus, tracer, metrics, SSE hub and auth; `instance` names the process.
+services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const Settings& settings,
+                                         const trace::Tracer& tracer, metrics::Registry& registry,
+                                         http::SseHub& hub, const services::Auth& auth,
+                                         std::string instance);
 
 // Creates the demo event (about 2,000 seats, a month from now) when there is
 // no event yet; logs a warning when it cannot.

@@ -103,16 +103,8 @@ int run_serve(const Settings& settings, std::string_view service) {
   http::HttpClient client;
   client.set_tracer(&tracer);
   const services::Auth auth(settings.auth, SystemClock::instance());
-  const services::ServiceContext context{.db = db,
-                                         .subscriber = **bus,
-                                         .bus_system = std::string((*bus)->system()),
-                                         .tracer = tracer,
-                                         .clock = SystemClock::instance(),
-                                         .registry = registry,
-                                         .hub = hub,
-                                         .auth = auth,
-                                         .inbox_max_attempts = settings.bus.inbox_max_attempts,
-                                         .instance = instance};
+  const services::ServiceContext context =
+      service_context(db, **bus, settings, tracer, registry, hub, auth, instance);
 
   std::unique_ptr<reservation::ReservationService> reservation;
   std::unique_ptr<payment::PaymentService> payment;

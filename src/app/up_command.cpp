@@ -125,16 +125,7 @@ int run_up(const Settings& settings) {
   const services::Auth auth(auth_options, SystemClock::instance());
   auto context = [&](size_t i) {
     databases[i]->set_tracer(&tracer, std::string(service_modules()[i].name));
-    return services::ServiceContext{.db = *databases[i],
-                                    .subscriber = **bus,
-                                    .bus_system = std::string((*bus)->system()),
-                                    .tracer = tracer,
-                                    .clock = SystemClock::instance(),
-                                    .registry = registry,
-                                    .hub = hub,
-                                    .auth = auth,
-                                    .inbox_max_attempts = settings.bus.inbox_max_attempts,
-                                    .instance = "embedded"};
+    return service_context(*databases[i], **bus, settings, tracer, registry, hub, auth, "embedded");
   };
   reservation::ReservationService reservation(context(0), settings.reservation);
   payment::PaymentService payment(context(1), settings.payment);
