@@ -49,6 +49,29 @@ struct Shared {
   std::set<std::string> taken;                              // seats seen HELD or SOLD
 };
 
+// How long each step of a purchase took, to tell where a slow run waits.
+struct StepTimes {
+  enum Step { kSession, kSeatMap, kHold, kOrder, kCount };
+  static constexpr const char* kNames[kCount] = {"session", "seat_map", "hold", "order"};
+
+  std::mutex mu;
+  std::vector<double> ms[kCount];
+  std::atomic<int> conflicts{0};
+
+  void add(Step step, Clock::time_point since) {
+    const double d = std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+    std::lock_guard lock(mu);
+    ms[step].push_back(d);
+  }
+};
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1,
+                         static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
 // Reads the event's seat stream on a plain socket and records SOLD seats.
 void read_stream(const std::string& host, int port, const std::string& path, Shared& shared,
                  std::atomic<bool>& stop) {
@@ -66,37 +89,80 @@ void read_stream(const std::string& host, int port, const std::string& path, Sha
   const std::string request =
       "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/event-stream\r\n\r\n";
   if (write(fd, request.data(), request.size()) < 0) std::exit(1);
-  std::string buffer;
+  // The response head, then the body: chunked through a gateway, whose chunks
+  // need not end where events do, so they are decoded before lines are cut.
+  std::string raw;   // bytes as read
+  std::string body;  // decoded body not yet cut into lines
+  bool in_body = false;
+  bool chunked = false;
+  size_t chunk_left = 0;  // bytes left in the current chunk
   char chunk[65536];
+  auto handle_line = [&](const std::string& line) {
+    if (line.rfind("data: ", 0) != 0) return;
+    json::error_code ec;
+    const json::value v = json::parse(line.substr(6), ec);
+    if (ec || !v.is_object()) return;
+    const auto& o = v.get_object();
+    const auto* state = o.if_contains("state");
+    const auto* seats = o.if_contains("seats");
+    if (state == nullptr || seats == nullptr || !seats->is_array()) return;
+    const auto now = Clock::now();
+    std::lock_guard lock(shared.mu);
+    for (const auto& s : seats->get_array()) {
+      const std::string seat(s.get_string());
+      if (state->get_string() == "SOLD") shared.sold.emplace(seat, now);
+      if (state->get_string() != "AVAILABLE") {
+        shared.taken.insert(seat);
+      } else {
+        shared.taken.erase(seat);
+      }
+    }
+    shared.cv.notify_all();
+  };
   while (!stop.load()) {
     const ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n == 0) break;
+    if (n == 0) {
+      std::fprintf(stderr, "the seat stream ended\n");
+      break;
+    }
     if (n < 0) continue;  // timeout: check stop
-    buffer.append(chunk, static_cast<size_t>(n));
-    size_t line_end = 0;
-    while ((line_end = buffer.find('\n')) != std::string::npos) {
-      const std::string line = buffer.substr(0, line_end);
-      buffer.erase(0, line_end + 1);
-      if (line.rfind("data: ", 0) != 0) continue;
-      json::error_code ec;
-      const json::value v = json::parse(line.substr(6), ec);
-      if (ec || !v.is_object()) continue;
-      const auto& o = v.get_object();
-      const auto* state = o.if_contains("state");
-      const auto* seats = o.if_contains("seats");
-      if (state == nullptr || seats == nullptr || !seats->is_array()) continue;
-      const auto now = Clock::now();
-      std::lock_guard lock(shared.mu);
-      for (const auto& s : seats->get_array()) {
-        const std::string seat(s.get_string());
-        if (state->get_string() == "SOLD") shared.sold.emplace(seat, now);
-        if (state->get_string() != "AVAILABLE") {
-          shared.taken.insert(seat);
-        } else {
-          shared.taken.erase(seat);
+    raw.append(chunk, static_cast<size_t>(n));
+    if (!in_body) {
+      const size_t end = raw.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      std::string head = raw.substr(0, end);
+      std::transform(head.begin(), head.end(), head.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      chunked = head.find("transfer-encoding: chunked") != std::string::npos;
+      raw.erase(0, end + 4);
+      in_body = true;
+    }
+    if (!chunked) {
+      body += raw;
+      raw.clear();
+    }
+    while (chunked && !raw.empty()) {
+      if (chunk_left == 0) {
+        const size_t eol = raw.find("\r\n");
+        if (eol == std::string::npos) break;
+        if (eol == 0) {  // the CRLF that ends a chunk's data
+          raw.erase(0, 2);
+          continue;
         }
+        chunk_left = std::stoul(raw.substr(0, eol), nullptr, 16);
+        raw.erase(0, eol + 2);
+        if (chunk_left == 0) break;  // the last chunk
+        continue;
       }
-      shared.cv.notify_all();
+      const size_t take = std::min(chunk_left, raw.size());
+      body.append(raw, 0, take);
+      raw.erase(0, take);
+      chunk_left -= take;
+    }
+    size_t line_end = 0;
+    while ((line_end = body.find('\n')) != std::string::npos) {
+      handle_line(body.substr(0, line_end));
+      body.erase(0, line_end + 1);
     }
   }
   close(fd);
@@ -162,9 +228,19 @@ int main(int argc, char** argv) {
                      std::ref(shared), std::ref(stop));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
+  StepTimes steps;
   std::vector<Outcome> outcomes(static_cast<size_t>(buyers));
   std::atomic<int> next{0};
   std::atomic<int> errors{0};
+  // Counts an error and shows the first few, so a failing run says why.
+  auto failed = [&](const char* step, const auto& response) {
+    if (errors++ >= 5) return;
+    if (!response) {
+      std::fprintf(stderr, "%s: %s\n", step, response.error().message().c_str());
+    } else {
+      std::fprintf(stderr, "%s: %d %s\n", step, response->status, response->body.c_str());
+    }
+  };
   const auto started = Clock::now();
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(concurrency));
@@ -173,15 +249,19 @@ int main(int argc, char** argv) {
       std::mt19937_64 random(static_cast<uint64_t>(t) * 7919 + 1);
       for (int b = next++; b < buyers; b = next++) {
         Outcome& out = outcomes[static_cast<size_t>(b)];
+        auto began = Clock::now();
         auto session = call(Method::kPost, "/api/session", "", "");
+        steps.add(StepTimes::kSession, began);
         if (!session || session->status != 201) {
-          ++errors;
+          failed("session", session);
           continue;
         }
         out.token = std::string(json::parse(session->body).at("token").as_string());
+        began = Clock::now();
         auto seat_map = call(Method::kGet, "/api/events/" + event + "/seats", "", "");
+        steps.add(StepTimes::kSeatMap, began);
         if (!seat_map || seat_map->status != 200) {
-          ++errors;
+          failed("seat map", seat_map);
           continue;
         }
         std::string hold_id;
@@ -196,30 +276,35 @@ int main(int argc, char** argv) {
             }
           }
           if (free.empty()) continue;
+          began = Clock::now();
           auto hold = call(Method::kPost, "/api/events/" + event + "/holds", out.token,
                            R"({"seats":[")" + free[0] + "\"]}");
+          steps.add(StepTimes::kHold, began);
           if (!hold) {
-            ++errors;
+            failed("hold", hold);
             break;
           }
           if (hold->status == 409) {
+            ++steps.conflicts;
             std::lock_guard lock(shared.mu);
             shared.taken.insert(free[0]);
             continue;
           }
           if (hold->status != 201) {
-            ++errors;
+            failed("hold", hold);
             break;
           }
           hold_id = std::string(json::parse(hold->body).at("id").as_string());
           out.seat = free[0];
         }
         if (hold_id.empty()) continue;  // sold out
+        began = Clock::now();
         auto order = call(Method::kPost, "/api/orders", out.token,
                           R"({"hold_id":")" + hold_id + R"(","card_number":"4242424242424242"})",
                           "flash-" + std::to_string(b));
+        steps.add(StepTimes::kOrder, began);
         if (!order || order->status != 202) {
-          ++errors;
+          failed("order", order);
           continue;
         }
         const auto placed = Clock::now();
@@ -245,6 +330,7 @@ int main(int argc, char** argv) {
   int completed = 0;
   int non_terminal = 0;
   int cancelled_with_held_seat = 0;
+  int sold_unseen = 0;  // completed, but SOLD never came on the stream in time
   for (const auto& o : outcomes) {
     if (o.order_id.empty()) continue;
     auto order = call(Method::kGet, "/api/orders/" + o.order_id, o.token, "");
@@ -257,7 +343,11 @@ int main(int argc, char** argv) {
     if (status == "COMPLETED") {
       ++completed;
       for (const auto& s : v.at("seats").as_array()) ++sold_to[std::string(s.as_string())];
-      if (o.bought) latencies.push_back(o.latency_ms);
+      if (o.bought) {
+        latencies.push_back(o.latency_ms);
+      } else {
+        ++sold_unseen;
+      }
     } else if (status == "CANCELLED") {
       auto hold =
           call(Method::kGet, "/api/holds/" + std::string(v.at("hold_id").as_string()), o.token, "");
@@ -271,18 +361,18 @@ int main(int argc, char** argv) {
   const auto sold_seats = std::count(states.begin(), states.end(), 'S');
   const bool sold_twice =
       std::any_of(sold_to.begin(), sold_to.end(), [](const auto& kv) { return kv.second > 1; });
-  std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) {
-    return latencies.empty() ? 0.0
-                             : latencies[std::min(
-                                   latencies.size() - 1,
-                                   static_cast<size_t>(p * static_cast<double>(latencies.size())))];
-  };
   const bool invariants = !sold_twice && non_terminal == 0 && cancelled_with_held_seat == 0 &&
                           sold_seats == static_cast<long>(sold_to.size());
   fmt::print("buyers={} seats={} completed={} errors={} seconds={:.2f}\n", buyers, seats.size(),
              completed, errors.load(), seconds);
-  fmt::print("order_to_sold_p50_ms={:.1f} order_to_sold_p99_ms={:.1f}\n", pct(0.50), pct(0.99));
+  for (int step = 0; step < StepTimes::kCount; ++step) {
+    fmt::print("{}_p50_ms={:.1f} {}_p99_ms={:.1f}{}", StepTimes::kNames[step],
+               percentile(steps.ms[step], 0.50), StepTimes::kNames[step],
+               percentile(steps.ms[step], 0.99), step + 1 < StepTimes::kCount ? " " : "\n");
+  }
+  fmt::print("hold_conflicts={} sold_unseen={}\n", steps.conflicts.load(), sold_unseen);
+  fmt::print("order_to_sold_p50_ms={:.1f} order_to_sold_p99_ms={:.1f}\n",
+             percentile(latencies, 0.50), percentile(latencies, 0.99));
   fmt::print(
       "invariants={} (sold twice: {}, non-terminal orders: {}, cancelled orders still "
       "holding seats: {}, SOLD seats {} vs completed orders' seats {})\n",
