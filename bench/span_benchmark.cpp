@@ -77,20 +77,23 @@ class Collect : public SpanProcessor {
   std::vector<SpanData> spans;
 };
 
-// A server span encoded as OTLP JSON, as the exporter does when it ends.
+// A server span encoded as the exporter does when it ends: OTLP protobuf
+// (the default, argument 0) or JSON (1).
 void bm_encode_span(benchmark::State& state) {
+  const auto protocol = state.range(0) == 0 ? seatflow::otlp::Protocol::kHttpProtobuf
+                                            : seatflow::otlp::Protocol::kHttpJson;
   Collect collect;
   Tracer tracer({Sampler::Root::kAlwaysOn, 1.0, true}, &collect);
   record_server_span(tracer);
   std::string out;
   for ([[maybe_unused]] auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     out.clear();
-    seatflow::otlp::encode_span(collect.spans[0], out);
+    seatflow::otlp::encode_span(collect.spans[0], out, protocol);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["bytes_per_span"] = static_cast<double>(out.size());
 }
-BENCHMARK(bm_encode_span);
+BENCHMARK(bm_encode_span)->ArgName("json")->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -4,9 +4,11 @@
 # the same server with tracing off (always_off: contexts still propagate,
 # nothing is recorded), in one run, alternating, best of two each.
 #
-# The OTLP receiver is nginx answering 200 to every POST /v1/traces, so the
-# figure is Seatflow's own cost (making, batching, encoding and sending the
-# spans), not the receiver's. The exporter's queue is raised so that no
+# The OTLP receiver is nginx answering 200 with an empty body (an empty
+# protobuf ExportTraceServiceResponse: all accepted) to every POST
+# /v1/traces, so the figure is Seatflow's own cost (making, batching,
+# encoding and sending the spans in the default http/protobuf), not the
+# receiver's. The exporter's queue is raised so that no
 # span is dropped; the script prints how many were exported and dropped.
 #
 # Prints traced_rps, untraced_rps and, as its last line,
@@ -33,7 +35,7 @@ http {
   client_max_body_size 64m;
   server {
     listen 127.0.0.1:$sink_port;
-    location = /v1/traces { default_type application/json; return 200 '{}'; }
+    location = /v1/traces { default_type application/x-protobuf; return 200 ''; }
   }
 }
 CONF

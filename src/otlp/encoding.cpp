@@ -1,10 +1,14 @@
 #include "otlp/encoding.hpp"
 
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <fmt/format.h>
 
@@ -285,15 +289,86 @@ void append_json_utf8(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void encode_span(const trace::SpanData& span, std::string& out) { append_span(out, span); }
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    for (uint64_t w = 0; i + 8 <= s.size(); i += 8) {
+      std::memcpy(&w, s.data() + i, 8);
+      if ((w & 0x8080808080808080ULL) != 0) break;
+    }
+    if (i == s.size()) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t length = utf8_sequence_length(s, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
 
-std::string encode_export_request(std::span<const ResourceBatch> batches) {
+std::string repair_utf8(std::string_view s) {
   std::string out;
-  encode_export_request(batches, out);
+  out.reserve(s.size() + 8);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    const size_t length = utf8_sequence_length(s, i);
+    if (length == 0) {
+      put(out, "\xef\xbf\xbd");  // U+FFFD
+      ++i;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
   return out;
 }
 
-void encode_export_request(std::span<const ResourceBatch> batches, std::string& out) {
+uint64_t rejected_spans(std::string_view body, Protocol protocol) {
+  if (body.empty()) return 0;
+  if (protocol == Protocol::kHttpProtobuf) return rejected_spans_protobuf(body);
+  boost::system::error_code ec;
+  const boost::json::value json = boost::json::parse(body, ec);
+  if (ec || !json.is_object()) return 0;
+  const auto* partial = json.as_object().if_contains("partialSuccess");
+  if (partial == nullptr || !partial->is_object()) return 0;
+  const auto* rejected = partial->as_object().if_contains("rejectedSpans");
+  if (rejected == nullptr) return 0;
+  if (rejected->is_string()) {  // int64 is a decimal string in the JSON mapping
+    const auto text = rejected->as_string();
+    uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc{} && end == text.data() + text.size() ? value : 0;
+  }
+  if (rejected->is_int64() && rejected->as_int64() > 0) {
+    return static_cast<uint64_t>(rejected->as_int64());
+  }
+  return 0;
+}
+
+std::string_view content_type(Protocol protocol) {
+  return protocol == Protocol::kHttpProtobuf ? "application/x-protobuf" : "application/json";
+}
+
+void encode_span(const trace::SpanData& span, std::string& out, Protocol protocol) {
+  if (protocol == Protocol::kHttpProtobuf) return encode_span_protobuf(span, out);
+  append_span(out, span);
+}
+
+std::string encode_export_request(std::span<const ResourceBatch> batches, Protocol protocol) {
+  std::string out;
+  encode_export_request(batches, out, protocol);
+  return out;
+}
+
+void encode_export_request(std::span<const ResourceBatch> batches, std::string& out,
+                           Protocol protocol) {
+  if (protocol == Protocol::kHttpProtobuf) return encode_export_request_protobuf(batches, out);
   out.clear();
   size_t size = 256;
   for (const auto& batch : batches) {

@@ -1,13 +1,19 @@
-// The OTLP/JSON encoding of spans: an ExportTraceServiceRequest as the
-// OTLP specification's JSON mapping writes it (field names in lowerCamelCase,
-// trace and span ids as lowercase hex, enums as integers, 64-bit integers
-// as decimal strings, non-finite doubles as "NaN"/"Infinity"/"-Infinity").
-// Strings that are not valid UTF-8 are repaired with U+FFFD, since a
+// The two OTLP/HTTP encodings of spans, an ExportTraceServiceRequest either
+// way:
+// - binary protobuf (http/protobuf, the default of the OTLP specification),
+//   written by hand from opentelemetry/proto/trace/v1/trace.proto: a few
+//   hundred bytes per span and no text conversions;
+// - JSON (http/json), as the specification's JSON mapping writes it (field
+//   names in lowerCamelCase, trace and span ids as lowercase hex, enums as
+//   integers, 64-bit integers as decimal strings, non-finite doubles as
+//   "NaN"/"Infinity"/"-Infinity").
+// Strings that are not valid UTF-8 are repaired with U+FFFD in both, since a
 // receiver rejects the whole request for one bad byte.
 //
 // Thread safety: pure functions over values.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +22,11 @@
 #include "trace/span.hpp"
 
 namespace seatflow::otlp {
+
+enum class Protocol { kHttpProtobuf, kHttpJson };
+
+// "application/x-protobuf" or "application/json".
+std::string_view content_type(Protocol protocol);
 
 // The entity that produced the spans: service.name and friends.
 struct Resource {
@@ -27,10 +38,12 @@ struct Resource {
   static Resource make(std::string_view service_name, std::string_view resource_attributes = {});
 };
 
-// One span as an OTLP JSON Span object, appended to `out`. The exporter
-// encodes a span on the thread that ended it, while its data is still hot,
-// and queues the text.
-void encode_span(const trace::SpanData& span, std::string& out);
+// One span as an OTLP Span, appended to `out`: a JSON object, or the
+// protobuf message's fields (without its own tag and length, which the
+// request adds). The exporter encodes a span on the thread that ended it,
+// while its data is still hot, and queues the bytes.
+void encode_span(const trace::SpanData& span, std::string& out,
+                 Protocol protocol = Protocol::kHttpJson);
 
 // The spans of one resource within a request, each encoded by encode_span().
 struct ResourceBatch {
@@ -40,13 +53,31 @@ struct ResourceBatch {
 
 inline constexpr std::string_view kScopeName = "seatflow";
 
-// Writes into `out` (replacing what it held, keeping its capacity) the JSON
-// body of POST /v1/traces for these batches.
-void encode_export_request(std::span<const ResourceBatch> batches, std::string& out);
-std::string encode_export_request(std::span<const ResourceBatch> batches);
+// Writes into `out` (replacing what it held, keeping its capacity) the body
+// of POST /v1/traces for these batches.
+void encode_export_request(std::span<const ResourceBatch> batches, std::string& out,
+                           Protocol protocol = Protocol::kHttpJson);
+std::string encode_export_request(std::span<const ResourceBatch> batches,
+                                  Protocol protocol = Protocol::kHttpJson);
+
+// partialSuccess.rejectedSpans of an export response (an
+// ExportTraceServiceResponse in either encoding); 0 when absent or when the
+// body cannot be read.
+uint64_t rejected_spans(std::string_view body, Protocol protocol);
 
 // Appends `s` as a JSON string, quoted and escaped, with every invalid UTF-8
 // sequence replaced by U+FFFD.
 void append_json_utf8(std::string& out, std::string_view s);
+
+// Whether `s` is valid UTF-8, and `s` with every invalid sequence replaced
+// by U+FFFD.
+bool valid_utf8(std::string_view s);
+std::string repair_utf8(std::string_view s);
+
+// The protobuf encoding's entry points, which encode_span() and
+// encode_export_request() call for Protocol::kHttpProtobuf.
+void encode_span_protobuf(const trace::SpanData& span, std::string& out);
+void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std::string& out);
+uint64_t rejected_spans_protobuf(std::string_view body);
 
 }  // namespace seatflow::otlp

@@ -1,4 +1,5 @@
 #include "otlp/encoding.hpp"
+#include "otlp/testing.hpp"
 
 #include <cmath>
 #include <limits>
@@ -6,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace seatflow::otlp {
 namespace {
@@ -155,6 +157,67 @@ TEST(Encoding, SpansAreGroupedUnderTheirResource) {
   EXPECT_EQ(resource_spans[0].at("scopeSpans").at(0).at("spans").as_array().size(), 2U);
   EXPECT_EQ(resource_spans[1].at("resource").at("attributes").at(0).at("value").at("stringValue"),
             "payment");
+}
+
+// Both encodings of these batches, the protobuf one read back into the JSON
+// mapping's shape.
+std::pair<json::value, json::value> both_encodings(const std::vector<trace::SpanData>& spans,
+                                                   const Resource& order, const Resource& payment) {
+  std::pair<json::value, json::value> out;
+  for (Protocol protocol : {Protocol::kHttpJson, Protocol::kHttpProtobuf}) {
+    std::vector<std::string> encoded(spans.size());
+    for (size_t i = 0; i < spans.size(); ++i) encode_span(spans[i], encoded[i], protocol);
+    const std::vector<ResourceBatch> batches = {{&order, {encoded[0], encoded[1]}},
+                                                {&payment, {encoded[2]}}};
+    const std::string body = encode_export_request(batches, protocol);
+    if (protocol == Protocol::kHttpJson) {
+      out.first = testing::without_empty(json::parse(body));
+    } else {
+      out.second = testing::decode(body);
+    }
+  }
+  return out;
+}
+
+TEST(Encoding, ProtobufCarriesWhatJsonCarries) {
+  trace::SpanData bare;
+  bare.context = context("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");
+  bare.name = "GET";
+  bare.start_unix_ns = 1;
+  bare.end_unix_ns = 2;
+  trace::SpanData odd = full_span();
+  odd.attributes.push_back({"negative", int64_t{-5}});
+  odd.attributes.push_back({"smallest", std::numeric_limits<int64_t>::min()});
+  odd.attributes.push_back({"long", std::string(300, 'x')});
+  odd.status = trace::StatusCode::kOk;
+  odd.status_message.clear();
+  const auto [from_json, from_protobuf] = both_encodings(
+      {full_span(), bare, odd}, Resource::make("order", "team=a"), Resource::make("payment"));
+  EXPECT_EQ(from_protobuf, from_json)
+      << "protobuf: " << json::serialize(from_protobuf) << "\njson: " << json::serialize(from_json);
+}
+
+TEST(Encoding, ProtobufRepairsInvalidUtf8) {
+  trace::SpanData span = full_span();
+  span.name = "bad \xff byte";
+  std::string encoded;
+  encode_span(span, encoded, Protocol::kHttpProtobuf);
+  const Resource resource = Resource::make("order");
+  const ResourceBatch batch{&resource, {encoded}};
+  const json::object request =
+      testing::decode(encode_export_request({&batch, 1}, Protocol::kHttpProtobuf));
+  EXPECT_EQ(only_span(request).at("name"), "bad \xef\xbf\xbd byte");
+}
+
+TEST(Encoding, ReadsRejectedSpansFromEitherResponse) {
+  // ExportTraceServiceResponse { partial_success { rejected_spans: 3, error_message: "x" } }
+  const std::string protobuf("\x0a\x05\x08\x03\x12\x01x", 7);
+  EXPECT_EQ(rejected_spans(protobuf, Protocol::kHttpProtobuf), 3U);
+  EXPECT_EQ(rejected_spans("", Protocol::kHttpProtobuf), 0U);
+  EXPECT_EQ(rejected_spans("{}", Protocol::kHttpProtobuf), 0U);  // not protobuf: nothing read
+  EXPECT_EQ(rejected_spans(std::string("\x0a\x09\x08", 3), Protocol::kHttpProtobuf), 0U);
+  EXPECT_EQ(rejected_spans(R"({"partialSuccess":{"rejectedSpans":"2"}})", Protocol::kHttpJson), 2U);
+  EXPECT_EQ(rejected_spans("{}", Protocol::kHttpJson), 0U);
 }
 
 TEST(Resource, TakesOtelResourceAttributesButNotTheirServiceName) {

@@ -10,8 +10,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include "core/log.hpp"
 #include "http/client.hpp"
@@ -91,25 +89,6 @@ bool retryable_status(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
-// partialSuccess.rejectedSpans of a 2xx response, 0 when absent.
-uint64_t rejected_spans(std::string_view body) {
-  if (body.empty()) return 0;
-  boost::system::error_code ec;
-  const boost::json::value json = boost::json::parse(body, ec);
-  if (ec || !json.is_object()) return 0;
-  const auto* partial = json.as_object().if_contains("partialSuccess");
-  if (partial == nullptr || !partial->is_object()) return 0;
-  const auto* rejected = partial->as_object().if_contains("rejectedSpans");
-  if (rejected == nullptr) return 0;
-  if (rejected->is_string()) {
-    return static_cast<uint64_t>(parse_non_negative(rejected->as_string()).value_or(0));
-  }
-  if (rejected->is_int64() && rejected->as_int64() > 0) {
-    return static_cast<uint64_t>(rejected->as_int64());
-  }
-  return 0;
-}
-
 }  // namespace
 
 std::optional<ExporterOptions> ExporterOptions::from_environment(
@@ -145,8 +124,13 @@ std::optional<ExporterOptions> ExporterOptions::from_environment(
   }
   if (auto [name, protocol] =
           env_either("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL");
-      !protocol.empty() && protocol != "http/json") {
-    warn(fmt::format("{}={:?}: only http/json is supported; exporting with it", name, protocol));
+      protocol == "http/json") {
+    options.protocol = Protocol::kHttpJson;
+  } else if (!protocol.empty() && protocol != "http/protobuf") {
+    warn(
+        fmt::format("{}={:?}: only http/protobuf and http/json are supported; exporting with "
+                    "http/protobuf",
+                    name, protocol));
   }
 
   if (auto name = env("OTEL_SERVICE_NAME"); !name.empty()) {
@@ -214,7 +198,7 @@ OtlpExporter::OtlpExporter(ExporterOptions options, metrics::Registry* registry)
   client_ = std::make_unique<http::HttpClient>(client);
   if (registry != nullptr) metrics_ = std::make_unique<Metrics>(registry->prometheus());
   resources_.push_back(Resource::make(options_.service_name, options_.resource_attributes));
-  queue_.reserve(std::min<size_t>(options_.max_queue_size, 4096));
+  queue_.items.reserve(std::min<size_t>(options_.max_queue_size, 4096));
   worker_ = std::thread([this] { run(); });
 }
 
@@ -237,9 +221,9 @@ trace::SpanProcessor& OtlpExporter::processor_for(std::string_view service_name)
 void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
   // Encoded here, while the span is hot in this thread's cache; its data is
   // freed by the thread that allocated it.
-  std::string json;
-  json.reserve(1024);
-  encode_span(span, json);
+  thread_local std::string encoded;
+  encoded.clear();
+  encode_span(span, encoded, options_.protocol);
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -248,7 +232,8 @@ void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
       if (metrics_) metrics_->dropped.Increment();
       return;
     }
-    queue_.push_back({resource, std::move(json)});
+    queue_.items.push_back({resource, static_cast<uint32_t>(encoded.size()), queue_.bytes.size()});
+    queue_.bytes.append(encoded);
     wake = queue_.size() == options_.max_batch_size;
   }
   if (wake) wake_.notify_one();
@@ -294,7 +279,7 @@ void OtlpExporter::count(uint64_t exported, uint64_t dropped, uint64_t failed) {
 }
 
 void OtlpExporter::run() {
-  std::vector<Item> items;
+  Queue items;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, options_.schedule_delay, [&] {
@@ -302,7 +287,7 @@ void OtlpExporter::run() {
              flush_requested_ > flush_done_;
     });
     const uint64_t flush_ticket = flush_requested_;
-    items.swap(queue_);
+    std::swap(items, queue_);
     const bool stop = stopping_;
     lock.unlock();
     if (!items.empty()) export_items(items);
@@ -322,7 +307,7 @@ void OtlpExporter::run() {
   flushed_.notify_all();
 }
 
-void OtlpExporter::export_items(std::vector<Item>& items) {
+void OtlpExporter::export_items(const Queue& items) {
   std::vector<ResourceBatch> batches;
   {
     std::lock_guard lock(mutex_);
@@ -332,12 +317,14 @@ void OtlpExporter::export_items(std::vector<Item>& items) {
     const size_t end = std::min(items.size(), begin + options_.max_batch_size);
     // Group the batch's spans by resource, keeping their order.
     for (auto& batch : batches) batch.spans.clear();
-    for (size_t i = begin; i < end; ++i) batches[items[i].resource].spans.push_back(items[i].span);
+    for (size_t i = begin; i < end; ++i) {
+      batches[items.items[i].resource].spans.push_back(items.span(items.items[i]));
+    }
     std::vector<ResourceBatch> nonempty;
     for (const auto& batch : batches) {
       if (!batch.spans.empty()) nonempty.push_back(batch);
     }
-    encode_export_request(nonempty, body_);
+    encode_export_request(nonempty, body_, options_.protocol);
     const size_t spans = end - begin;
     const uint64_t rejected = std::min<uint64_t>(send_with_retries(body_, spans), spans);
     count(spans - rejected, 0, rejected);
@@ -352,7 +339,7 @@ uint64_t OtlpExporter::send_with_retries(const std::string& body, size_t spans) 
     request.method = http::Method::kPost;
     request.url = options_.endpoint;
     request.headers = options_.headers;
-    request.headers.set("Content-Type", "application/json");
+    request.headers.set("Content-Type", std::string(content_type(options_.protocol)));
     request.body = body;
     request.deadline = attempt_deadline();
     if (request.deadline <= milliseconds(0)) {
@@ -366,7 +353,7 @@ uint64_t OtlpExporter::send_with_retries(const std::string& body, size_t spans) 
     if (response && response->status >= 200 && response->status < 300) {
       if (warned_) log::info("OTLP export to {} works again", options_.endpoint);
       warned_ = false;
-      return rejected_spans(response->body);
+      return rejected_spans(response->body, options_.protocol);
     }
     if (!response) {
       failure = response.error().message();

@@ -1,4 +1,4 @@
-// The OTLP/HTTP JSON trace exporter: a SpanProcessor that batches ended
+// The OTLP/HTTP trace exporter (protobuf, or JSON): a SpanProcessor that batches ended
 // spans on a background thread and POSTs them to an OTLP receiver
 // (Jaeger, an OpenTelemetry Collector).
 //
@@ -48,8 +48,9 @@ class HttpClient;
 namespace seatflow::otlp {
 
 struct ExporterOptions {
-  std::string endpoint;   // the full URL, e.g. http://127.0.0.1:4318/v1/traces
-  http::Headers headers;  // sent with every request
+  std::string endpoint;  // the full URL, e.g. http://127.0.0.1:4318/v1/traces
+  Protocol protocol = Protocol::kHttpProtobuf;  // OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL
+  http::Headers headers;                        // sent with every request
   std::string service_name = "seatflow";
   std::string resource_attributes;            // OTEL_RESOURCE_ATTRIBUTES
   std::chrono::milliseconds timeout{10'000};  // per attempt
@@ -104,16 +105,32 @@ class OtlpExporter final : public trace::SpanProcessor {
   ExporterStats stats() const;
 
  private:
+  // Queued spans: their encodings one after the other in `bytes`, so that
+  // queueing a span allocates nothing once the buffers have grown.
   struct Item {
     uint32_t resource = 0;
-    std::string span;  // encode_span()
+    uint32_t size = 0;
+    size_t offset = 0;  // into Queue::bytes
+  };
+  struct Queue {
+    std::vector<Item> items;
+    std::string bytes;
+    std::string_view span(const Item& item) const {
+      return {bytes.data() + item.offset, item.size};
+    }
+    size_t size() const { return items.size(); }
+    bool empty() const { return items.empty(); }
+    void clear() {
+      items.clear();
+      bytes.clear();
+    }
   };
   class ServiceProcessor;
   struct Metrics;
 
   void enqueue(uint32_t resource, trace::SpanData&& span);
   void run();
-  void export_items(std::vector<Item>& items);
+  void export_items(const Queue& queue);
   // Sends one request with retries; returns how many spans were rejected.
   uint64_t send_with_retries(const std::string& body, size_t spans);
   // Waits up to `delay`, cut short by the shutdown deadline. False when the
@@ -130,7 +147,7 @@ class OtlpExporter final : public trace::SpanProcessor {
   mutable std::mutex mutex_;
   std::condition_variable wake_;     // the worker: work, flush or stop
   std::condition_variable flushed_;  // force_flush() callers
-  std::vector<Item> queue_;
+  Queue queue_;
   std::deque<Resource> resources_;  // index = Item::resource
   std::deque<std::pair<std::string, std::unique_ptr<ServiceProcessor>>> processors_;
   uint64_t flush_requested_ = 0;

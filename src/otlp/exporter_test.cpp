@@ -1,4 +1,5 @@
 #include "otlp/exporter.hpp"
+#include "otlp/testing.hpp"
 
 #include <cstdlib>
 #include <deque>
@@ -92,7 +93,9 @@ class FakeReceiver {
  private:
   void handle(http::Request& request, http::Responder responder) {
     std::unique_lock lock(mutex_);
-    requests_.push_back(json::parse(request.body).as_object());
+    const bool protobuf = request.header("Content-Type") == "application/x-protobuf";
+    requests_.push_back(protobuf ? testing::decode(request.body)
+                                 : json::parse(request.body).as_object());
     arrivals_.push_back(std::chrono::steady_clock::now());
     content_types_.emplace_back(request.header("Content-Type").value_or(""));
     Reply reply;
@@ -123,6 +126,8 @@ class FakeReceiver {
 ExporterOptions options_for(const FakeReceiver& receiver) {
   ExporterOptions options;
   options.endpoint = receiver.endpoint();
+  options.protocol =
+      Protocol::kHttpJson;  // readable; OtlpExporter.SendsProtobufByDefault covers the other
   options.service_name = "order";
   options.schedule_delay = milliseconds(3'600'000);  // batches leave when full or flushed
   options.max_batch_size = 4;
@@ -168,6 +173,20 @@ TEST(OtlpExporter, AFullBatchIsSentAtOnceAsJson) {
             "order");
   EXPECT_NE(registry.serialize().find("seatflow_trace_spans_total{outcome=\"exported\"} 4"),
             std::string::npos);
+}
+
+TEST(OtlpExporter, SendsProtobufByDefault) {
+  FakeReceiver receiver;
+  ExporterOptions options = options_for(receiver);
+  options.protocol = ExporterOptions{}.protocol;
+  OtlpExporter exporter(options, nullptr);
+  for (int i = 0; i < 4; ++i) exporter.on_end(span_named("s" + std::to_string(i)));
+
+  ASSERT_TRUE(TestServer::eventually([&] { return exporter.stats().exported == 4; }));
+  EXPECT_EQ(receiver.content_types()[0], "application/x-protobuf");
+  const auto spans = receiver.spans();
+  ASSERT_EQ(spans.size(), 4U);
+  EXPECT_EQ(spans[3].at("name"), "s3");
 }
 
 TEST(OtlpExporter, FlushSendsAPartialBatch) {

@@ -64,13 +64,17 @@ struct ReadSpan {
   }
 };
 
-TEST(Jaeger, SpansSurviveTheRoundTrip) {
+// Each of the two encodings, through the same receiver.
+class Jaeger : public ::testing::TestWithParam<Protocol> {};
+
+TEST_P(Jaeger, SpansSurviveTheRoundTrip) {
   const std::string otlp_url = env_or_fail("SEATFLOW_TEST_JAEGER_OTLP_URL");
   const std::string query_url = env_or_fail("SEATFLOW_TEST_JAEGER_QUERY_URL");
   if (otlp_url.empty() || query_url.empty()) return;
 
   ExporterOptions options;
   options.endpoint = otlp_url;
+  options.protocol = GetParam();
   options.service_name = "order";
   OtlpExporter exporter(options, nullptr);
   const trace::Tracer order(trace::Sampler{}, &exporter);
@@ -161,6 +165,12 @@ TEST(Jaeger, SpansSurviveTheRoundTrip) {
   EXPECT_EQ(consumer.span.at("status").at("code"), 2);
   EXPECT_EQ(consumer.span.at("status").at("message"), "hold expired");
 }
+
+INSTANTIATE_TEST_SUITE_P(Protocols, Jaeger,
+                         ::testing::Values(Protocol::kHttpProtobuf, Protocol::kHttpJson),
+                         [](const ::testing::TestParamInfo<Protocol>& param) {
+                           return param.param == Protocol::kHttpProtobuf ? "Protobuf" : "Json";
+                         });
 
 }  // namespace
 }  // namespace seatflow::otlp

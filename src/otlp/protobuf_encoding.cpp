@@ -1,0 +1,341 @@
+// The OTLP protobuf encoding, written directly: field numbers and wire types
+// from opentelemetry/proto (trace/v1/trace.proto, common/v1/common.proto,
+// resource/v1/resource.proto, collector/trace/v1/trace_service.proto).
+// A nested message is written as tag, length, bytes; the lengths of the
+// small ones (KeyValue, AnyValue, Status) are computed before they are
+// written, the rest are encoded into a scratch buffer first.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+#include "otlp/encoding.hpp"
+
+namespace seatflow::otlp {
+namespace {
+
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
+
+constexpr uint32_t tag(uint32_t field, WireType type) { return field << 3 | type; }
+
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+size_t field_size(uint32_t field, size_t length) {
+  return varint_size(tag(field, kLength)) + varint_size(length) + length;
+}
+
+// True when every byte of `s` is ASCII: such a string needs no UTF-8 check.
+inline bool ascii(std::string_view s) {
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, 8);
+    high |= w;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
+// A string field's text: valid UTF-8 as is, anything else repaired (proto3
+// receivers refuse a string field that is not UTF-8).
+class Utf8 {
+ public:
+  explicit Utf8(std::string_view s) : text_(s) {
+    if (!ascii(s) && !valid_utf8(s)) {
+      repaired_ = repair_utf8(s);
+      text_ = repaired_;
+    }
+  }
+  Utf8(const Utf8&) = delete;
+  Utf8& operator=(const Utf8&) = delete;
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+  std::string repaired_;
+};
+
+// Appends to a string through a raw pointer: the caller reserves an upper
+// bound of what it writes with Writer(out, bound), and the destructor cuts
+// the string to what was written.
+class Writer {
+ public:
+  Writer(std::string& out, size_t bound) : out_(out), start_(out.size()) {
+    out_.resize(start_ + bound);
+    p_ = out_.data() + start_;
+  }
+  ~Writer() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void tag(uint32_t field, WireType type) { varint(field << 3 | type); }
+  void fixed64(uint32_t field, uint64_t v) {
+    tag(field, kFixed64);
+    for (int i = 0; i < 8; ++i) {  // little-endian
+      *p_++ = static_cast<char>(v & 0xff);
+      v >>= 8;
+    }
+  }
+  void fixed32(uint32_t field, uint32_t v) {
+    tag(field, kFixed32);
+    for (int i = 0; i < 4; ++i) {
+      *p_++ = static_cast<char>(v & 0xff);
+      v >>= 8;
+    }
+  }
+  void bytes(uint32_t field, std::string_view b) {
+    tag(field, kLength);
+    varint(b.size());
+    raw(b);
+  }
+  void raw(std::string_view b) {
+    if (!b.empty()) std::memcpy(p_, b.data(), b.size());
+    p_ += b.size();
+  }
+
+  // KeyValue { string key = 1; AnyValue value = 2; }, as field `field`.
+  // AnyValue { string_value = 1; bool_value = 2; int_value = 3; double_value = 4; }
+  void attribute(uint32_t field, const trace::Attribute& attribute) {
+    const Utf8 key(attribute.key);
+    const auto* text = std::get_if<std::string>(&attribute.value);
+    const Utf8 value(text != nullptr ? std::string_view(*text) : std::string_view());
+    size_t any_size = 0;
+    if (text != nullptr) {
+      any_size = field_size(1, value.text().size());
+    } else if (const auto* i = std::get_if<int64_t>(&attribute.value)) {
+      any_size = 1 + varint_size(static_cast<uint64_t>(*i));
+    } else if (std::holds_alternative<bool>(attribute.value)) {
+      any_size = 2;
+    } else {
+      any_size = 9;
+    }
+    tag(field, kLength);
+    varint(field_size(1, key.text().size()) + field_size(2, any_size));
+    bytes(1, key.text());
+    tag(2, kLength);
+    varint(any_size);
+    if (text != nullptr) {
+      bytes(1, value.text());
+    } else if (const auto* i = std::get_if<int64_t>(&attribute.value)) {
+      tag(3, kVarint);
+      varint(static_cast<uint64_t>(*i));
+    } else if (const auto* b = std::get_if<bool>(&attribute.value)) {
+      tag(2, kVarint);
+      *p_++ = *b ? '\1' : '\0';
+    } else {
+      uint64_t bits = 0;
+      std::memcpy(&bits, &std::get<double>(attribute.value), sizeof bits);
+      fixed64(4, bits);
+    }
+  }
+  void attributes(uint32_t field, const std::vector<trace::Attribute>& list) {
+    for (const auto& a : list) attribute(field, a);
+  }
+
+ private:
+  std::string& out_;
+  size_t start_;
+  char* p_;
+};
+
+// An upper bound of a string's encoded size: repair may triple each byte.
+size_t string_bound(std::string_view s) { return 3 * s.size() + 12; }
+
+size_t attributes_bound(const std::vector<trace::Attribute>& list) {
+  size_t n = 0;
+  for (const auto& a : list) {
+    n += string_bound(a.key) + 32;
+    if (const auto* text = std::get_if<std::string>(&a.value)) n += string_bound(*text);
+  }
+  return n;
+}
+
+template <size_t N>
+std::string_view as_bytes(const std::array<uint8_t, N>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), N};
+}
+
+}  // namespace
+
+// Span { trace_id = 1; span_id = 2; trace_state = 3; parent_span_id = 4;
+//        name = 5; kind = 6; start_time_unix_nano = 7; end_time_unix_nano = 8;
+//        attributes = 9; events = 11; links = 13; status = 15; flags = 16; }
+// Event { time_unix_nano = 1; name = 2; attributes = 3; }
+// Link { trace_id = 1; span_id = 2; trace_state = 3; attributes = 4; flags = 6; }
+// Status { message = 2; code = 3; }
+void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
+  // Events and links are written first, each on its own, since their length
+  // comes before them.
+  std::string nested;
+  for (const auto& event : span.events) {
+    std::string e;
+    {
+      Writer w(e, 32 + string_bound(event.name) + attributes_bound(event.attributes));
+      w.fixed64(1, static_cast<uint64_t>(event.time_unix_ns));
+      w.bytes(2, Utf8(event.name).text());
+      w.attributes(3, event.attributes);
+    }
+    Writer w(nested, e.size() + 12);
+    w.bytes(11, e);
+  }
+  for (const auto& link : span.links) {
+    std::string l;
+    {
+      const std::string state = link.context.trace_state.format();
+      Writer w(l, 64 + string_bound(state) + attributes_bound(link.attributes));
+      w.bytes(1, as_bytes(link.context.trace_id.bytes));
+      w.bytes(2, as_bytes(link.context.span_id.bytes));
+      if (!state.empty()) w.bytes(3, Utf8(state).text());
+      w.attributes(4, link.attributes);
+      w.fixed32(6, link.context.flags);
+    }
+    Writer w(nested, l.size() + 12);
+    w.bytes(13, l);
+  }
+
+  const std::string state =
+      span.context.trace_state.empty() ? std::string() : span.context.trace_state.format();
+  Writer w(out, 128 + string_bound(state) + string_bound(span.name) +
+                    string_bound(span.status_message) + attributes_bound(span.attributes) +
+                    nested.size());
+  w.bytes(1, as_bytes(span.context.trace_id.bytes));
+  w.bytes(2, as_bytes(span.context.span_id.bytes));
+  if (!state.empty()) w.bytes(3, Utf8(state).text());
+  if (span.parent_span_id.valid()) w.bytes(4, as_bytes(span.parent_span_id.bytes));
+  w.bytes(5, Utf8(span.name).text());
+  w.tag(6, kVarint);
+  w.varint(static_cast<uint64_t>(span.kind));
+  w.fixed64(7, static_cast<uint64_t>(span.start_unix_ns));
+  w.fixed64(8, static_cast<uint64_t>(span.end_unix_ns));
+  w.attributes(9, span.attributes);
+  w.raw(nested);
+  if (span.status != trace::StatusCode::kUnset) {
+    const Utf8 message(span.status_message);
+    const size_t size =
+        (message.text().empty() ? 0 : field_size(2, message.text().size())) + 2;  // code < 128
+    w.tag(15, kLength);
+    w.varint(size);
+    if (!message.text().empty()) w.bytes(2, message.text());
+    w.tag(3, kVarint);
+    w.varint(static_cast<uint64_t>(span.status));
+  }
+  // The W3C trace flags are the low byte of the span's flags.
+  w.fixed32(16, span.context.flags);
+}
+
+// ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+// ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+// Resource { repeated KeyValue attributes = 1; }
+// ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
+// InstrumentationScope { string name = 1; string version = 2; }
+void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std::string& out) {
+  out.clear();
+  std::string scope;
+  {
+    Writer w(scope, 64 + kScopeName.size() + std::string_view(SEATFLOW_VERSION).size());
+    w.bytes(1, kScopeName);
+    w.bytes(2, SEATFLOW_VERSION);
+  }
+  size_t total = 0;
+  for (const auto& batch : batches) {
+    total += 1024;
+    for (std::string_view span : batch.spans) total += field_size(2, span.size());
+  }
+  out.reserve(total);
+  std::string resource;
+  for (const auto& batch : batches) {
+    resource.clear();
+    {
+      Writer w(resource, attributes_bound(batch.resource->attributes));
+      w.attributes(1, batch.resource->attributes);
+    }
+    size_t spans = 0;
+    for (std::string_view span : batch.spans) spans += field_size(2, span.size());
+    const size_t scope_spans = field_size(1, scope.size()) + spans;
+    const size_t resource_spans = field_size(1, resource.size()) + field_size(2, scope_spans);
+    Writer w(out, field_size(1, resource_spans));
+    w.tag(1, kLength);
+    w.varint(resource_spans);
+    w.bytes(1, resource);
+    w.tag(2, kLength);
+    w.varint(scope_spans);
+    w.bytes(1, scope);
+    for (std::string_view span : batch.spans) w.bytes(2, span);
+  }
+}
+
+// ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+// ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+uint64_t rejected_spans_protobuf(std::string_view body) {
+  // Reads one message's fields, calling `on_field(number, type, varint, bytes)`;
+  // false when the bytes are not a well-formed message.
+  const auto read = [](std::string_view bytes, auto&& on_field) {
+    size_t i = 0;
+    const auto varint = [&](uint64_t& v) {
+      v = 0;
+      for (int shift = 0; shift < 64; shift += 7) {
+        if (i >= bytes.size()) return false;
+        const auto b = static_cast<unsigned char>(bytes[i++]);
+        v |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if (b < 0x80) return true;
+      }
+      return false;
+    };
+    while (i < bytes.size()) {
+      uint64_t key = 0;
+      uint64_t value = 0;
+      if (!varint(key)) return false;
+      std::string_view nested;
+      switch (key & 7) {
+        case kVarint:
+          if (!varint(value)) return false;
+          break;
+        case kFixed64:
+          if (bytes.size() - i < 8) return false;
+          i += 8;
+          break;
+        case kFixed32:
+          if (bytes.size() - i < 4) return false;
+          i += 4;
+          break;
+        case kLength:
+          if (!varint(value) || value > bytes.size() - i) return false;
+          nested = bytes.substr(i, value);
+          i += value;
+          break;
+        default: return false;
+      }
+      on_field(key >> 3, key & 7, value, nested);
+    }
+    return true;
+  };
+  uint64_t rejected = 0;
+  read(body, [&](uint64_t field, uint64_t type, uint64_t, std::string_view partial) {
+    if (field != 1 || type != kLength) return;
+    read(partial, [&](uint64_t f, uint64_t t, uint64_t v, std::string_view) {
+      if (f == 1 && t == kVarint && static_cast<int64_t>(v) > 0) rejected = v;
+    });
+  });
+  return rejected;
+}
+
+}  // namespace seatflow::otlp
