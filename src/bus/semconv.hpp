@@ -14,11 +14,11 @@ inline constexpr std::string_view kOperationCreate = "create";
 inline constexpr std::string_view kOperationSend = "send";
 inline constexpr std::string_view kOperationProcess = "process";
 
-inline constexpr std::string_view kMessageIdAttr = "messaging.message.id";
-inline constexpr std::string_view kMessageKeyAttr = "messaging.kafka.message.key";
-inline constexpr std::string_view kPartitionAttr = "messaging.destination.partition.id";
-inline constexpr std::string_view kOffsetAttr = "messaging.kafka.offset";
-inline constexpr std::string_view kConsumerGroupAttr = "messaging.consumer.group.name";
+inline constexpr char kMessageIdAttr[] = "messaging.message.id";
+inline constexpr char kMessageKeyAttr[] = "messaging.kafka.message.key";
+inline constexpr char kPartitionAttr[] = "messaging.destination.partition.id";
+inline constexpr char kOffsetAttr[] = "messaging.kafka.offset";
+inline constexpr char kConsumerGroupAttr[] = "messaging.consumer.group.name";
 
 // messaging.system, messaging.operation.type and .name, messaging.destination.name.
 inline void set_messaging_attributes(trace::Span& span, std::string_view system,

@@ -12,9 +12,14 @@ class TracingMiddleware final : public Middleware {
   void handle(Request& request, Responder responder, const Handler& next) override {
     auto parent = trace::extract(request.headers.get_all("traceparent"),
                                  request.headers.get_all("tracestate"));
-    const std::string method(method_name(request.method));
-    auto span = std::make_shared<trace::Span>(tracer_.start_span(
-        method, {.kind = trace::SpanKind::kServer, .parent = parent, .root = !parent}));
+    const std::string_view method = method_name(request.method);
+    // One allocation holds what the send hook needs, so that the hook fits
+    // in std::function's own storage.
+    auto state = std::make_shared<State>(
+        State{tracer_.start_span(
+                  method, {.kind = trace::SpanKind::kServer, .parent = parent, .root = !parent}),
+              &request});
+    trace::Span* span = &state->span;
     if (span->recording()) {
       span->set_attribute("http.request.method", method);
       span->set_attribute("url.path", request.path);
@@ -28,25 +33,39 @@ class TracingMiddleware final : public Middleware {
         span->set_attribute("user_agent.original", std::string(*agent));
       }
     }
-    responder.on_send([span, &request, method](Response& response) {
-      if (span->recording()) {
-        if (request.route != "unmatched") {
-          span->update_name(method + " " + std::string(request.route));
-          span->set_attribute("http.route", std::string(request.route));
-        }
-        span->set_attribute("http.response.status_code", response.status);
-        if (response.status >= 500) {
-          span->set_attribute("error.type", std::to_string(response.status));
-          span->set_status(trace::StatusCode::kError);
-        }
-      }
-      span->end();
-    });
+    responder.on_send([state](Response& response) { finish(*state, response); });
     trace::Scope scope(span->context());
     next(request, std::move(responder));
   }
 
  private:
+  struct State {
+    trace::Span span;
+    const Request* request;  // lives until the response is sent
+  };
+
+  // Names the span by its route, records the status and ends it.
+  static void finish(State& state, const Response& response) {
+    trace::Span& span = state.span;
+    const Request& request = *state.request;
+    if (span.recording()) {
+      if (request.route != "unmatched") {
+        const std::string_view method = method_name(request.method);
+        std::string name;
+        name.reserve(method.size() + 1 + request.route.size());
+        name.append(method).append(" ").append(request.route);
+        span.update_name(name);
+        span.set_attribute("http.route", request.route);
+      }
+      span.set_attribute("http.response.status_code", response.status);
+      if (response.status >= 500) {
+        span.set_attribute("error.type", std::to_string(response.status));
+        span.set_status(trace::StatusCode::kError);
+      }
+    }
+    span.end();
+  }
+
   const trace::Tracer& tracer_;
 };
 

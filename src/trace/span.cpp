@@ -52,6 +52,43 @@ void put_u64(uint8_t* out, uint64_t v) {
   }
 }
 
+// Ended spans' data, kept per thread for the next span to reuse: a span then
+// costs no allocation for its data or its attribute list once the thread has
+// made a few. Spans may end on another thread than the one that started
+// them; each thread's pool is bounded, so the imbalance costs allocations,
+// not memory.
+class SpanDataPool {
+ public:
+  std::unique_ptr<SpanData> acquire() {
+    if (free_.empty()) return std::make_unique<SpanData>();
+    auto data = std::move(free_.back());
+    free_.pop_back();
+    return data;
+  }
+  void recycle(std::unique_ptr<SpanData> data) {
+    if (free_.size() >= kMaxFree) return;
+    data->context = {};
+    data->parent_span_id = {};
+    data->name.clear();
+    data->kind = SpanKind::kInternal;
+    data->attributes.clear();  // keeps its capacity
+    data->events.clear();
+    data->links.clear();
+    data->status = StatusCode::kUnset;
+    data->status_message.clear();
+    free_.push_back(std::move(data));
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 256;
+  std::vector<std::unique_ptr<SpanData>> free_;
+};
+
+SpanDataPool& pool() {
+  thread_local SpanDataPool p;
+  return p;
+}
+
 bool log_ids(log::TraceIds& out) {
   const SpanContext* c = t_current;
   if (c == nullptr || !c->valid()) return false;
@@ -97,15 +134,15 @@ Span& Span::operator=(Span&& other) noexcept {
   return *this;
 }
 
-Span& Span::set_attribute_value(std::string_view key, AttributeValue value) {
+Span& Span::set_attribute_value(AttributeKey key, AttributeValue value) {
   if (data_ == nullptr) return *this;
   for (auto& a : data_->attributes) {
-    if (a.key == key) {
+    if (a.key == key.view()) {
       a.value = std::move(value);
       return *this;
     }
   }
-  data_->attributes.push_back({std::string(key), std::move(value)});
+  data_->attributes.push_back({std::move(key), std::move(value)});
   return *this;
 }
 
@@ -143,6 +180,7 @@ void Span::end() {
   auto data = std::move(data_);
   data_ = nullptr;
   if (processor_ != nullptr) processor_->on_end(std::move(*data));
+  pool().recycle(std::move(data));
 }
 
 Sampler Sampler::from_environment(std::string* warning) {
@@ -224,13 +262,13 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   if (!context.sampled() || processor_ == nullptr) {
     return Span(std::move(context), nullptr, processor_);
   }
-  auto data = std::make_unique<SpanData>();
+  auto data = pool().acquire();
   data->context = context;
   if (parent) data->parent_span_id = parent->span_id;
   data->name = name;
   data->kind = options.kind;
   data->start_unix_ns = now_unix_ns();
-  data->attributes = std::move(options.attributes);
+  if (!options.attributes.empty()) data->attributes = std::move(options.attributes);
   data->attributes.reserve(12);  // room for a server span's attributes without regrowing
   for (auto& link : options.links) {
     if (link.context.valid()) data->links.push_back(std::move(link));

@@ -40,8 +40,32 @@ enum class StatusCode : int { kUnset = 0, kOk = 1, kError = 2 };
 
 using AttributeValue = std::variant<std::string, int64_t, double, bool>;
 
+// An attribute's key. A string literal (or a constant char array: the
+// semantic-convention keys) is kept as a view, not copied: such keys live as
+// long as the program, and a server span sets nine of them per request. Any
+// other string is copied.
+class AttributeKey {
+ public:
+  template <size_t N>
+  constexpr AttributeKey(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
+      : literal_(literal, N - 1) {}
+  AttributeKey(std::string key)  // NOLINT(google-explicit-constructor)
+      : owned_(std::move(key)), is_owned_(true) {}
+  AttributeKey(std::string_view key)  // NOLINT(google-explicit-constructor)
+      : owned_(key), is_owned_(true) {}
+
+  std::string_view view() const { return is_owned_ ? std::string_view(owned_) : literal_; }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  friend bool operator==(const AttributeKey& a, std::string_view b) { return a.view() == b; }
+
+ private:
+  std::string_view literal_;
+  std::string owned_;
+  bool is_owned_ = false;
+};
+
 struct Attribute {
-  std::string key;
+  AttributeKey key;
   AttributeValue value;
 };
 
@@ -94,21 +118,22 @@ class Span {
 
   // Any integer becomes int64, any floating point double; strings and bools stay.
   template <typename T>
-  Span& set_attribute(std::string_view key, T&& value) {
+  Span& set_attribute(AttributeKey key, T&& value) {
     using V = std::decay_t<T>;
     if constexpr (std::is_same_v<V, AttributeValue>) {
-      return set_attribute_value(key, std::forward<T>(value));
+      return set_attribute_value(std::move(key), std::forward<T>(value));
     } else if constexpr (std::is_same_v<V, bool>) {
-      return set_attribute_value(key, AttributeValue(value));
+      return set_attribute_value(std::move(key), AttributeValue(value));
     } else if constexpr (std::is_integral_v<V>) {
-      return set_attribute_value(key, AttributeValue(static_cast<int64_t>(value)));
+      return set_attribute_value(std::move(key), AttributeValue(static_cast<int64_t>(value)));
     } else if constexpr (std::is_floating_point_v<V>) {
-      return set_attribute_value(key, AttributeValue(static_cast<double>(value)));
+      return set_attribute_value(std::move(key), AttributeValue(static_cast<double>(value)));
     } else {
-      return set_attribute_value(key, AttributeValue(std::string(std::forward<T>(value))));
+      return set_attribute_value(std::move(key),
+                                 AttributeValue(std::string(std::forward<T>(value))));
     }
   }
-  Span& set_attribute_value(std::string_view key, AttributeValue value);
+  Span& set_attribute_value(AttributeKey key, AttributeValue value);
   Span& add_event(std::string_view name, std::vector<Attribute> attributes = {});
   Span& add_link(const SpanContext& context, std::vector<Attribute> attributes = {});
   Span& set_status(StatusCode code, std::string_view message = {});
