@@ -221,6 +221,7 @@ void EmbeddedSubscription::stop() {
 void EmbeddedSubscription::run() {
   // Where the group stands: its committed offsets; where none, the earliest
   // (0) or, with start_at_end, the end.
+  std::set<PartitionKey> stored;  // partitions with a committed offset
   auto loaded = log_.db().transact(
       [&](db::Session& s) -> Status {
         for (const auto& topic : options_.topics) {
@@ -244,6 +245,7 @@ void EmbeddedSubscription::run() {
           const PartitionKey where{r.get<std::string>(0), r.get<int32_t>(1)};
           if (auto it = positions_.find(where); it != positions_.end()) {
             it->second = r.get<int64_t>(2);
+            stored.insert(where);
           }
         }
         return ok();
@@ -255,6 +257,13 @@ void EmbeddedSubscription::run() {
     return;
   }
   committed_ = positions_;
+  if (options_.start_at_end) {
+    // The end is where the group starts, once: the first commit stores it, so
+    // that a member that comes back continues from there, not from a later end.
+    for (const auto& [where, position] : positions_) {
+      if (!stored.contains(where)) committed_[where] = -1;
+    }
+  }
   while (!stop_.stopped()) {
     bool any = false;
     const bool running = consume_once(any);

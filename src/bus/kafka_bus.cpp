@@ -252,6 +252,7 @@ class KafkaSubscription final : public Subscription {
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       log::info("consumer {}: assigned {} partition(s)", self->options_.group, partitions->cnt);
+      if (self->options_.start_at_end) self->pin_to_end(rk, partitions);
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
           rd_kafka_error_destroy(e);
@@ -276,6 +277,42 @@ class KafkaSubscription final : public Subscription {
     } else {
       rd_kafka_assign(rk, nullptr);
     }
+  }
+
+  // A group that starts at the end starts there once. Where the group has no
+  // committed offset, the partition's end now is where this member starts,
+  // and it is committed at once: a later assignment (a rebalance, a member
+  // that lost its session) then continues from it. Left to
+  // auto.offset.reset=latest, it would start from a later end and skip what
+  // was published in between.
+  void pin_to_end(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions) {
+    constexpr int kTimeoutMs = 5000;
+    if (const auto e = rd_kafka_committed(rk, partitions, kTimeoutMs);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::warn("consumer {}: cannot read its committed offsets: {}", options_.group,
+                rd_kafka_err2str(e));
+      return;
+    }
+    rd_kafka_topic_partition_list_t* pinned = rd_kafka_topic_partition_list_new(partitions->cnt);
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = partitions->elems[i];
+      if (p.offset >= 0) continue;  // committed: resume there
+      int64_t low = 0;
+      int64_t high = 0;
+      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kTimeoutMs) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        continue;  // left to auto.offset.reset
+      }
+      p.offset = high;
+      rd_kafka_topic_partition_list_add(pinned, p.topic, p.partition)->offset = high;
+    }
+    if (pinned->cnt > 0) {
+      if (const auto e = rd_kafka_commit(rk, pinned, 0); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log::warn("consumer {}: cannot commit where it starts: {}", options_.group,
+                  rd_kafka_err2str(e));
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(pinned);
   }
 
   const SubscriptionOptions options_;

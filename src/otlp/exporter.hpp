@@ -130,7 +130,7 @@ class OtlpExporter final : public trace::SpanProcessor {
 
   void enqueue(uint32_t resource, trace::SpanData&& span);
   void run();
-  void export_items(const Queue& queue);
+  void export_items(const Queue& items);
   // Sends one request with retries; returns how many spans were rejected.
   uint64_t send_with_retries(const std::string& body, size_t spans);
   // Waits up to `delay`, cut short by the shutdown deadline. False when the

@@ -261,6 +261,44 @@ TEST_F(BusContract, ANewGroupThatStartsAtTheEndSeesOnlyWhatIsPublishedAfterIt) {
   for (const auto& m : log.all()) EXPECT_EQ(m.key, "new") << "an older message was delivered";
 }
 
+TEST_F(BusContract, AStartAtEndGroupThatComesBackResumesWhereItStood) {
+  // The group starts at the end once. A member that comes back (after a
+  // rebalance, a lost session) continues from where the group stood, on
+  // every partition, even those it had received nothing from.
+  const std::string group = testing::unique_name("live");
+  auto live = [&](MessageLog& log) {
+    auto sub = bus_->subscribe({.group = group,
+                                .topics = {topic_},
+                                .handler =
+                                    [&log](const Message& m) {
+                                      log.add(m);
+                                      return ok();
+                                    },
+                                .start_at_end = true});
+    EXPECT_TRUE(sub) << sub.error().to_string();
+    return sub ? std::move(*sub) : nullptr;
+  };
+  {
+    MessageLog first;
+    auto sub = live(first);
+    for (int seq = 0; seq < 100 && first.size() == 0; ++seq) {
+      ASSERT_TRUE(bus_->publish_one(message("first", seq)));
+      first.wait_for(1, 100ms);
+    }
+    ASSERT_GT(first.size(), 0u);
+    std::this_thread::sleep_for(200ms);  // the rest of them, before it leaves
+  }
+  // Published while the group has no member, under keys that spread over
+  // every partition.
+  for (int key = 0; key < 16; ++key) {
+    ASSERT_TRUE(bus_->publish_one(message("missed-" + std::to_string(key), 0)));
+  }
+  MessageLog second;
+  auto sub = live(second);
+  EXPECT_TRUE(second.wait_for(16, 20s)) << "got " << second.size() << " of 16";
+  for (const auto& m : second.all()) EXPECT_TRUE(m.key.starts_with("missed-")) << m.key;
+}
+
 TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"order-1", "order-2", "order-3", "order-4", "order-5"}, 40);
