@@ -53,7 +53,9 @@ struct SubscriptionOptions {
   Handler handler;
   // Where a group without a committed position starts: the earliest message
   // (every message is handled), or the end (only what is published from now
-  // on; for live-update feeds whose group is new with each process).
+  // on; for live-update feeds whose group is new with each process). The end
+  // is committed as the group's position when it is taken, so a member that
+  // comes back (a rebalance, a lost session) continues from there.
   bool start_at_end = false;
   // Backoff between attempts at a message whose handler failed.
   std::chrono::milliseconds retry_backoff{100};
