@@ -224,7 +224,8 @@ TEST(Resource, TakesOtelResourceAttributesButNotTheirServiceName) {
   const Resource resource =
       Resource::make("order", "deployment.environment=staging, service.name=x,bad,team=a%20b");
   std::map<std::string, std::string> values;
-  for (const auto& a : resource.attributes) values[std::string(a.key.view())] = std::get<std::string>(a.value);
+  for (const auto& a : resource.attributes)
+    values[std::string(a.key.view())] = std::get<std::string>(a.value);
   EXPECT_EQ(values["service.name"], "order");
   EXPECT_EQ(values["deployment.environment"], "staging");
   EXPECT_EQ(values["team"], "a b");
