@@ -52,6 +52,18 @@ void put(std::string& out, const char (&literal)[N]) {
   out.append(literal, N - 1);
 }
 
+// Appends the UTF-8 sequence that starts at s[i], a byte of 0x80 or above,
+// or U+FFFD when it is not valid; returns how many bytes of `s` it took.
+size_t append_utf8_sequence(std::string& out, std::string_view s, size_t i) {
+  const size_t length = utf8_sequence_length(s, i);
+  if (length == 0) {
+    put(out, "\xef\xbf\xbd");  // U+FFFD
+    return 1;
+  }
+  out.append(s.substr(i, length));
+  return length;
+}
+
 void put_uint(std::string& out, unsigned value) {
   const fmt::format_int digits(value);
   out.append(digits.data(), digits.size());
@@ -277,14 +289,7 @@ void append_json_utf8(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    const size_t length = utf8_sequence_length(s, i);
-    if (length == 0) {
-      put(out, "\xef\xbf\xbd");  // U+FFFD
-      ++i;
-    } else {
-      out.append(s.substr(i, length));
-      i += length;
-    }
+    i += append_utf8_sequence(out, s, i);
   }
   out.push_back('"');
 }
@@ -317,14 +322,7 @@ std::string repair_utf8(std::string_view s) {
       out.push_back(s[i++]);
       continue;
     }
-    const size_t length = utf8_sequence_length(s, i);
-    if (length == 0) {
-      put(out, "\xef\xbf\xbd");  // U+FFFD
-      ++i;
-    } else {
-      out.append(s.substr(i, length));
-      i += length;
-    }
+    i += append_utf8_sequence(out, s, i);
   }
   return out;
 }

@@ -58,6 +58,20 @@ class BusContract : public ::testing::Test {
     return sub ? std::move(*sub) : nullptr;
   }
 
+  // A live-feed subscription: the group starts at the end of the topic.
+  std::unique_ptr<Subscription> collect_live(const std::string& group, MessageLog& log) {
+    auto sub = bus_->subscribe({.group = group,
+                                .topics = {topic_},
+                                .handler =
+                                    [&log](const Message& m) {
+                                      log.add(m);
+                                      return ok();
+                                    },
+                                .start_at_end = true});
+    EXPECT_TRUE(sub) << sub.error().to_string();
+    return sub ? std::move(*sub) : nullptr;
+  }
+
   std::unique_ptr<Subscription> collect(const std::string& group, MessageLog& log) {
     return subscribe(group, [&log](const Message& m) {
       log.add(m);
@@ -242,15 +256,8 @@ TEST_F(BusContract, AConsumerResumesWhereItsGroupLeftOffAfterARestart) {
 TEST_F(BusContract, ANewGroupThatStartsAtTheEndSeesOnlyWhatIsPublishedAfterIt) {
   for (int seq = 0; seq < 3; ++seq) ASSERT_TRUE(bus_->publish_one(message("old", seq)));
   MessageLog log;
-  auto sub = bus_->subscribe({.group = testing::unique_name("live"),
-                              .topics = {topic_},
-                              .handler =
-                                  [&log](const Message& m) {
-                                    log.add(m);
-                                    return ok();
-                                  },
-                              .start_at_end = true});
-  ASSERT_TRUE(sub) << sub.error().to_string();
+  auto sub = collect_live(testing::unique_name("live"), log);
+  ASSERT_TRUE(sub);
   // A Kafka consumer gets its partitions a little after subscribing: publish
   // until the first new message arrives.
   for (int seq = 0; seq < 100 && log.size() == 0; ++seq) {
@@ -266,21 +273,10 @@ TEST_F(BusContract, AStartAtEndGroupThatComesBackResumesWhereItStood) {
   // rebalance, a lost session) continues from where the group stood, on
   // every partition, even those it had received nothing from.
   const std::string group = testing::unique_name("live");
-  auto live = [&](MessageLog& log) {
-    auto sub = bus_->subscribe({.group = group,
-                                .topics = {topic_},
-                                .handler =
-                                    [&log](const Message& m) {
-                                      log.add(m);
-                                      return ok();
-                                    },
-                                .start_at_end = true});
-    EXPECT_TRUE(sub) << sub.error().to_string();
-    return sub ? std::move(*sub) : nullptr;
-  };
+
   {
     MessageLog first;
-    auto sub = live(first);
+    auto sub = collect_live(group, first);
     for (int seq = 0; seq < 100 && first.size() == 0; ++seq) {
       ASSERT_TRUE(bus_->publish_one(message("first", seq)));
       first.wait_for(1, 100ms);
@@ -294,7 +290,7 @@ TEST_F(BusContract, AStartAtEndGroupThatComesBackResumesWhereItStood) {
     ASSERT_TRUE(bus_->publish_one(message("missed-" + std::to_string(key), 0)));
   }
   MessageLog second;
-  auto sub = live(second);
+  auto sub = collect_live(group, second);
   EXPECT_TRUE(second.wait_for(16, 20s)) << "got " << second.size() << " of 16";
   for (const auto& m : second.all()) EXPECT_TRUE(m.key.starts_with("missed-")) << m.key;
 }
