@@ -4,6 +4,7 @@ import { ApiError, type Order } from "../api";
 import { clear, h } from "../dom";
 import { formatMoney, reasonMessage, STATUS_LABEL, type OrderStatus } from "../format";
 import { LiveStream } from "../live";
+import { Refresher } from "../refresher";
 import type { App } from "../main";
 
 const STEPS: OrderStatus[] = ["AUTHORIZING", "CONFIRMING", "COMPLETED"];
@@ -23,28 +24,24 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
 
   let stream: LiveStream | null = null;
   let closed = false;
-  let refreshing: Promise<void> | null = null;
-
-  const refresh = (): Promise<void> => {
-    refreshing ??= (async () => {
-      try {
-        const order = await api.order(orderId);
-        render(order);
-        if (order.terminal) stream?.close();
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) {
-          clear(status);
-          status.append(h("p", { class: "error" }, "There is no such order for you."));
-          stream?.close();
-        } else if (err instanceof ApiError && err.unreachable) {
-          status.dataset.stale = "true";
-        }
-      } finally {
-        refreshing = null;
+  // A status event during a load asks for one more load: the load in flight
+  // may have read the order before that change.
+  const refresher = new Refresher(async () => {
+    try {
+      const order = await api.order(orderId);
+      render(order);
+      if (order.terminal) stream?.close();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        clear(status);
+        status.append(h("p", { class: "error" }, "There is no such order for you."));
+        stream?.close();
+      } else if (err instanceof ApiError && err.unreachable) {
+        status.dataset.stale = "true";
       }
-    })();
-    return refreshing;
-  };
+    }
+  });
+  const refresh = (): Promise<void> => refresher.request();
 
   function render(order: Order): void {
     clear(status);

@@ -132,6 +132,17 @@ export async function seatColour(page, seatId) {
   }, seatId);
 }
 
+// Waits for a seat to show `colour`: the map paints on the next animation
+// frame, not at once.
+export async function expectColour(page, seatId, colour, timeoutMs = 5000) {
+  let last = "";
+  try {
+    await waitFor(async () => (last = await seatColour(page, seatId)) === colour, timeoutMs, `${seatId} in ${colour}`);
+  } catch {
+    throw new Error(`${seatId} shows ${last}, not ${colour}, after ${timeoutMs} ms`);
+  }
+}
+
 export async function waitFor(check, timeoutMs = 10000, what = "condition") {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -3,7 +3,7 @@
 // going away under the page. Screenshots land in test-results/.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { artifacts, launchBrowser, seatColour, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
+import { artifacts, expectColour, launchBrowser, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
 
 const AVAILABLE = "#2458d6"; // the first tier's colour
 const HELD = "#b9c0c8";
@@ -43,7 +43,7 @@ describe("buying in the browser", () => {
     try {
       const watcher = await openEvent(watcherContext, seatflow, eventId);
       const buyer = await openEvent(buyerContext, seatflow, eventId);
-      assert.equal(await seatColour(watcher, "F-1-1"), AVAILABLE);
+      await expectColour(watcher, "F-1-1", AVAILABLE);
 
       // The events list leads to the event.
       const list = await buyerContext.newPage();
@@ -52,15 +52,15 @@ describe("buying in the browser", () => {
       await list.close();
 
       await selectFirstRowSeats(buyer, 2);
-      assert.equal(await seatColour(buyer, "F-1-1"), MINE);
+      await expectColour(buyer, "F-1-1", MINE);
       assert.match(await buyer.textContent("[data-testid=announcer]"), /Section F, row 1, seat 2.*selected/);
       assert.match(await buyer.textContent("[data-testid=selection]"), /F-1-1.*F-1-2/s);
       await buyer.click("[data-testid=hold]");
       await buyer.waitForSelector("[data-testid=countdown]");
       assert.match(await buyer.textContent("[data-testid=countdown]"), /^(10:00|9:5\d)$/);
 
-      await waitFor(async () => (await seatColour(watcher, "F-1-1")) === HELD, 10000, "F-1-1 held on the watcher's map");
-      assert.equal(await seatColour(watcher, "F-1-2"), HELD);
+      await expectColour(watcher, "F-1-1", HELD, 10000);
+      await expectColour(watcher, "F-1-2", HELD);
       assert.equal(await watcher.evaluate(() => window.__seatflow.seatState("F-1-1")), "H");
       await watcher.screenshot({ path: `${artifacts}/watcher-held.png` });
 
@@ -73,9 +73,9 @@ describe("buying in the browser", () => {
       assert.match(await buyer.textContent("[data-testid=trace]"), /^[0-9a-f]{32}$/);
       await buyer.screenshot({ path: `${artifacts}/buyer-confirmation.png` });
 
-      await waitFor(async () => (await seatColour(watcher, "F-1-1")) === SOLD, 10000, "F-1-1 sold on the watcher's map");
-      assert.equal(await seatColour(watcher, "F-1-2"), SOLD);
-      assert.equal(await seatColour(watcher, "F-1-3"), AVAILABLE);
+      await expectColour(watcher, "F-1-1", SOLD, 10000);
+      await expectColour(watcher, "F-1-2", SOLD);
+      await expectColour(watcher, "F-1-3", AVAILABLE);
       await watcher.screenshot({ path: `${artifacts}/watcher-sold.png` });
     } finally {
       await buyerContext.close();
@@ -120,7 +120,7 @@ describe("buying in the browser", () => {
       }, 10000, "F-1-1 released");
       await page.click("text=Back to the seat map");
       await page.waitForSelector("[data-testid=seat-map] canvas");
-      await waitFor(async () => (await seatColour(page, "F-1-1")) === AVAILABLE, 10000, "F-1-1 available again");
+      await expectColour(page, "F-1-1", AVAILABLE, 10000);
     } finally {
       await context.close();
     }
@@ -167,7 +167,7 @@ describe("an expiring hold", () => {
       assert.match(await page.textContent("[data-testid=countdown]"), /^0:0[1-4]$/);
       await page.screenshot({ path: `${artifacts}/hold-countdown.png` });
       await waitFor(async () => /hold expired/.test(await page.textContent("[data-testid=message]")), 15000, "the expiry message");
-      await waitFor(async () => (await seatColour(page, "F-1-1")) === AVAILABLE, 10000, "F-1-1 released on the map");
+      await expectColour(page, "F-1-1", AVAILABLE, 10000);
       assert.equal(await page.locator("[data-testid=pay]").count(), 0);
       await page.screenshot({ path: `${artifacts}/hold-expired.png` });
     } finally {
