@@ -8,6 +8,7 @@
 
 #include "bus/consumer_support.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "db/migrations.hpp"
 #include "db/sqlite_database.hpp"
 
@@ -219,6 +220,7 @@ void EmbeddedSubscription::stop() {
 }
 
 void EmbeddedSubscription::run() {
+  set_thread_name("bus:" + options_.group);
   // Where the group stands: its committed offsets; where none, the earliest
   // (0) or, with start_at_end, the end.
   std::set<PartitionKey> stored;  // partitions with a committed offset

@@ -13,6 +13,7 @@
 
 #include "bus/consumer_support.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace seatflow::bus {
 namespace {
@@ -200,6 +201,7 @@ class KafkaSubscription final : public Subscription {
 
  private:
   void run() {
+    set_thread_name("kafka:" + options_.group);
     rd_kafka_t* rk = consumer_.get();
     auto last_commit = std::chrono::steady_clock::now();
     while (!stop_.stopped()) {
@@ -350,6 +352,7 @@ class KafkaBus final : public Bus {
     if (!producer) return fail(producer.error());
     producer_ = std::move(*producer);
     poller_ = std::thread([this] {
+      set_thread_name("kafka-producer");
       while (!stopping_) rd_kafka_poll(producer_.get(), 50);
     });
     if (auto st = refresh_topics(); !st) {

@@ -13,6 +13,7 @@
 
 #include "bus/semconv.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "trace/propagation.hpp"
 
 namespace seatflow::messaging {
@@ -149,6 +150,7 @@ void OutboxRelay::stop() {
 }
 
 void OutboxRelay::run() {
+  set_thread_name("outbox:" + service_);
   std::chrono::milliseconds backoff = options_.retry_backoff;
   while (!stopping_) {
     auto published = run_once();

@@ -1,4 +1,5 @@
 #include "core/scheduler.hpp"
+#include "core/thread_name.hpp"
 
 namespace seatflow {
 
@@ -22,6 +23,7 @@ void Scheduler::schedule(std::chrono::milliseconds delay, std::function<void()> 
 }
 
 void Scheduler::run() {
+  set_thread_name("scheduler");
   std::unique_lock lock(mu_);
   for (;;) {
     if (queue_.empty()) {

@@ -1,4 +1,5 @@
 #include "http/client.hpp"
+#include "core/thread_name.hpp"
 
 #include <future>
 #include <map>
@@ -82,6 +83,7 @@ class HttpClient::Impl {
   explicit Impl(ClientOptions options) : options_(options) {
     guard_.emplace(ioc_.get_executor());
     thread_ = std::thread([this] {
+      set_thread_name("http-client");
       thread_id_ = std::this_thread::get_id();
       ioc_.run();
     });

@@ -29,6 +29,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "http/sse.hpp"
 #include "metrics/registry.hpp"
 
@@ -631,10 +632,14 @@ Status HttpServer::Impl::start() {
   port_ = acceptor_->local_endpoint().port();
 
   asio::co_spawn(workers_[0]->ioc, accept_loop(), asio::detached);
-  for (auto& w : workers_) {
-    asio::co_spawn(w->ioc, sweep_deadlines(w), asio::detached);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    asio::co_spawn(w->ioc, sweep_deadlines(workers_[i]), asio::detached);
     w->guard.emplace(w->ioc.get_executor());
-    w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
+    w->thread = std::thread([&ioc = w->ioc, i] {
+      set_thread_name("http-" + std::to_string(i));
+      ioc.run();
+    });
   }
   running_ = true;
   return ok();

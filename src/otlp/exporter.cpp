@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "http/client.hpp"
 #include "metrics/registry.hpp"
 
@@ -279,6 +280,7 @@ void OtlpExporter::count(uint64_t exported, uint64_t dropped, uint64_t failed) {
 }
 
 void OtlpExporter::run() {
+  set_thread_name("otlp-export");
   Queue items;
   std::unique_lock lock(mutex_);
   for (;;) {

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "http/json.hpp"
 #include "services/common/cards.hpp"
 #include "services/common/json_fields.hpp"
@@ -515,6 +516,7 @@ Result<std::vector<OrderService::Step>> OrderService::claim(int limit) {
 }
 
 void OrderService::claim_loop() {
+  set_thread_name("saga-claim");
   for (;;) {
     int free = 0;
     {
@@ -540,6 +542,7 @@ void OrderService::claim_loop() {
 }
 
 void OrderService::work_loop() {
+  set_thread_name("saga-worker");
   for (;;) {
     Step step;
     {

@@ -13,6 +13,7 @@
 
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "core/thread_name.hpp"
 #include "http/json.hpp"
 #include "services/common/json_fields.hpp"
 #include "trace/propagation.hpp"
@@ -654,6 +655,7 @@ Result<size_t> ReservationService::sweep_expired() {
 }
 
 void ReservationService::sweep_loop() {
+  set_thread_name("hold-sweeper");
   std::unique_lock lock(sweep_mu_);
   while (!stopping_) {
     lock.unlock();
