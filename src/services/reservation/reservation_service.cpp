@@ -341,6 +341,15 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
   });
   if (!st) return fail(st.error());
   log::info("reservation: created event {} ({} seats)", id, seat_count);
+  // The sale often opens right after: refresh PostgreSQL's statistics now
+  // rather than at autovacuum's next pass. With the old ones, the planner
+  // can take the new event for a handful of rows and find a seat by id
+  // through (event_id, pos), reading every seat of the event on each hold.
+  if (ctx_.db.dialect() == db::Dialect::kPostgres) {
+    auto analyzed =
+        ctx_.db.transact([](db::Session& s) { return s.execute_script("ANALYZE seats"); });
+    if (!analyzed) log::warn("reservation: cannot analyze seats: {}", analyzed.error().message());
+  }
   return id;
 }
 
