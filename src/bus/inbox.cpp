@@ -45,8 +45,23 @@ Inbox::Inbox(db::Database& db, std::string_view system, const trace::Tracer& tra
 
 Inbox::~Inbox() = default;
 
-Handler Inbox::wrap(InboxHandler handler) {
-  return [this, handler = std::move(handler)](const Message& m) { return handle(m, handler); };
+Handler Inbox::wrap(InboxHandler handler, std::vector<std::string> acts_on) {
+  return [this, handler = std::move(handler), acts_on = std::move(acts_on)](const Message& m) {
+    if (acts_on.empty() || std::find(acts_on.begin(), acts_on.end(), m.type()) != acts_on.end()) {
+      return handle(m, handler);
+    }
+    observe_lag(m);
+    trace::Span span = start_process_span(tracer_, system_, m, options_.consumer);
+    span.set_attribute("seatflow.message.ignored", true);
+    return ok();
+  };
+}
+
+void Inbox::observe_lag(const Message& message) {
+  if (!metrics_ || message.timestamp_ms <= 0) return;
+  const int64_t age_ms = std::max<int64_t>(0, clock_.now_unix_ms() - message.timestamp_ms);
+  metrics_->lag.Add({{"consumer", options_.consumer}, {"topic", message.topic}})
+      .Set(static_cast<double>(age_ms) / 1000.0);
 }
 
 trace::Span start_process_span(const trace::Tracer& tracer, std::string_view system,
@@ -66,11 +81,7 @@ trace::Span start_process_span(const trace::Tracer& tracer, std::string_view sys
 }
 
 Status Inbox::handle(const Message& message, const InboxHandler& handler) {
-  if (metrics_ && message.timestamp_ms > 0) {
-    const int64_t age_ms = std::max<int64_t>(0, clock_.now_unix_ms() - message.timestamp_ms);
-    metrics_->lag.Add({{"consumer", options_.consumer}, {"topic", message.topic}})
-        .Set(static_cast<double>(age_ms) / 1000.0);
-  }
+  observe_lag(message);
   trace::Span span = start_process_span(tracer_, system_, message, options_.consumer);
   trace::Scope scope(span);
   const std::string id = message.id();

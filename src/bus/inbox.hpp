@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 #include "core/clock.hpp"
@@ -58,13 +59,18 @@ class Inbox {
   // Handles `message` as described above. An error means "offer it again".
   Status handle(const Message& message, const InboxHandler& handler);
 
-  // A bus Handler that calls handle() with `handler`. The Inbox must outlive it.
-  Handler wrap(InboxHandler handler);
+  // A bus Handler that calls handle() with `handler`. With `acts_on`, a
+  // message of another type has no effect to guard: it is acknowledged with
+  // its process span but without a transaction or an inbox row. The Inbox
+  // must outlive the handler.
+  Handler wrap(InboxHandler handler, std::vector<std::string> acts_on = {});
 
   const std::string& consumer() const { return options_.consumer; }
 
  private:
   struct Metrics;
+  // Records the lag of `message`'s topic for this consumer.
+  void observe_lag(const Message& message);
 
   // Counts a failure; dead-letters the message when it was the last attempt.
   Status record_failure(const Message& message, const std::string& id, const Error& error);

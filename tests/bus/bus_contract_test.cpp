@@ -3,8 +3,10 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -416,6 +418,36 @@ TEST_F(BusContract, DuplicatesAreAcknowledgedWithoutEffect) {
   ASSERT_TRUE(bus_->publish_one(message("k", 1)));
   ASSERT_TRUE(seen.wait_for(4));
   EXPECT_EQ(effects.load(), 2);
+}
+
+TEST_F(BusContract, TypesAConsumerDoesNotActOnPassWithoutAnInboxRow) {
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "picky"});
+  std::vector<std::string> handled;
+  std::mutex mu;
+  MessageLog seen;
+  const Handler handler = inbox.wrap(
+      [&](db::Session&, const Message& m) {
+        std::lock_guard lock(mu);
+        handled.push_back(m.id());
+        return ok();
+      },
+      {"thing.sold"});
+  auto sub = subscribe("picky", [&](const Message& m) {
+    Status st = handler(m);
+    seen.add(m);
+    return st;
+  });
+  for (int i = 0; i < 4; ++i) {
+    OutgoingMessage m = message("k", i);
+    m.headers.emplace_back(std::string(kMessageTypeHeader),
+                           i % 2 == 0 ? "thing.sold" : "thing.seen");
+    ASSERT_TRUE(bus_->publish_one(m));
+  }
+  ASSERT_TRUE(seen.wait_for(4));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(handled, (std::vector<std::string>{"k#0", "k#2"}));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'picky'"), 2)
+      << "the other type left no row";
 }
 
 TEST_F(BusContract, AMessageThatKeepsFailingIsDeadLetteredAndTheRestFlow) {

@@ -24,6 +24,11 @@ namespace json = boost::json;
 
 namespace {
 
+// The order events reservation acts on: the order's seats are to be sold,
+// or released.
+constexpr std::string_view kOrderConfirmed = "order.confirmed";
+constexpr std::string_view kOrderCancelled = "order.cancelled";
+
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxSeatIdLength = 64;
 constexpr int kSeatInsertChunk = 500;
@@ -256,8 +261,11 @@ Status ReservationService::start() {
   auto orders = ctx_.subscriber.subscribe(bus::SubscriptionOptions{
       .group = std::string(kServiceName),
       .topics = {"order.events"},
+      // Reservation acts on two of the order events; the others (placed,
+      // completed) pass without a transaction.
       .handler = inbox_.wrap(
-          [this](db::Session& s, const bus::Message& m) { return on_order_event(s, m); })});
+          [this](db::Session& s, const bus::Message& m) { return on_order_event(s, m); },
+          {std::string(kOrderConfirmed), std::string(kOrderCancelled)})});
   if (!orders) return fail(orders.error().with_context("cannot consume order.events"));
   orders_ = std::move(*orders);
   const std::string live_group = std::string(kServiceName) + ".live." + ctx_.instance;
@@ -702,7 +710,7 @@ void ReservationService::sample_seats() {
 
 Status ReservationService::on_order_event(db::Session& session, const bus::Message& message) {
   const std::string type = message.type();
-  if (type != "order.confirmed" && type != "order.cancelled") return ok();  // not for us
+  if (type != kOrderConfirmed && type != kOrderCancelled) return ok();  // not for us
   json::error_code ec;
   const json::value body = json::parse(message.payload, ec);
   if (ec || !body.is_object()) {
@@ -715,7 +723,7 @@ Status ReservationService::on_order_event(db::Session& session, const bus::Messa
   if (!order_id || !hold_id || !buyer_id) {
     return fail(ErrorCode::kInvalidArgument, "order event lacks order_id, hold_id or buyer_id");
   }
-  if (type == "order.confirmed") return confirm(session, *order_id, *hold_id, *buyer_id);
+  if (type == kOrderConfirmed) return confirm(session, *order_id, *hold_id, *buyer_id);
 
   auto rows = session.query(
       "SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(session),
