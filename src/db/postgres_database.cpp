@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -112,9 +113,49 @@ Value column_value(PGresult* res, int row, int col) {
   }
 }
 
+// The statements prepared on one connection, by text and parameter types:
+// the server parses and plans a statement once per connection, not on every
+// execution. Prepared statements outlive a rolled-back transaction, so the
+// cache is the connection's and goes with it. Past kMaxStatements (texts
+// that vary, such as IN lists of every length), statements run unnamed.
+class StatementCache {
+ public:
+  static constexpr size_t kMaxStatements = 512;
+
+  // The name of `text` prepared for `types`, preparing it on first use; null
+  // when the cache is full (run it unnamed).
+  Result<const std::string*> prepare(PGconn* conn, const std::string& text,
+                                     const std::vector<Oid>& types) {
+    std::string key = text;
+    key.push_back('\0');
+    for (const Oid t : types) key += std::to_string(t) + ",";
+    if (auto it = names_.find(key); it != names_.end()) return &it->second;
+    if (names_.size() >= kMaxStatements) return nullptr;
+    std::string name = "s" + std::to_string(names_.size());
+    ResultHandle res(
+        PQprepare(conn, name.c_str(), text.c_str(), static_cast<int>(types.size()), types.data()));
+    if (res == nullptr || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      return fail(result_error(conn, res.get(), "statement failed"));
+    }
+    return &names_.emplace(std::move(key), std::move(name)).first->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> names_;
+};
+
+// A pooled connection and what was prepared on it.
+struct PooledConn {
+  ConnHandle conn;
+  StatementCache statements;
+};
+using PooledHandle = std::unique_ptr<PooledConn>;
+
 class PgSession final : public Session {
  public:
-  explicit PgSession(PGconn* conn) : conn_(conn) {}
+  // With `statements`, statements are prepared once per connection.
+  explicit PgSession(PGconn* conn, StatementCache* statements = nullptr)
+      : conn_(conn), statements_(statements) {}
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
@@ -155,8 +196,17 @@ class PgSession final : public Session {
       values[i] = storage[i].data();
       lengths[i] = static_cast<int>(storage[i].size());
     }
-    ResultHandle res(PQexecParams(conn_, text.c_str(), static_cast<int>(n), types.data(),
-                                  values.data(), lengths.data(), formats.data(), 0));
+    const std::string* name = nullptr;
+    if (statements_ != nullptr) {
+      auto prepared = statements_->prepare(conn_, text, types);
+      if (!prepared) return fail(prepared.error());
+      name = *prepared;
+    }
+    ResultHandle res(name != nullptr
+                         ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(n), values.data(),
+                                          lengths.data(), formats.data(), 0)
+                         : PQexecParams(conn_, text.c_str(), static_cast<int>(n), types.data(),
+                                        values.data(), lengths.data(), formats.data(), 0));
     const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       return fail(result_error(conn_, res.get(), "statement failed"));
@@ -195,6 +245,7 @@ class PgSession final : public Session {
 
  private:
   PGconn* conn_;
+  StatementCache* statements_;
 };
 
 // A dedicated connection that LISTENs on one channel. An eventfd wakes it
@@ -291,7 +342,7 @@ class PostgresDatabase final : public Database {
     auto conn = connect(false);
     if (!conn) return fail(conn.error());
     if (!options_.schema.empty()) {
-      PgSession session(conn->get());
+      PgSession session((*conn)->conn.get());
       if (auto st =
               session.execute_script("CREATE SCHEMA IF NOT EXISTS \"" + options_.schema + "\"");
           !st) {
@@ -307,7 +358,7 @@ class PostgresDatabase final : public Database {
                          const std::function<Status(Session&)>& body) override {
     auto conn = acquire();
     if (!conn) return fail(conn.error());
-    PgSession session(conn->get());
+    PgSession session((*conn)->conn.get(), &(*conn)->statements);
     std::string begin = "BEGIN ISOLATION LEVEL ";
     switch (options.isolation) {
       case Isolation::kReadCommitted: begin += "READ COMMITTED"; break;
@@ -329,14 +380,19 @@ class PostgresDatabase final : public Database {
 
   Result<std::unique_ptr<Listener>> listen(std::string_view channel) override {
     if (!valid_channel(channel)) return Database::listen(channel);
-    auto listener =
-        std::make_unique<PgListener>([this] { return connect(false); }, qualified(channel));
+    auto listener = std::make_unique<PgListener>(
+        [this]() -> Result<ConnHandle> {
+          auto pooled = connect(false);
+          if (!pooled) return fail(pooled.error());
+          return std::move((*pooled)->conn);
+        },
+        qualified(channel));
     if (auto st = listener->start(); !st) return fail(st.error());
     return std::unique_ptr<Listener>(std::move(listener));
   }
 
  private:
-  Result<ConnHandle> connect(bool count_in_pool) {
+  Result<PooledHandle> connect(bool count_in_pool) {
     const std::string timeout =
         std::to_string(std::max<int64_t>(1, options_.connect_timeout.count() / 1000));
     const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
@@ -356,10 +412,10 @@ class PostgresDatabase final : public Database {
       if (count_in_pool) forget_connection();
       return fail(st.error().with_context("cannot set up PostgreSQL connection"));
     }
-    return conn;
+    return std::make_unique<PooledConn>(PooledConn{.conn = std::move(conn), .statements = {}});
   }
 
-  Result<ConnHandle> acquire() {
+  Result<PooledHandle> acquire() {
     {
       std::unique_lock lock(mu_);
       const bool available = cv_.wait_for(lock, options_.acquire_timeout, [&] {
@@ -372,7 +428,7 @@ class PostgresDatabase final : public Database {
                                                  std::to_string(options_.pool_size) + ")");
       }
       if (!idle_.empty()) {
-        ConnHandle conn = std::move(idle_.back());
+        PooledHandle conn = std::move(idle_.back());
         idle_.pop_back();
         return conn;
       }
@@ -381,9 +437,9 @@ class PostgresDatabase final : public Database {
     return connect(true);
   }
 
-  void release(ConnHandle conn) {
-    const bool healthy =
-        PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) == PQTRANS_IDLE;
+  void release(PooledHandle conn) {
+    PGconn* pg = conn->conn.get();
+    const bool healthy = PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
     std::lock_guard lock(mu_);
     if (healthy) {
       idle_.push_back(std::move(conn));
@@ -409,8 +465,8 @@ class PostgresDatabase final : public Database {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<ConnHandle> idle_;  // guarded by mu_
-  int open_ = 0;                  // guarded by mu_; connections in use or idle
+  std::vector<PooledHandle> idle_;  // guarded by mu_
+  int open_ = 0;                    // guarded by mu_; connections in use or idle
 };
 
 }  // namespace

@@ -238,6 +238,80 @@ TEST_F(DatabaseContract, SyntaxErrorIsInternalAndNamesTheProblem) {
   EXPECT_THAT(rows.error().message(), HasSubstr("SELEC"));
 }
 
+// PostgreSQL prepares each statement once per connection; these hold
+// whether or not a statement was prepared before.
+TEST_F(DatabaseContract, ARepeatedStatementSeesTheLatestRowsAndOutlivesARollback) {
+  auto qty = [&]() -> int64_t {
+    auto v = db_->transact([](Session& s) -> Result<int64_t> {
+      auto rows = s.query("SELECT qty FROM items WHERE id = $1", {std::string("a")});
+      if (!rows) return fail(rows.error());
+      return rows->empty() ? -1 : (*rows)[0].get<int64_t>(0);
+    });
+    EXPECT_TRUE(v) << v.error().to_string();
+    return v ? *v : -2;
+  };
+  EXPECT_EQ(qty(), -1);
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "a", 1);
+    return n ? ok() : fail(n.error());
+  }));
+  EXPECT_EQ(qty(), 1);
+  auto failed = db_->transact([](Session& s) -> Status {
+    if (auto n =
+            s.execute("UPDATE items SET qty = $1 WHERE id = $2", {int64_t{5}, std::string("a")});
+        !n) {
+      return fail(n.error());
+    }
+    return fail(ErrorCode::kInternal, "rolled back on purpose");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(qty(), 1);
+  ASSERT_TRUE(db_->transact([](Session& s) -> Status {
+    auto n = s.execute("UPDATE items SET qty = $1 WHERE id = $2", {int64_t{7}, std::string("a")});
+    return n ? ok() : fail(n.error());
+  }));
+  EXPECT_EQ(qty(), 7);
+}
+
+TEST_F(DatabaseContract, OneStatementTakesABlobOrANullInTheSamePlace) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "b", 1);
+    return n ? ok() : fail(n.error());
+  }));
+  for (const Value& v : {Value(nullptr), Value(Blob{{0x00, 0xff}}), Value(nullptr)}) {
+    auto rows = db_->transact([&](Session& s) -> Result<Rows> {
+      if (auto n = s.execute("UPDATE items SET data = $1 WHERE id = $2", {v, std::string("b")});
+          !n) {
+        return fail(n.error());
+      }
+      return s.query("SELECT data FROM items WHERE id = $1", {std::string("b")});
+    });
+    ASSERT_TRUE(rows) << rows.error().to_string();
+    EXPECT_EQ((*rows)[0].value(0), v);
+  }
+}
+
+TEST_F(DatabaseContract, MoreDistinctStatementsThanACacheWouldHoldAllRun) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "c", 10);
+    return n ? ok() : fail(n.error());
+  }));
+  auto sum = db_->transact([](Session& s) -> Result<int64_t> {
+    int64_t total = 0;
+    for (int round = 0; round < 2; ++round) {
+      for (int k = 0; k < 600; ++k) {
+        auto rows = s.query("SELECT qty + " + std::to_string(k) + " FROM items WHERE id = $1",
+                            {std::string("c")});
+        if (!rows) return fail(rows.error());
+        total += (*rows)[0].get<int64_t>(0);
+      }
+    }
+    return total;
+  });
+  ASSERT_TRUE(sum) << sum.error().to_string();
+  EXPECT_EQ(*sum, 2 * (600 * 10 + 599 * 600 / 2));
+}
+
 TEST_F(DatabaseContract, ConcurrentIncrementsAreNotLost) {
   ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
     if (auto n = insert(s, "counter", 0); !n) return fail(n.error());
