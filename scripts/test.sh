@@ -46,5 +46,5 @@ SEATFLOW_CLUSTER_DIR="$SEATFLOW_TEST_CLUSTER_DIR" SEATFLOW_CLUSTER_PORT="$(free_
   scripts/cluster.sh up >"$work/cluster.out"
 
 log "running tests"
-cd build
-ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"
+# From the repository's root, where cleanup() finds scripts/cluster.sh.
+ctest --test-dir build --output-on-failure --timeout 300 -j "$(nproc)" "$@"
