@@ -281,6 +281,10 @@ void OrderService::place(http::Request& request, http::Responder responder) {
         const std::string traceparent = current_traceparent();
         const trace::SpanContext* context = trace::current_context();
         const int64_t now = ctx_.clock.now_unix_ms();
+        // With a worker slot free here, the first step is leased to this
+        // replica as it is created and queued after the commit: no claim,
+        // and no wake-up of every claimer. Otherwise it is left due.
+        const bool local = reserve_slot();
         auto placed = ctx_.db.transact([&](db::Session& s)
                                            -> Result<std::optional<http::Response>> {
           auto inserted = s.execute(
@@ -302,8 +306,11 @@ void OrderService::place(http::Request& request, http::Responder responder) {
           }
           if (auto r = s.execute(
                   "INSERT INTO saga_steps (order_id, step, due_at, deadline_at, card_number, "
-                  "traceparent) VALUES ($1, 'authorize', $2, $3, $4, $5)",
-                  {order_id, now, now + options_.authorize_deadline.count(), digits, traceparent});
+                  "traceparent, lease_owner, lease_until, attempts) VALUES ($1, 'authorize', $2, "
+                  "$3, $4, $5, $6, $7, $8)",
+                  {order_id, now, now + options_.authorize_deadline.count(), digits, traceparent,
+                   local ? db::Value(options_.owner) : db::Value(nullptr),
+                   local ? now + options_.lease.count() : int64_t{0}, int64_t{local ? 1 : 0}});
               !r) {
             return fail(r.error());
           }
@@ -324,11 +331,24 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                                                          .payload = json::serialize(payload),
                                                          .headers = {}});
           if (!added) return fail(added.error());
-          if (auto st = ctx_.db.notify(s, kSagaChannel); !st) return fail(st.error());
+          if (!local) {
+            if (auto st = ctx_.db.notify(s, kSagaChannel); !st) return fail(st.error());
+          }
           return std::optional<http::Response>();
         });
-        if (!placed) return shared->send(http::problem_for(placed.error()));
-        if (*placed) return shared->send(std::move(**placed));
+        if (!placed || *placed) {
+          if (local) release_slot();
+          if (!placed) return shared->send(http::problem_for(placed.error()));
+          return shared->send(std::move(**placed));
+        }
+        if (local) {
+          queue_step(Step{.order_id = order_id,
+                          .step = "authorize",
+                          .attempts = 1,
+                          .deadline_at = now + options_.authorize_deadline.count(),
+                          .card_number = digits,
+                          .traceparent = traceparent});
+        }
         metrics_->transitions.Add({{"status", "AUTHORIZING"}}).Increment();
         http::Response r =
             http::json_response(202, json::object{{"id", order_id}, {"status", "AUTHORIZING"}});
@@ -513,6 +533,29 @@ Result<std::vector<OrderService::Step>> OrderService::claim(int limit) {
     }
     return steps;
   });
+}
+
+bool OrderService::reserve_slot() {
+  std::lock_guard lock(mu_);
+  if (stopping_ || busy_ >= options_.workers * 2) return false;
+  ++busy_;
+  return true;
+}
+
+void OrderService::release_slot() {
+  {
+    std::lock_guard lock(mu_);
+    --busy_;
+  }
+  space_cv_.notify_one();
+}
+
+void OrderService::queue_step(Step step) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(step));
+  }
+  work_cv_.notify_one();
 }
 
 void OrderService::claim_loop() {

@@ -17,7 +17,10 @@
 //
 // Workers claim due steps with a lease (FOR UPDATE SKIP LOCKED on
 // PostgreSQL), so replicas share them; a step is woken as soon as it is
-// committed (Database notifications) and retried with backoff. Each step
+// committed (Database notifications) and retried with backoff. The replica
+// that places an order leases the first step to itself as it creates it,
+// when a worker slot is free, and runs it without a claim; if it dies, the
+// lease runs out and another replica claims the step. Each step
 // runs in the trace its row carries. A restart continues every unfinished
 // saga: the steps are rows.
 //
@@ -93,6 +96,12 @@ class OrderService {
   void place(http::Request& request, http::Responder responder);
   http::Response read(const http::Request& request);
 
+  // A worker slot for a step leased here at creation (false when none is
+  // free); release_slot() gives it back if the step was not created, and
+  // queue_step() hands the created step to the workers.
+  bool reserve_slot();
+  void release_slot();
+  void queue_step(Step step);
   void claim_loop();
   void work_loop();
   Result<std::vector<Step>> claim(int limit);
