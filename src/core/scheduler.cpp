@@ -1,4 +1,5 @@
 #include "core/scheduler.hpp"
+
 #include "core/thread_name.hpp"
 
 namespace seatflow {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -11,28 +12,24 @@
 namespace seatflow {
 namespace {
 
-std::string name_of(pthread_t thread) {
-  std::array<char, 64> name{};
-  pthread_getname_np(thread, name.data(), name.size());
-  return name.data();
+// The name a new thread reads back after set_thread_name(`name`).
+std::string named_on_a_thread(std::string_view name) {
+  std::string seen;
+  std::thread([&] {
+    set_thread_name(name);
+    std::array<char, 64> buffer{};
+    pthread_getname_np(pthread_self(), buffer.data(), buffer.size());
+    seen = buffer.data();
+  }).join();
+  return seen;
 }
 
 TEST(ThreadName, NamesTheCallingThread) {
-  std::string seen;
-  std::thread([&] {
-    set_thread_name("saga-worker");
-    seen = name_of(pthread_self());
-  }).join();
-  EXPECT_EQ(seen, "saga-worker");
+  EXPECT_EQ(named_on_a_thread("saga-worker"), "saga-worker");
 }
 
 TEST(ThreadName, CutsALongNameAtFifteenBytes) {
-  std::string seen;
-  std::thread([&] {
-    set_thread_name("bus:order.live.host-1234");
-    seen = name_of(pthread_self());
-  }).join();
-  EXPECT_EQ(seen, "bus:order.live.");
+  EXPECT_EQ(named_on_a_thread("bus:order.live.host-1234"), "bus:order.live.");
 }
 
 }  // namespace

@@ -126,9 +126,11 @@ class StatementCache {
   // when the cache is full (run it unnamed).
   Result<const std::string*> prepare(PGconn* conn, const std::string& text,
                                      const std::vector<Oid>& types) {
-    std::string key = text;
-    key.push_back('\0');
-    for (const Oid t : types) key += std::to_string(t) + ",";
+    // The text, then a byte per parameter: bytea, or left to the server.
+    std::string key;
+    key.reserve(text.size() + 1 + types.size());
+    key.append(text).push_back('\0');
+    for (const Oid t : types) key.push_back(t == kByteaOid ? 'b' : '-');
     if (auto it = names_.find(key); it != names_.end()) return &it->second;
     if (names_.size() >= kMaxStatements) return nullptr;
     std::string name = "s" + std::to_string(names_.size());

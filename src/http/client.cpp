@@ -1,5 +1,4 @@
 #include "http/client.hpp"
-#include "core/thread_name.hpp"
 
 #include <future>
 #include <map>
@@ -23,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/thread_name.hpp"
 #include "trace/propagation.hpp"
 #include "trace/span.hpp"
 
