@@ -9,21 +9,31 @@
 // holds it (another on 409), orders it with the approving test card, and
 // waits for SOLD on the stream. Latency is measured from the order's
 // 202 Accepted to the SOLD event. Last line: purchases_per_s=<n>.
+//
+// The generator shares the machine with the server, so it is kept cheap:
+// each buyer thread has its own blocking keep-alive connection, and a SOLD
+// event wakes only the thread waiting for that seat.
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +47,7 @@
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 using seatflow::http::ClientRequest;
+using seatflow::http::ClientResponse;
 using seatflow::http::HttpClient;
 using seatflow::http::Method;
 
@@ -44,9 +55,12 @@ namespace {
 
 struct Shared {
   std::mutex mu;
-  std::condition_variable cv;
   std::unordered_map<std::string, Clock::time_point> sold;  // seat -> when SOLD arrived
   std::set<std::string> taken;                              // seats seen HELD or SOLD
+  // The buyer waiting for each seat to turn SOLD: only that buyer's thread is
+  // woken, not all of them on every event (which cost the generator more CPU
+  // than the purchase cost the server).
+  std::unordered_map<std::string, std::condition_variable*> waiting;
 };
 
 // How long each step of a purchase took, to tell where a slow run waits.
@@ -110,14 +124,18 @@ void read_stream(const std::string& host, int port, const std::string& path, Sha
     std::lock_guard lock(shared.mu);
     for (const auto& s : seats->get_array()) {
       const std::string seat(s.get_string());
-      if (state->get_string() == "SOLD") shared.sold.emplace(seat, now);
+      if (state->get_string() == "SOLD") {
+        shared.sold.emplace(seat, now);
+        if (const auto w = shared.waiting.find(seat); w != shared.waiting.end()) {
+          w->second->notify_one();
+        }
+      }
       if (state->get_string() != "AVAILABLE") {
         shared.taken.insert(seat);
       } else {
         shared.taken.erase(seat);
       }
     }
-    shared.cv.notify_all();
   };
   while (!stop.load()) {
     const ssize_t n = read(fd, chunk, sizeof chunk);
@@ -167,6 +185,129 @@ void read_stream(const std::string& host, int port, const std::string& path, Sha
   }
   close(fd);
 }
+
+// One buyer thread's keep-alive HTTP/1.1 connection, used blocking: write
+// the request, read the answer. A thread of its own per buyer is how a
+// browser behaves; sharing the asynchronous client's I/O thread cost two
+// thread hand-offs per request, which took CPU from the server under test.
+class BuyerConnection {
+ public:
+  BuyerConnection(std::string host, int port) : host_(std::move(host)), port_(port) {}
+  ~BuyerConnection() { close_socket(); }
+  BuyerConnection(const BuyerConnection&) = delete;
+  BuyerConnection& operator=(const BuyerConnection&) = delete;
+
+  seatflow::Result<ClientResponse> send(std::string_view method, const std::string& path,
+                                        const std::string& token, const std::string& body,
+                                        const std::string& key = "") {
+    std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+                                      method, path, host_, body.size());
+    if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+    if (!body.empty()) request += "Content-Type: application/json\r\n";
+    if (!key.empty()) request += "Idempotency-Key: " + key + "\r\n";
+    request += "\r\n";
+    request += body;
+    if (fd_ < 0 && !open_socket()) return failure("connect");
+    if (!write_all(request)) return failure("write");
+    return read_response();
+  }
+
+ private:
+  static seatflow::Error error(std::string_view what) {
+    return seatflow::Error(seatflow::ErrorCode::kUnavailable,
+                           fmt::format("{}: {}", what, std::strerror(errno)));
+  }
+  tl::unexpected<seatflow::Error> failure(std::string_view what) {
+    close_socket();
+    return tl::unexpected(error(what));
+  }
+
+  bool open_socket() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    inet_pton(AF_INET, host_.c_str(), &addr.sin_addr);
+    const int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  void close_socket() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    buffer_.clear();
+  }
+  bool write_all(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads until the buffer holds at least `size` bytes.
+  bool fill(size_t size) {
+    char chunk[65536];
+    while (buffer_.size() < size) {
+      const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads up to and including the next CRLF, which it drops.
+  bool line(std::string& out) {
+    size_t eol;
+    while ((eol = buffer_.find("\r\n")) == std::string::npos) {
+      if (!fill(buffer_.size() + 1)) return false;
+    }
+    out.assign(buffer_, 0, eol);
+    buffer_.erase(0, eol + 2);
+    return true;
+  }
+
+  seatflow::Result<ClientResponse> read_response() {
+    ClientResponse response;
+    std::string head;
+    if (!line(head) || head.size() < 12) return failure("read the status line");
+    response.status = std::atoi(head.c_str() + 9);
+    size_t length = 0;
+    bool chunked = false;
+    bool closes = false;
+    for (std::string header; line(header) && !header.empty();) {
+      std::transform(header.begin(), header.end(), header.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (header.starts_with("content-length:")) length = std::stoul(header.substr(15));
+      if (header.starts_with("transfer-encoding:") && header.find("chunked") != std::string::npos) {
+        chunked = true;
+      }
+      if (header.starts_with("connection:") && header.find("close") != std::string::npos) {
+        closes = true;
+      }
+    }
+    if (!chunked) {
+      if (!fill(length)) return failure("read the body");
+      response.body.assign(buffer_, 0, length);
+      buffer_.erase(0, length);
+    }
+    for (std::string size_line; chunked;) {
+      if (!line(size_line)) return failure("read a chunk size");
+      const size_t size = std::stoul(size_line, nullptr, 16);
+      if (!fill(size + 2)) return failure("read a chunk");
+      response.body.append(buffer_, 0, size);
+      buffer_.erase(0, size + 2);
+      if (size == 0) break;
+    }
+    if (closes) close_socket();
+    return response;
+  }
+
+  const std::string host_;
+  const int port_;
+  int fd_ = -1;
+  std::string buffer_;  // read, not yet consumed
+};
 
 struct Outcome {
   bool bought = false;
@@ -247,10 +388,12 @@ int main(int argc, char** argv) {
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 random(static_cast<uint64_t>(t) * 7919 + 1);
+      std::condition_variable sold_cv;  // this buyer's seat turned SOLD
+      BuyerConnection http(host, port);
       for (int b = next++; b < buyers; b = next++) {
         Outcome& out = outcomes[static_cast<size_t>(b)];
         auto began = Clock::now();
-        auto session = call(Method::kPost, "/api/session", "", "");
+        auto session = http.send("POST", "/api/session", "", "");
         steps.add(StepTimes::kSession, began);
         if (!session || session->status != 201) {
           failed("session", session);
@@ -258,7 +401,7 @@ int main(int argc, char** argv) {
         }
         out.token = std::string(json::parse(session->body).at("token").as_string());
         began = Clock::now();
-        auto seat_map = call(Method::kGet, "/api/events/" + event + "/seats", "", "");
+        auto seat_map = http.send("GET", "/api/events/" + event + "/seats", "", "");
         steps.add(StepTimes::kSeatMap, began);
         if (!seat_map || seat_map->status != 200) {
           failed("seat map", seat_map);
@@ -277,8 +420,8 @@ int main(int argc, char** argv) {
           }
           if (free.empty()) continue;
           began = Clock::now();
-          auto hold = call(Method::kPost, "/api/events/" + event + "/holds", out.token,
-                           R"({"seats":[")" + free[0] + "\"]}");
+          auto hold = http.send("POST", "/api/events/" + event + "/holds", out.token,
+                                R"({"seats":[")" + free[0] + "\"]}");
           steps.add(StepTimes::kHold, began);
           if (!hold) {
             failed("hold", hold);
@@ -299,9 +442,10 @@ int main(int argc, char** argv) {
         }
         if (hold_id.empty()) continue;  // sold out
         began = Clock::now();
-        auto order = call(Method::kPost, "/api/orders", out.token,
-                          R"({"hold_id":")" + hold_id + R"(","card_number":"4242424242424242"})",
-                          "flash-" + std::to_string(b));
+        auto order =
+            http.send("POST", "/api/orders", out.token,
+                      R"({"hold_id":")" + hold_id + R"(","card_number":"4242424242424242"})",
+                      "flash-" + std::to_string(b));
         steps.add(StepTimes::kOrder, began);
         if (!order || order->status != 202) {
           failed("order", order);
@@ -310,8 +454,11 @@ int main(int argc, char** argv) {
         const auto placed = Clock::now();
         out.order_id = std::string(json::parse(order->body).at("id").as_string());
         std::unique_lock lock(shared.mu);
-        if (shared.cv.wait_for(lock, std::chrono::seconds(30),
-                               [&] { return shared.sold.contains(out.seat); })) {
+        shared.waiting[out.seat] = &sold_cv;
+        const bool sold = sold_cv.wait_for(lock, std::chrono::seconds(30),
+                                           [&] { return shared.sold.contains(out.seat); });
+        shared.waiting.erase(out.seat);
+        if (sold) {
           out.bought = true;
           out.latency_ms =
               std::chrono::duration<double, std::milli>(shared.sold[out.seat] - placed).count();
