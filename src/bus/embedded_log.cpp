@@ -278,23 +278,32 @@ void EmbeddedSubscription::run() {
 }
 
 bool EmbeddedSubscription::consume_once(bool& any) {
-  for (auto& entry : positions_) {
-    const PartitionKey& where = entry.first;
-    int64_t& position = entry.second;
-    auto batch = log_.db().transact(
-        [&](db::Session& s) {
-          return s.query(
+  // Every partition's next messages in one read transaction: a transaction
+  // per partition cost each wake-up of each group as many transactions as
+  // the topics have partitions, most of them finding nothing.
+  std::vector<std::pair<PartitionKey, db::Rows>> batches;
+  auto read = log_.db().transact(
+      [&](db::Session& s) -> Status {
+        batches.clear();
+        for (const auto& [where, position] : positions_) {
+          auto rows = s.query(
               "SELECT msg_offset, msg_key, headers, payload, created_at FROM messages "
               "WHERE topic = $1 AND part = $2 AND msg_offset >= $3 ORDER BY msg_offset LIMIT $4",
               {where.first, int64_t{where.second}, position, int64_t{log_.options().max_batch}});
-        },
-        {.read_only = true});
-    if (!batch) {
-      log::warn("consumer {}: cannot read {}/{}: {}", options_.group, where.first, where.second,
-                batch.error().to_string());
-      return !stop_.sleep_for(log_.options().poll_interval);
-    }
-    for (const auto& row : *batch) {
+          if (!rows) return fail(rows.error());
+          if (!rows->empty()) batches.emplace_back(where, std::move(*rows));
+        }
+        return ok();
+      },
+      {.read_only = true});
+  if (!read) {
+    log::warn("consumer {}: cannot read its partitions: {}", options_.group,
+              read.error().to_string());
+    return !stop_.sleep_for(log_.options().poll_interval);
+  }
+  for (const auto& [where, rows] : batches) {
+    int64_t& position = positions_[where];
+    for (const auto& row : rows) {
       any = true;
       Message m;
       m.topic = where.first;
