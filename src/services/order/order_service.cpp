@@ -42,6 +42,19 @@ json::array split_seats(std::string_view text) {
 
 bool is_terminal(std::string_view status) { return status == "COMPLETED" || status == "CANCELLED"; }
 
+using Amount = std::pair<int64_t, std::string>;  // minor units, currency
+
+Result<Amount> read_amount(db::Database& db, const std::string& order_id) {
+  return db.transact(
+      [&](db::Session& s) -> Result<Amount> {
+        auto rows = s.query("SELECT amount_minor, currency FROM orders WHERE id = $1", {order_id});
+        if (!rows) return fail(rows.error());
+        if (rows->empty()) return fail(ErrorCode::kNotFound, "no order " + order_id);
+        return Amount{(*rows)[0].get<int64_t>(0), (*rows)[0].get<std::string>(1)};
+      },
+      {.read_only = true});
+}
+
 }  // namespace
 
 struct OrderService::Step {
@@ -51,6 +64,9 @@ struct OrderService::Step {
   std::optional<int64_t> deadline_at;
   std::optional<std::string> card_number;
   std::optional<std::string> traceparent;
+  // The amount to authorize, when the step is queued by the process that
+  // placed the order; a claimed step reads it from the order.
+  std::optional<Amount> amount;
 };
 
 struct OrderService::Metrics {
@@ -270,6 +286,8 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                                       : "the hold is " + status + ": hold the seats again"));
         }
         const json::value* amount = o.if_contains("amount_minor");
+        const int64_t amount_minor =
+            amount != nullptr && amount->is_int64() ? amount->as_int64() : int64_t{0};
         std::string seats;
         if (const json::value* list = o.if_contains("seats"); list != nullptr && list->is_array()) {
           for (const auto& s : list->get_array()) {
@@ -292,8 +310,7 @@ void OrderService::place(http::Request& request, http::Responder responder) {
               "seats, amount_minor, currency, status, trace_id, created_at, updated_at) VALUES "
               "($1, "
               "$2, $3, $4, $5, $6, $7, $8, $9, 'AUTHORIZING', $10, $11, $11)",
-              {order_id, buyer_id, key, hash, field("event_id"), hold, seats,
-               amount != nullptr && amount->is_int64() ? amount->as_int64() : int64_t{0},
+              {order_id, buyer_id, key, hash, field("event_id"), hold, seats, amount_minor,
                field("currency"),
                context != nullptr ? db::Value(context->trace_id.hex()) : db::Value(nullptr), now});
           if (!inserted) {
@@ -347,7 +364,8 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                           .attempts = 1,
                           .deadline_at = now + options_.authorize_deadline.count(),
                           .card_number = digits,
-                          .traceparent = traceparent});
+                          .traceparent = traceparent,
+                          .amount = std::pair{amount_minor, field("currency")}});
         }
         metrics_->transitions.Add({{"status", "AUTHORIZING"}}).Increment();
         http::Response r =
@@ -620,15 +638,7 @@ void OrderService::run_step(const Step& step) {
 }
 
 void OrderService::authorize(const Step& step) {
-  auto order = ctx_.db.transact(
-      [&](db::Session& s) -> Result<std::pair<int64_t, std::string>> {
-        auto rows =
-            s.query("SELECT amount_minor, currency FROM orders WHERE id = $1", {step.order_id});
-        if (!rows) return fail(rows.error());
-        if (rows->empty()) return fail(ErrorCode::kNotFound, "no order " + step.order_id);
-        return std::pair{(*rows)[0].get<int64_t>(0), (*rows)[0].get<std::string>(1)};
-      },
-      {.read_only = true});
+  auto order = step.amount ? Result<Amount>(*step.amount) : read_amount(ctx_.db, step.order_id);
   if (!order) return retry(step, order.error().message());
   if (!step.card_number) {
     // Cannot happen: the card is erased only when the step moves on.
