@@ -94,6 +94,7 @@ services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const 
                                   .hub = hub,
                                   .auth = auth,
                                   .inbox_max_attempts = settings.bus.inbox_max_attempts,
+                                  .inbox_retention = settings.bus.inbox_retention,
                                   .instance = std::move(instance)};
 }
 

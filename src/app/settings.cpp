@@ -130,6 +130,10 @@ ConfigSchema config_schema() {
        {},
        1,
        1000},
+      {"inbox.retention", T::kDuration, "168h",
+       "How long a consumer remembers a handled message, to drop its redelivery; at least as "
+       "long as the bus keeps messages (the embedded log: 7 days; Kafka: the topic's "
+       "retention.ms)."},
       {"auth.session_secret", T::kString, "",
        "Key that signs buyers' session tokens (32 bytes or more); every replica needs the same. "
        "Empty: `up` generates one and keeps it in <data_dir>/session.secret."},
@@ -222,6 +226,12 @@ Settings settings_from(const Config& config) {
   s.bus.outbox_lease = config.get_duration("outbox.lease");
   s.bus.outbox_retention = config.get_duration("outbox.retention");
   s.bus.inbox_max_attempts = static_cast<int>(config.get_int("inbox.max_attempts"));
+  s.bus.inbox_retention = config.get_duration("inbox.retention");
+  if (s.bus.inbox_retention < std::chrono::hours(1)) {
+    // Shorter, and a redelivered message could find its inbox row gone and
+    // take effect twice.
+    throw ConfigError("config key 'inbox.retention' must be at least 1h");
+  }
   s.auth.session_secret = config.get_string("auth.session_secret");
   s.auth.admin_token = config.get_string("auth.admin_token");
   s.auth.service_token = config.get_string("auth.service_token");

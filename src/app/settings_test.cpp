@@ -23,6 +23,15 @@ TEST(Settings, PostgresNeedsAUrl) {
   EXPECT_THROW(settings_from(config), ConfigError);
 }
 
+TEST(Settings, AnInboxRetentionShorterThanAnHourIsRefused) {
+  ConfigSources sources;
+  sources.overrides = {{"inbox.retention", "10m"}};
+  EXPECT_THROW(settings_from(Config::load(config_schema(), sources)), ConfigError);
+  sources.overrides = {{"inbox.retention", "1h"}};
+  EXPECT_EQ(settings_from(Config::load(config_schema(), sources)).bus.inbox_retention,
+            std::chrono::hours(1));
+}
+
 TEST(Settings, EveryKeyHasHelpAndAValidDefault) {
   for (const auto& key : config_schema()) EXPECT_FALSE(key.help.empty()) << key.key;
   EXPECT_NO_THROW(Config::load(config_schema(), {}));

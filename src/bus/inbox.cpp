@@ -106,10 +106,27 @@ Status Inbox::handle(const Message& message, const InboxHandler& handler) {
                  message.type(), id);
       if (metrics_) metrics_->duplicates.Increment();
     }
+    purge_if_due();
     return ok();
   }
   span.set_status(trace::StatusCode::kError, st.error().message());
   return record_failure(message, id, st.error());
+}
+
+void Inbox::purge_if_due() {
+  const int64_t now = clock_.now_unix_ms();
+  int64_t due = next_purge_ms_.load(std::memory_order_relaxed);
+  // One thread purges; the others go on.
+  if (now < due || !next_purge_ms_.compare_exchange_strong(due, now + 60'000)) return;
+  auto n = db_.transact([&](db::Session& s) {
+    return s.execute("DELETE FROM inbox WHERE consumer = $1 AND processed_at < $2",
+                     {options_.consumer, now - options_.retention.count()});
+  });
+  if (!n) {
+    log::warn("{}: inbox purge failed: {}", options_.consumer, n.error().to_string());
+  } else if (*n > 0) {
+    log::debug("{}: purged {} inbox row(s) older than the retention", options_.consumer, *n);
+  }
 }
 
 Status Inbox::record_failure(const Message& message, const std::string& id, const Error& error) {

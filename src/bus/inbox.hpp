@@ -16,10 +16,16 @@
 // Each message is handled inside a `process <topic>` CONSUMER span, child
 // of the context in its headers; the handler's spans and logs sit under it.
 //
+// Inbox rows older than `retention` are deleted, at most once a minute, by
+// whichever message is handled then. A redelivery can only come from the
+// bus, so the retention must be at least as long as the bus keeps messages.
+//
 // Thread safety: an Inbox is safe from any thread; one message is handled
 // at a time per subscription.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +45,7 @@ using InboxHandler = std::function<Status(db::Session&, const Message&)>;
 struct InboxOptions {
   std::string consumer;  // the consumer group; inbox rows are per consumer
   int max_attempts = 5;
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};  // the bus's, or longer
 };
 
 // The `process <topic>` CONSUMER span of one message: child of the context
@@ -74,6 +81,8 @@ class Inbox {
 
   // Counts a failure; dead-letters the message when it was the last attempt.
   Status record_failure(const Message& message, const std::string& id, const Error& error);
+  // Deletes rows past the retention, when the last purge is a minute old.
+  void purge_if_due();
 
   db::Database& db_;
   const std::string system_;
@@ -81,6 +90,7 @@ class Inbox {
   const Clock& clock_;
   const InboxOptions options_;
   std::unique_ptr<Metrics> metrics_;
+  std::atomic<int64_t> next_purge_ms_{0};
 };
 
 }  // namespace seatflow::bus

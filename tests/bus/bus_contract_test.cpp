@@ -450,6 +450,36 @@ TEST_F(BusContract, TypesAConsumerDoesNotActOnPassWithoutAnInboxRow) {
       << "the other type left no row";
 }
 
+TEST_F(BusContract, InboxRowsPastTheRetentionArePurged) {
+  ManualClock clock;
+  Inbox inbox(*db_, bus_->system(), tracer_, clock,
+              {.consumer = "aging", .retention = std::chrono::hours(1)});
+  Inbox other(*db_, bus_->system(), tracer_, clock,
+              {.consumer = "other", .retention = std::chrono::hours(1)});
+  int effects = 0;
+  const InboxHandler effect = [&](db::Session&, const Message&) {
+    ++effects;
+    return ok();
+  };
+  auto received = [&](int seq) {
+    const OutgoingMessage out = message("k", seq);
+    return Message{
+        .topic = out.topic, .key = out.key, .headers = out.headers, .payload = out.payload};
+  };
+  ASSERT_TRUE(inbox.handle(received(0), effect));
+  ASSERT_TRUE(other.handle(received(0), effect));
+  clock.advance(std::chrono::minutes(30));
+  ASSERT_TRUE(inbox.handle(received(1), effect));  // within the minute: no purge yet
+  clock.advance(std::chrono::minutes(31));
+  ASSERT_TRUE(inbox.handle(received(2), effect));  // purges k#0, now 61 minutes old
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'aging'"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'aging' AND message_id = 'k#0'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'other'"), 1)
+      << "only the consumer's own rows";
+  ASSERT_TRUE(inbox.handle(received(1), effect));
+  EXPECT_EQ(effects, 4) << "k#1 is still remembered: its redelivery has no effect";
+}
+
 TEST_F(BusContract, AMessageThatKeepsFailingIsDeadLetteredAndTheRestFlow) {
   metrics::Registry registry;
   Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(),

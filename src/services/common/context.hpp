@@ -27,6 +27,7 @@ struct ServiceContext {
   http::SseHub& hub;  // live updates to browsers connected to this process
   const Auth& auth;
   int inbox_max_attempts = 5;
+  std::chrono::milliseconds inbox_retention{std::chrono::hours(24 * 7)};
   // Unique per process: live-update feeds consume with a group of their own
   // ("<service>.live.<instance>") so every process sees every change.
   std::string instance;

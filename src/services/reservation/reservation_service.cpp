@@ -248,7 +248,8 @@ ReservationService::ReservationService(services::ServiceContext context, Reserva
       ids_(ctx_.clock),
       inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
              bus::InboxOptions{.consumer = std::string(kServiceName),
-                               .max_attempts = ctx_.inbox_max_attempts},
+                               .max_attempts = ctx_.inbox_max_attempts,
+                               .retention = ctx_.inbox_retention},
              &ctx_.registry),
       seats_gauge_(&prometheus::BuildGauge()
                         .Name("seatflow_seats")
