@@ -46,7 +46,9 @@ Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const st
   if (settings.backend == "kafka") {
     return bus::open_kafka({.brokers = settings.kafka_brokers,
                             .client_id = "seatflow",
-                            .replication_factor = settings.replication_factor});
+                            .replication_factor = settings.replication_factor,
+                            .fetch_wait = settings.kafka_fetch_wait,
+                            .fetch_min_bytes = settings.kafka_fetch_min_bytes});
   }
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);

@@ -97,6 +97,17 @@ ConfigSchema config_schema() {
        "embedded: a durable log in <data_dir>/bus.db; kafka: the brokers of bus.kafka_brokers.",
        {"embedded", "kafka"}},
       {"bus.kafka_brokers", T::kString, "", "Kafka bootstrap servers, host:port[,host:port...]."},
+      {"bus.kafka_fetch_wait", T::kDuration, "10ms",
+       "Longest a consumer's fetch waits for bus.kafka_fetch_min_bytes: under load a fetch "
+       "brings many messages at once; when idle a message may wait this long."},
+      {"bus.kafka_fetch_min_bytes",
+       T::kInteger,
+       "65536",
+       "Bytes a consumer's fetch waits for (up to bus.kafka_fetch_wait); 1 answers at once, "
+       "for the lowest latency when idle at the broker's cost under load.",
+       {},
+       1,
+       104857600},
       {"bus.partitions",
        T::kInteger,
        "8",
@@ -219,6 +230,8 @@ Settings settings_from(const Config& config) {
   s.trace.conformance_route = config.get_bool("trace.conformance_route");
   s.bus.backend = config.get_string("bus.backend");
   s.bus.kafka_brokers = config.get_string("bus.kafka_brokers");
+  s.bus.kafka_fetch_wait = config.get_duration("bus.kafka_fetch_wait");
+  s.bus.kafka_fetch_min_bytes = static_cast<int32_t>(config.get_int("bus.kafka_fetch_min_bytes"));
   s.bus.partitions = static_cast<int32_t>(config.get_int("bus.partitions"));
   s.bus.replication_factor = static_cast<int16_t>(config.get_int("bus.replication_factor"));
   s.bus.outbox_batch_size = static_cast<int>(config.get_int("outbox.batch_size"));

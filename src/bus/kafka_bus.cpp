@@ -173,7 +173,9 @@ class KafkaSubscription final : public Subscription {
                           {"auto.offset.reset", options_.start_at_end ? "latest" : "earliest"},
                           {"allow.auto.create.topics", "false"},
                           {"session.timeout.ms", ms(kafka.session_timeout)},
-                          {"heartbeat.interval.ms", ms(kafka.session_timeout / 4)}});
+                          {"heartbeat.interval.ms", ms(kafka.session_timeout / 4)},
+                          {"fetch.wait.max.ms", ms(kafka.fetch_wait)},
+                          {"fetch.min.bytes", std::to_string(kafka.fetch_min_bytes)}});
     if (!conf) return fail(conf.error());
     rd_kafka_conf_set_opaque(*conf, this);
     rd_kafka_conf_set_rebalance_cb(*conf, &KafkaSubscription::on_rebalance);

@@ -39,6 +39,11 @@ struct KafkaOptions {
   std::chrono::milliseconds session_timeout{10000};
   std::chrono::milliseconds commit_interval{200};
   std::chrono::milliseconds request_timeout{10000};  // admin and metadata calls
+  // A consumer's fetch is answered when fetch_min_bytes are there or after
+  // fetch_wait: under load a fetch carries many messages, not one, which
+  // costs the broker far less; when idle a message waits up to fetch_wait.
+  std::chrono::milliseconds fetch_wait{10};
+  int32_t fetch_min_bytes = 65536;
   // Further librdkafka properties, applied last (e.g. "compression.type").
   std::map<std::string, std::string> extra;
 };
