@@ -432,28 +432,37 @@ http::Response OrderService::read(const http::Request& request) {
 Result<bool> OrderService::transition(db::Session& session, const std::string& order_id,
                                       std::initializer_list<std::string_view> from,
                                       std::string_view status, std::string_view reason,
-                                      std::string_view next_step, bool due,
-                                      std::string_view event) {
+                                      std::string_view next_step, bool due, std::string_view event,
+                                      const Step* held,
+                                      const std::optional<std::string>& payment_id) {
   const int64_t now = ctx_.clock.now_unix_ms();
   db::Params params{order_id, std::string(status),
-                    reason.empty() ? db::Value(nullptr) : db::Value(std::string(reason)), now};
+                    reason.empty() ? db::Value(nullptr) : db::Value(std::string(reason)), now,
+                    payment_id ? db::Value(*payment_id) : db::Value(nullptr)};
   for (std::string_view status_from : from) params.emplace_back(std::string(status_from));
-  const std::string in = db::placeholder_list(5, from.size());
+  const std::string in = db::placeholder_list(6, from.size());
   auto moved = session.query(
-      "UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = $4 WHERE id = "
-      "$1 AND status IN (" +
+      "UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = $4, payment_id "
+      "= COALESCE($5, payment_id) WHERE id = $1 AND status IN (" +
           in + ") RETURNING hold_id, buyer_id, event_id, reason",
       params);
   if (!moved) return fail(moved.error());
   if (moved->empty()) return false;
   const auto& order = (*moved)[0];
+  db::Params step_params{order_id, std::string(next_step),
+                         due ? db::Value(now) : db::Value(nullptr), current_traceparent()};
+  if (held != nullptr) {
+    step_params.emplace_back(held->step);
+    step_params.emplace_back(options_.owner);
+  }
   auto step = session.execute(
       "UPDATE saga_steps SET step = $2, due_at = $3, attempts = 0, lease_owner = NULL, "
       "lease_until = 0, card_number = NULL, traceparent = $4, last_error = NULL WHERE order_id = "
-      "$1",
-      {order_id, std::string(next_step), due ? db::Value(now) : db::Value(nullptr),
-       current_traceparent()});
+      "$1" +
+          std::string(held != nullptr ? " AND step = $5 AND lease_owner = $6" : ""),
+      step_params);
   if (!step) return fail(step.error());
+  if (held != nullptr && *step == 0) return fail(ErrorCode::kAborted, "the step's lease was lost");
   auto history = session.execute(
       "INSERT INTO order_history (order_id, seq, at, status, detail) VALUES ($1, (SELECT "
       "COALESCE(MAX(seq), 0) + 1 FROM order_history WHERE order_id = $1), $2, $3, $4)",
@@ -485,22 +494,9 @@ void OrderService::finish_step(const Step& step, std::string_view status, std::s
                                std::string_view next_step, bool due, std::string_view event,
                                std::optional<std::string> payment_id) {
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
-    // Only while this worker still holds the step.
-    auto held =
-        s.query("SELECT 1 FROM saga_steps WHERE order_id = $1 AND step = $2 AND lease_owner = $3" +
-                    std::string(s.dialect() == db::Dialect::kPostgres ? " FOR UPDATE" : ""),
-                {step.order_id, step.step, options_.owner});
-    if (!held) return fail(held.error());
-    if (held->empty()) return fail(ErrorCode::kAborted, "the step's lease was lost");
-    if (payment_id) {
-      if (auto r = s.execute("UPDATE orders SET payment_id = $2 WHERE id = $1",
-                             {step.order_id, *payment_id});
-          !r) {
-        return fail(r.error());
-      }
-    }
+    // Only while this worker still holds the step (else kAborted rolls back).
     auto moved = transition(s, step.order_id, {"AUTHORIZING", "CANCELLING"}, status, reason,
-                            next_step, due, event);
+                            next_step, due, event, &step, payment_id);
     if (!moved) return fail(moved.error());
     return ok();
   });

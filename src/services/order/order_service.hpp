@@ -111,13 +111,16 @@ class OrderService {
   // Reschedules a step after a failure, with backoff.
   void retry(const Step& step, const std::string& error);
 
-  // Moves the order to `status` (with `reason`), its saga to `next_step`
-  // (due now when `due`), records history and publishes order.<event>; all
-  // in `session`, only if the order is in `from`. False when it was not.
+  // Moves the order to `status` (with `reason`, and `payment_id` when
+  // given), its saga to `next_step` (due now when `due`), records history
+  // and publishes order.<event>; all in `session`, only if the order is in
+  // `from`. False when it was not. With `held`, only while this worker still
+  // holds that step's lease: kAborted when it lost it.
   Result<bool> transition(db::Session& session, const std::string& order_id,
                           std::initializer_list<std::string_view> from, std::string_view status,
                           std::string_view reason, std::string_view next_step, bool due,
-                          std::string_view event);
+                          std::string_view event, const Step* held = nullptr,
+                          const std::optional<std::string>& payment_id = std::nullopt);
   // transition() for a step this worker holds the lease of.
   void finish_step(const Step& step, std::string_view status, std::string_view reason,
                    std::string_view next_step, bool due, std::string_view event,

@@ -56,14 +56,6 @@ std::string_view outcome_name(CardOutcome outcome) {
   return "approve";
 }
 
-CardOutcome parse_outcome(std::string_view name) {
-  for (auto o :
-       {CardOutcome::kDecline, CardOutcome::kInsufficientFunds, CardOutcome::kSlowApprove}) {
-    if (outcome_name(o) == name) return o;
-  }
-  return CardOutcome::kApprove;
-}
-
 constexpr std::string_view kColumns =
     "id, idempotency_key, request_hash, order_id, amount_minor, currency, card_last4, status, "
     "decline_code, gateway_outcome, decide_at";
@@ -202,18 +194,6 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
   if (outcome == CardOutcome::kSlowApprove) delay += options_.slow_card_delay;
   bool created = false;
   auto payment = ctx_.db.transact([&](db::Session& s) -> Result<Payment> {
-    auto existing = find(s, "idempotency_key", idempotency_key, true);
-    if (existing) {
-      if (existing->request_hash.empty()) {
-        return fail(ErrorCode::kConflict, "the payment was voided before it was authorized");
-      }
-      if (existing->request_hash != hash) {
-        return fail(ErrorCode::kFailedPrecondition,
-                    "Idempotency-Key " + idempotency_key + " was used for another request");
-      }
-      return std::move(*existing);
-    }
-    if (existing.error().code() != ErrorCode::kNotFound) return fail(existing.error());
     Payment p{.id = ids_.next().to_string(),
               .idempotency_key = idempotency_key,
               .request_hash = hash,
@@ -227,12 +207,26 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
     auto inserted = s.execute(
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, "
         "currency, card_last4, status, gateway_outcome, decide_at, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10)",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10) "
+        "ON CONFLICT (idempotency_key) DO NOTHING",
         {p.id, p.idempotency_key, p.request_hash, p.order_id, p.amount_minor, p.currency,
          p.card_last4, std::string(outcome_name(outcome)), now + delay.count(), now});
     if (!inserted) return fail(inserted.error());
-    created = true;
-    return p;
+    if (*inserted == 1) {
+      created = true;
+      return p;
+    }
+    // The key was used before: a repeat, or a void that came first.
+    auto existing = find(s, "idempotency_key", idempotency_key, true);
+    if (!existing) return fail(existing.error());
+    if (existing->request_hash.empty()) {
+      return fail(ErrorCode::kConflict, "the payment was voided before it was authorized");
+    }
+    if (existing->request_hash != hash) {
+      return fail(ErrorCode::kFailedPrecondition,
+                  "Idempotency-Key " + idempotency_key + " was used for another request");
+    }
+    return std::move(*existing);
   });
   if (!payment) return responder.send(http::problem_for(payment.error()));
   if (!created) {
@@ -244,28 +238,27 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
     delay = std::chrono::milliseconds(
         std::max<int64_t>(0, *payment->decide_at - ctx_.clock.now_unix_ms()));
   }
-  if (delay.count() == 0) return decide(payment->id, std::move(responder));
+  if (delay.count() == 0) return decide(payment->id, outcome, std::move(responder));
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  scheduler_.schedule(delay, trace::bind_context([this, id = payment->id, shared] {
-                        decide(id, std::move(*shared));
+  scheduler_.schedule(delay, trace::bind_context([this, id = payment->id, outcome, shared] {
+                        decide(id, outcome, std::move(*shared));
                       }));
 }
 
-void PaymentService::decide(const std::string& payment_id, http::Responder responder) {
+void PaymentService::decide(const std::string& payment_id, CardOutcome outcome,
+                            http::Responder responder) {
   auto payment = ctx_.db.transact([&](db::Session& s) -> Result<Payment> {
-    auto pending = find(s, "id", payment_id, true);
-    if (!pending) return fail(pending.error());
-    if (pending->status != "PENDING") return pending;
-    const std::string_view code =
-        decline_code(parse_outcome(pending->gateway_outcome.value_or("")));
-    auto updated = s.execute(
-        "UPDATE payments SET status = $2, decline_code = $3, updated_at = $4 WHERE id = $1 AND "
-        "status = 'PENDING'",
+    const std::string_view code = decline_code(outcome);
+    auto decided = s.query(
+        fmt::format("UPDATE payments SET status = $2, decline_code = $3, updated_at = $4 WHERE id "
+                    "= $1 AND status = 'PENDING' RETURNING {}",
+                    kColumns),
         {payment_id, std::string(code.empty() ? "AUTHORIZED" : "DECLINED"),
          code.empty() ? db::Value(nullptr) : db::Value(std::string(code)),
          ctx_.clock.now_unix_ms()});
-    if (!updated) return fail(updated.error());
-    return find(s, "id", payment_id, false);
+    if (!decided) return fail(decided.error());
+    if (!decided->empty()) return Payment::from_row((*decided)[0]);
+    return find(s, "id", payment_id, false);  // decided already, or voided first
   });
   if (!payment) return responder.send(http::problem_for(payment.error()));
   metrics_

@@ -66,8 +66,9 @@ class PaymentService {
   struct Metrics;
 
   void authorize(http::Request& request, http::Responder responder);
-  // Ends a PENDING payment with the gateway's answer and responds.
-  void decide(const std::string& payment_id, http::Responder responder);
+  // Ends a PENDING payment with the gateway's answer (`outcome`, which the
+  // card number decides) and responds.
+  void decide(const std::string& payment_id, CardOutcome outcome, http::Responder responder);
   http::Response void_or_refund(const http::Request& request, bool refund);
   Result<Payment> find(db::Session& session, std::string_view column, const std::string& value,
                        bool lock);
