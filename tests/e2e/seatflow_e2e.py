@@ -30,6 +30,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import uuid
 
 BINARY = None
 MODE = "embedded"
@@ -107,9 +108,9 @@ class Server:
     def service_token(self):
         return SERVICE_TOKEN
 
-    def internal_request(self, method, path, token=None):
+    def internal_request(self, method, path, token=None, body=None, headers=None):
         """A service-to-service route (not public behind the gateway)."""
-        return self.request(method, path, token=token)
+        return self.request(method, path, body=body, token=token, headers=headers)
 
     def request(self, method, path, body=None, token=None, headers=None, port=None):
         conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)
@@ -238,8 +239,9 @@ class Cluster(Server):
                     return value.strip().strip('"')
         raise RuntimeError("no service_token in the cluster's seatflow.toml")
 
-    def internal_request(self, method, path, token=None):
-        return self.request(method, path, token=token, port=self.internal_port)
+    def internal_request(self, method, path, token=None, body=None, headers=None):
+        return self.request(method, path, body=body, token=token, headers=headers,
+                            port=self.internal_port)
 
     def request(self, method, path, body=None, token=None, headers=None, port=None):
         # A replica that dies mid-request is a 502 from the gateway: a client
@@ -406,6 +408,36 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 400, problem)
         status, _ = s.request("POST", "/api/admin/events", token=token, body={})
         self.assertEqual(status, 403)
+
+
+    def test_payment_authorize_is_idempotent_and_a_void_first_refuses_it(self):
+        s = self.server
+        token = s.service_token()
+
+        def authorize(key, amount, card=GOOD_CARD):
+            return s.internal_request(
+                "POST", "/internal/payments/authorize", token=token,
+                body={"order_id": "order-" + key, "amount_minor": amount, "currency": "EUR",
+                      "card_number": card},
+                headers={"Idempotency-Key": key})
+
+        key = f"e2e-pay-{uuid.uuid4()}"
+        status, first = authorize(key, 5000)
+        self.assertEqual((status, first["status"]), (201, "AUTHORIZED"), first)
+        status, again = authorize(key, 5000)
+        self.assertEqual((status, again["id"]), (201, first["id"]), "the same key and body")
+        status, problem = authorize(key, 6000)
+        self.assertEqual(status, 422, problem)
+        status, declined = authorize(f"e2e-pay-{uuid.uuid4()}", 5000, DECLINED_CARD)
+        self.assertEqual((status, declined["payment_status"]), (402, "DECLINED"), declined)
+        # A void that comes first: the late authorization is refused.
+        late = f"e2e-pay-{uuid.uuid4()}"
+        status, voided = s.internal_request(
+            "POST", "/internal/payments/void", token=token,
+            body={"idempotency_key": late, "order_id": "order-" + late})
+        self.assertEqual(status, 200, voided)
+        status, problem = authorize(late, 5000)
+        self.assertEqual(status, 409, problem)
 
 
 class HoldExpiryTest(unittest.TestCase):
