@@ -41,4 +41,16 @@ bool handle_until_done(const SubscriptionOptions& options, const Message& messag
   }
 }
 
+std::string consumer_thread_name(std::string_view bus, std::string_view group) {
+  std::string name(bus);
+  name += ':';
+  if (const size_t live = group.find(".live."); live != std::string_view::npos) {
+    name += "live:";
+    name += group.substr(0, live);
+  } else {
+    name += group;
+  }
+  return name;
+}
+
 }  // namespace seatflow::bus

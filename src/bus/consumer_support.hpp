@@ -8,6 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "bus/bus.hpp"
 
@@ -31,5 +33,11 @@ class StopSignal {
 // once handled, false when `stop` was signalled first.
 bool handle_until_done(const SubscriptionOptions& options, const Message& message,
                        const StopSignal& stop);
+
+// The name of a consumer thread of `group` on `bus` ("bus", "kafka"). A
+// live-update group ("<service>.live.<instance>") is "<bus>:live:<service>",
+// so that within Linux's 15 bytes it still differs from the service's own
+// consumer ("<bus>:<service>").
+std::string consumer_thread_name(std::string_view bus, std::string_view group);
 
 }  // namespace seatflow::bus

@@ -220,7 +220,7 @@ void EmbeddedSubscription::stop() {
 }
 
 void EmbeddedSubscription::run() {
-  set_thread_name("bus:" + options_.group);
+  set_thread_name(consumer_thread_name("bus", options_.group));
   // Where the group stands: its committed offsets; where none, the earliest
   // (0) or, with start_at_end, the end.
   std::set<PartitionKey> stored;  // partitions with a committed offset

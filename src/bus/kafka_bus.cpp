@@ -203,7 +203,7 @@ class KafkaSubscription final : public Subscription {
 
  private:
   void run() {
-    set_thread_name("kafka:" + options_.group);
+    set_thread_name(consumer_thread_name("kafka", options_.group));
     rd_kafka_t* rk = consumer_.get();
     auto last_commit = std::chrono::steady_clock::now();
     while (!stop_.stopped()) {

@@ -3,9 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "bus/bus.hpp"
+#include "bus/consumer_support.hpp"
 
 namespace seatflow::bus {
 namespace {
+
+TEST(ConsumerThreadName, TellsALiveFeedFromTheServicesOwnConsumer) {
+  EXPECT_EQ(consumer_thread_name("bus", "reservation"), "bus:reservation");
+  EXPECT_EQ(consumer_thread_name("bus", "reservation.live.4f2a"), "bus:live:reservation");
+  EXPECT_EQ(consumer_thread_name("kafka", "order.live.9c1d"), "kafka:live:order");
+}
 
 TEST(Murmur2, MatchesTheJavaClient) {
   // Values from Kafka's own partitioner tests (Utils.murmur2).
