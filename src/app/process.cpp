@@ -93,8 +93,8 @@ services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const 
                                   .registry = registry,
                                   .hub = hub,
                                   .auth = auth,
-                                  .inbox_max_attempts = settings.bus.inbox_max_attempts,
-                                  .inbox_retention = settings.bus.inbox_retention,
+                                  .inbox = {.max_attempts = settings.bus.inbox_max_attempts,
+                                            .retention = settings.bus.inbox_retention},
                                   .instance = std::move(instance)};
 }
 

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "bus/bus.hpp"
+#include "bus/inbox.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
 #include "http/sse.hpp"
@@ -26,11 +28,17 @@ struct ServiceContext {
   metrics::Registry& registry;
   http::SseHub& hub;  // live updates to browsers connected to this process
   const Auth& auth;
-  int inbox_max_attempts = 5;
-  std::chrono::milliseconds inbox_retention{std::chrono::hours(24 * 7)};
+  bus::InboxOptions inbox;  // attempts and retention; inbox_for() names the consumer
   // Unique per process: live-update feeds consume with a group of their own
   // ("<service>.live.<instance>") so every process sees every change.
   std::string instance;
+
+  // The inbox settings for `consumer` (a service's own consumer group).
+  bus::InboxOptions inbox_for(std::string_view consumer) const {
+    bus::InboxOptions options = inbox;
+    options.consumer = std::string(consumer);
+    return options;
+  }
 };
 
 // The SSE topic of an event's seat changes, and of an order's status.

@@ -126,10 +126,7 @@ OrderService::OrderService(services::ServiceContext context, http::HttpClient& c
       options_(std::move(options)),
       outbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock),
       ids_(ctx_.clock),
-      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
-             bus::InboxOptions{.consumer = std::string(kServiceName),
-                               .max_attempts = ctx_.inbox_max_attempts,
-                               .retention = ctx_.inbox_retention},
+      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock, ctx_.inbox_for(kServiceName),
              &ctx_.registry),
       metrics_(std::make_shared<Metrics>(ctx_.registry.prometheus())),
       reservation_url_(options_.reservation_url),
@@ -366,7 +363,7 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                           .deadline_at = now + options_.authorize_deadline.count(),
                           .card_number = digits,
                           .traceparent = traceparent,
-                          .amount = std::pair{amount_minor, field("currency")}});
+                          .amount = Amount{amount_minor, field("currency")}});
         }
         metrics_->transitions.Add({{"status", "AUTHORIZING"}}).Increment();
         http::Response r =

@@ -246,10 +246,7 @@ ReservationService::ReservationService(services::ServiceContext context, Reserva
       options_(options),
       outbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock),
       ids_(ctx_.clock),
-      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock,
-             bus::InboxOptions{.consumer = std::string(kServiceName),
-                               .max_attempts = ctx_.inbox_max_attempts,
-                               .retention = ctx_.inbox_retention},
+      inbox_(ctx_.db, ctx_.bus_system, ctx_.tracer, ctx_.clock, ctx_.inbox_for(kServiceName),
              &ctx_.registry),
       seats_gauge_(&prometheus::BuildGauge()
                         .Name("seatflow_seats")
