@@ -18,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
@@ -210,13 +211,15 @@ awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& tar
     stream->socket().set_option(tcp::no_delay(true), ec);
   }
 
-  bhttp::request<bhttp::string_body> req;
+  // The body is sent from the caller's request, which outlives the attempt:
+  // a request of hundreds of kilobytes (an OTLP export) is not copied.
+  bhttp::request<bhttp::span_body<const char>> req;
   req.method_string(method_name(request.method));
   req.target(target.path_and_query);
   req.version(11);
   req.set(bhttp::field::host, target.host + ":" + target.port);
   for (const auto& h : request.headers) req.insert(h.name, h.value);
-  req.body() = request.body;
+  req.body() = {request.body.data(), request.body.size()};
   req.keep_alive(true);
   req.prepare_payload();
 

@@ -326,14 +326,13 @@ void OtlpExporter::export_items(const Queue& items) {
     for (const auto& batch : batches) {
       if (!batch.spans.empty()) nonempty.push_back(batch);
     }
-    encode_export_request(nonempty, body_, options_.protocol);
     const size_t spans = end - begin;
-    const uint64_t rejected = std::min<uint64_t>(send_with_retries(body_, spans), spans);
+    const uint64_t rejected = std::min<uint64_t>(send_with_retries(nonempty, spans), spans);
     count(spans - rejected, 0, rejected);
   }
 }
 
-uint64_t OtlpExporter::send_with_retries(const std::string& body, size_t spans) {
+uint64_t OtlpExporter::send_with_retries(std::span<const ResourceBatch> batches, size_t spans) {
   thread_local std::minstd_rand random(std::random_device{}());
   milliseconds backoff = options_.backoff_initial;
   for (int attempt = 1;; ++attempt) {
@@ -342,7 +341,11 @@ uint64_t OtlpExporter::send_with_retries(const std::string& body, size_t spans) 
     request.url = options_.endpoint;
     request.headers = options_.headers;
     request.headers.set("Content-Type", std::string(content_type(options_.protocol)));
-    request.body = body;
+    // Encoded straight into each attempt's request: a retry is rare, a copy
+    // of every batch of hundreds of kilobytes is not.
+    request.body.reserve(body_capacity_);
+    encode_export_request(batches, request.body, options_.protocol);
+    body_capacity_ = std::max(body_capacity_, request.body.size());
     request.deadline = attempt_deadline();
     if (request.deadline <= milliseconds(0)) {
       log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);

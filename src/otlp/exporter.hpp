@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -132,7 +133,7 @@ class OtlpExporter final : public trace::SpanProcessor {
   void run();
   void export_items(const Queue& items);
   // Sends one request with retries; returns how many spans were rejected.
-  uint64_t send_with_retries(const std::string& body, size_t spans);
+  uint64_t send_with_retries(std::span<const ResourceBatch> batches, size_t spans);
   // Waits up to `delay`, cut short by the shutdown deadline. False when the
   // deadline leaves no time for it.
   bool wait_before_retry(std::chrono::milliseconds delay);
@@ -159,9 +160,9 @@ class OtlpExporter final : public trace::SpanProcessor {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};
   // Worker thread only.
-  bool warned_ = false;    // one warning per failure streak
-  std::string body_;       // the request being sent; its capacity is reused
-  std::mutex join_mutex_;  // serializes shutdown() callers joining the worker
+  bool warned_ = false;       // one warning per failure streak
+  size_t body_capacity_ = 0;  // the largest request body so far, reserved for the next
+  std::mutex join_mutex_;     // serializes shutdown() callers joining the worker
   std::thread worker_;
 };
 
