@@ -19,7 +19,7 @@ using seatflow::trace::Tracer;
 // encoded it (the span's data then returns to the tracer's pool).
 class KeepLast : public SpanProcessor {
  public:
-  void on_end(SpanData&& span) override { benchmark::DoNotOptimize(span.attributes.data()); }
+  void on_end(SpanData&& span) override { benchmark::DoNotOptimize(span.attributes.wire().data()); }
 };
 
 // Encodes the ended span as the exporter does, into a reused buffer.

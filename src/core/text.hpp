@@ -1,8 +1,10 @@
-// Small text helpers shared by components: JSON string escaping and hex digits.
+// Small text helpers shared by components: JSON string escaping, hex digits
+// and UTF-8 checks.
 //
 // Thread safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,5 +22,14 @@ bool iequals(std::string_view a, std::string_view b);
 
 // `s` without leading and trailing spaces and tabs.
 std::string_view trim(std::string_view s);
+
+// Whether `s` is valid UTF-8 (no overlong forms, surrogates or code points
+// above U+10FFFF), and `s` with every invalid sequence replaced by U+FFFD.
+bool valid_utf8(std::string_view s);
+std::string repair_utf8(std::string_view s);
+
+// Appends the UTF-8 sequence that starts at s[i], a byte of 0x80 or above,
+// or U+FFFD when it is not valid; returns how many bytes of `s` it took.
+size_t append_utf8_sequence(std::string& out, std::string_view s, size_t i);
 
 }  // namespace seatflow

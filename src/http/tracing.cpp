@@ -1,6 +1,9 @@
 #include "http/tracing.hpp"
 
+#include <iterator>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace seatflow::http {
 namespace {
@@ -51,10 +54,9 @@ class TracingMiddleware final : public Middleware {
     if (span.recording()) {
       if (request.route != "unmatched") {
         const std::string_view method = method_name(request.method);
-        std::string name;
-        name.reserve(method.size() + 1 + request.route.size());
-        name.append(method).append(" ").append(request.route);
-        span.update_name(name);
+        fmt::memory_buffer name;  // on the stack, for any usual route
+        fmt::format_to(std::back_inserter(name), "{} {}", method, request.route);
+        span.update_name({name.data(), name.size()});
         span.set_attribute("http.route", request.route);
       }
       span.set_attribute("http.response.status_code", response.status);

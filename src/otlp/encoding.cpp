@@ -18,50 +18,10 @@
 namespace seatflow::otlp {
 namespace {
 
-// The length of the valid UTF-8 sequence starting at s[i], or 0.
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;   // no overlong forms
-    if (lead == 0xed) high = 0x9f;  // no surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-  }
-  return length;
-}
-
 // Appends a string literal, its length known at compile time.
 template <size_t N>
 void put(std::string& out, const char (&literal)[N]) {
   out.append(literal, N - 1);
-}
-
-// Appends the UTF-8 sequence that starts at s[i], a byte of 0x80 or above,
-// or U+FFFD when it is not valid; returns how many bytes of `s` it took.
-size_t append_utf8_sequence(std::string& out, std::string_view s, size_t i) {
-  const size_t length = utf8_sequence_length(s, i);
-  if (length == 0) {
-    put(out, "\xef\xbf\xbd");  // U+FFFD
-    return 1;
-  }
-  out.append(s.substr(i, length));
-  return length;
 }
 
 void put_uint(std::string& out, unsigned value) {
@@ -179,7 +139,7 @@ void append_span(std::string& out, const trace::SpanData& span) {
   put(out, ",\"endTimeUnixNano\":");
   append_int_string(out, span.end_unix_ns);
   out.push_back(',');
-  append_attributes(out, span.attributes);
+  append_attributes(out, span.attributes.decode());
   if (!span.events.empty()) {
     put(out, ",\"events\":[");
     bool first = true;
@@ -292,39 +252,6 @@ void append_json_utf8(std::string& out, std::string_view s) {
     i += append_utf8_sequence(out, s, i);
   }
   out.push_back('"');
-}
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    for (uint64_t w = 0; i + 8 <= s.size(); i += 8) {
-      std::memcpy(&w, s.data() + i, 8);
-      if ((w & 0x8080808080808080ULL) != 0) break;
-    }
-    if (i == s.size()) break;
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t length = utf8_sequence_length(s, i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
-std::string repair_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  size_t i = 0;
-  while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      out.push_back(s[i++]);
-      continue;
-    }
-    i += append_utf8_sequence(out, s, i);
-  }
-  return out;
 }
 
 uint64_t rejected_spans(std::string_view body, Protocol protocol) {

@@ -69,11 +69,6 @@ uint64_t rejected_spans(std::string_view body, Protocol protocol);
 // sequence replaced by U+FFFD.
 void append_json_utf8(std::string& out, std::string_view s);
 
-// Whether `s` is valid UTF-8, and `s` with every invalid sequence replaced
-// by U+FFFD.
-bool valid_utf8(std::string_view s);
-std::string repair_utf8(std::string_view s);
-
 // The protobuf encoding's entry points, which encode_span() and
 // encode_export_request() call for Protocol::kHttpProtobuf.
 void encode_span_protobuf(const trace::SpanData& span, std::string& out);

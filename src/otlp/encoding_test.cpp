@@ -186,9 +186,9 @@ TEST(Encoding, ProtobufCarriesWhatJsonCarries) {
   bare.start_unix_ns = 1;
   bare.end_unix_ns = 2;
   trace::SpanData odd = full_span();
-  odd.attributes.push_back({"negative", int64_t{-5}});
-  odd.attributes.push_back({"smallest", std::numeric_limits<int64_t>::min()});
-  odd.attributes.push_back({"long", std::string(300, 'x')});
+  odd.attributes.set_int("negative", -5);
+  odd.attributes.set_int("smallest", std::numeric_limits<int64_t>::min());
+  odd.attributes.set_text("long", std::string(300, 'x'));
   odd.status = trace::StatusCode::kOk;
   odd.status_message.clear();
   const auto [from_json, from_protobuf] = both_encodings(

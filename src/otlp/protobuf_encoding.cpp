@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "core/text.hpp"
 #include "otlp/encoding.hpp"
 
 namespace seatflow::otlp {
@@ -215,7 +216,7 @@ void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
   const std::string state =
       span.context.trace_state.empty() ? std::string() : span.context.trace_state.format();
   Writer w(out, 128 + string_bound(state) + string_bound(span.name) +
-                    string_bound(span.status_message) + attributes_bound(span.attributes) +
+                    string_bound(span.status_message) + span.attributes.wire().size() +
                     nested.size());
   w.bytes(1, as_bytes(span.context.trace_id.bytes));
   w.bytes(2, as_bytes(span.context.span_id.bytes));
@@ -226,7 +227,7 @@ void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
   w.varint(static_cast<uint64_t>(span.kind));
   w.fixed64(7, static_cast<uint64_t>(span.start_unix_ns));
   w.fixed64(8, static_cast<uint64_t>(span.end_unix_ns));
-  w.attributes(9, span.attributes);
+  w.raw(span.attributes.wire());  // encoded as they were set
   w.raw(nested);
   if (span.status != trace::StatusCode::kUnset) {
     const Utf8 message(span.status_message);

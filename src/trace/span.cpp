@@ -134,18 +134,6 @@ Span& Span::operator=(Span&& other) noexcept {
   return *this;
 }
 
-Span& Span::set_attribute_value(AttributeKey key, AttributeValue value) {
-  if (data_ == nullptr) return *this;
-  for (auto& a : data_->attributes) {
-    if (a.key == key.view()) {
-      a.value = std::move(value);
-      return *this;
-    }
-  }
-  data_->attributes.push_back({std::move(key), std::move(value)});
-  return *this;
-}
-
 Span& Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
   if (data_ != nullptr) {
     data_->events.push_back({std::string(name), now_unix_ns(), std::move(attributes)});
@@ -268,8 +256,7 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   data->name = name;
   data->kind = options.kind;
   data->start_unix_ns = now_unix_ns();
-  if (!options.attributes.empty()) data->attributes = std::move(options.attributes);
-  data->attributes.reserve(12);  // room for a server span's attributes without regrowing
+  for (const auto& a : options.attributes) data->attributes.set(a.key.view(), a.value);
   for (auto& link : options.links) {
     if (link.context.valid()) data->links.push_back(std::move(link));
   }

@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "trace/attributes.hpp"
 #include "trace/trace_context.hpp"
 
 namespace seatflow::trace {
@@ -37,37 +38,6 @@ namespace seatflow::trace {
 // OTLP's enum values.
 enum class SpanKind : int { kInternal = 1, kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5 };
 enum class StatusCode : int { kUnset = 0, kOk = 1, kError = 2 };
-
-using AttributeValue = std::variant<std::string, int64_t, double, bool>;
-
-// An attribute's key. A string literal (or a constant char array: the
-// semantic-convention keys) is kept as a view, not copied: such keys live as
-// long as the program, and a server span sets nine of them per request. Any
-// other string is copied.
-class AttributeKey {
- public:
-  template <size_t N>
-  constexpr AttributeKey(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
-      : literal_(literal, N - 1) {}
-  AttributeKey(std::string key)  // NOLINT(google-explicit-constructor)
-      : owned_(std::move(key)), is_owned_(true) {}
-  AttributeKey(std::string_view key)  // NOLINT(google-explicit-constructor)
-      : owned_(key), is_owned_(true) {}
-
-  std::string_view view() const { return is_owned_ ? std::string_view(owned_) : literal_; }
-  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
-  friend bool operator==(const AttributeKey& a, std::string_view b) { return a.view() == b; }
-
- private:
-  std::string_view literal_;
-  std::string owned_;
-  bool is_owned_ = false;
-};
-
-struct Attribute {
-  AttributeKey key;
-  AttributeValue value;
-};
 
 struct SpanEvent {
   std::string name;
@@ -88,7 +58,7 @@ struct SpanData {
   SpanKind kind = SpanKind::kInternal;
   int64_t start_unix_ns = 0;
   int64_t end_unix_ns = 0;
-  std::vector<Attribute> attributes;
+  AttributeList attributes;
   std::vector<SpanEvent> events;
   std::vector<SpanLink> links;
   StatusCode status = StatusCode::kUnset;
@@ -116,24 +86,24 @@ class Span {
   const SpanContext& context() const { return context_; }
   bool recording() const { return data_ != nullptr; }
 
-  // Any integer becomes int64, any floating point double; strings and bools stay.
+  // Any integer becomes int64, any floating point double; strings and bools
+  // stay. Setting a key again replaces its value.
   template <typename T>
-  Span& set_attribute(AttributeKey key, T&& value) {
-    using V = std::decay_t<T>;
-    if constexpr (std::is_same_v<V, AttributeValue>) {
-      return set_attribute_value(std::move(key), std::forward<T>(value));
-    } else if constexpr (std::is_same_v<V, bool>) {
-      return set_attribute_value(std::move(key), AttributeValue(value));
-    } else if constexpr (std::is_integral_v<V>) {
-      return set_attribute_value(std::move(key), AttributeValue(static_cast<int64_t>(value)));
-    } else if constexpr (std::is_floating_point_v<V>) {
-      return set_attribute_value(std::move(key), AttributeValue(static_cast<double>(value)));
+  Span& set_attribute(std::string_view key, const T& value) {
+    if (data_ == nullptr) return *this;
+    if constexpr (std::is_same_v<T, AttributeValue>) {
+      data_->attributes.set(key, value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      data_->attributes.set_bool(key, value);
+    } else if constexpr (std::is_integral_v<T>) {
+      data_->attributes.set_int(key, static_cast<int64_t>(value));
+    } else if constexpr (std::is_floating_point_v<T>) {
+      data_->attributes.set_double(key, static_cast<double>(value));
     } else {
-      return set_attribute_value(std::move(key),
-                                 AttributeValue(std::string(std::forward<T>(value))));
+      data_->attributes.set_text(key, std::string_view(value));
     }
+    return *this;
   }
-  Span& set_attribute_value(AttributeKey key, AttributeValue value);
   Span& add_event(std::string_view name, std::vector<Attribute> attributes = {});
   Span& add_link(const SpanContext& context, std::vector<Attribute> attributes = {});
   Span& set_status(StatusCode code, std::string_view message = {});

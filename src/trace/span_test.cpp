@@ -144,12 +144,16 @@ TEST(Span, AttributesEventsLinksAndStatus) {
     span.set_status(StatusCode::kUnset);  // cannot downgrade
   }
   const SpanData& d = collector.spans.at(0);
-  ASSERT_EQ(d.attributes.size(), 5u);
-  EXPECT_EQ(std::get<int64_t>(d.attributes[0].value), 2);
-  EXPECT_EQ(std::get<std::string>(d.attributes[1].value), "text");
-  EXPECT_EQ(std::get<int64_t>(d.attributes[2].value), 42);
-  EXPECT_EQ(std::get<double>(d.attributes[3].value), 2.5);
-  EXPECT_TRUE(std::get<bool>(d.attributes[4].value));
+  // "a", set again, keeps one entry and comes last.
+  const auto attributes = d.attributes.decode();
+  ASSERT_EQ(attributes.size(), 5u);
+  EXPECT_EQ(attributes[0].key, "s");
+  EXPECT_EQ(std::get<std::string>(attributes[0].value), "text");
+  EXPECT_EQ(std::get<int64_t>(attributes[1].value), 42);
+  EXPECT_EQ(std::get<double>(attributes[2].value), 2.5);
+  EXPECT_TRUE(std::get<bool>(attributes[3].value));
+  EXPECT_EQ(attributes[4].key, "a");
+  EXPECT_EQ(std::get<int64_t>(attributes[4].value), 2);
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].name, "retry");
   ASSERT_EQ(d.links.size(), 1u);

@@ -39,11 +39,8 @@ class SpanCollector final : public SpanProcessor {
   std::vector<SpanData> spans_;
 };
 
-inline const AttributeValue* attribute(const SpanData& span, std::string_view key) {
-  for (const auto& a : span.attributes) {
-    if (a.key == key) return &a.value;
-  }
-  return nullptr;
+inline std::optional<AttributeValue> attribute(const SpanData& span, std::string_view key) {
+  return span.attributes.find(key);
 }
 
 }  // namespace seatflow::trace::testing

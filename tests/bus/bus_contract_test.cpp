@@ -562,11 +562,11 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   EXPECT_EQ(process[0].parent_span_id, send[0].context.span_id);
   ASSERT_TRUE(in_handler);
   EXPECT_EQ(in_handler->span_id, process[0].context.span_id) << "the handler runs in the span";
-  const auto* system = trace::testing::attribute(process[0], "messaging.system");
-  ASSERT_NE(system, nullptr);
+  const auto system = trace::testing::attribute(process[0], "messaging.system");
+  ASSERT_TRUE(system);
   EXPECT_EQ(std::get<std::string>(*system), bus_->system());
-  const auto* destination = trace::testing::attribute(send[0], "messaging.destination.name");
-  ASSERT_NE(destination, nullptr);
+  const auto destination = trace::testing::attribute(send[0], "messaging.destination.name");
+  ASSERT_TRUE(destination);
   EXPECT_EQ(std::get<std::string>(*destination), topic_);
   // One traceparent in the message, the send span's.
   const auto received = log.all()[0];

@@ -1,0 +1,75 @@
+#include "trace/attributes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace seatflow::trace {
+namespace {
+
+TEST(AttributeList, KeepsEveryTypeAndReadsItBack) {
+  AttributeList list;
+  list.set_text("text", "value");
+  list.set_text("empty", "");
+  list.set_int("negative", -5);
+  list.set_int("smallest", std::numeric_limits<int64_t>::min());
+  list.set_double("ratio", 0.25);
+  list.set_bool("flag", true);
+  list.set_text("long", std::string(300, 'x'));  // a two-byte length
+  const auto all = list.decode();
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all[0].key, "text");
+  EXPECT_EQ(std::get<std::string>(all[0].value), "value");
+  EXPECT_EQ(std::get<std::string>(all[1].value), "");
+  EXPECT_EQ(std::get<int64_t>(all[2].value), -5);
+  EXPECT_EQ(std::get<int64_t>(all[3].value), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(std::get<double>(all[4].value), 0.25);
+  EXPECT_TRUE(std::get<bool>(all[5].value));
+  EXPECT_EQ(std::get<std::string>(all[6].value), std::string(300, 'x'));
+  EXPECT_EQ(std::get<int64_t>(*list.find("negative")), -5);
+  EXPECT_FALSE(list.find("missing"));
+}
+
+TEST(AttributeList, ASecondValueReplacesTheFirstEvenAmongLookalikeKeys) {
+  AttributeList list;
+  // The same length and last byte: the quick check cannot tell them apart.
+  list.set_text("ab", "1");
+  list.set_text("cb", "2");
+  list.set_int("ab", 3);
+  list.set_text("cb", "4");
+  const auto all = list.decode();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].key, "ab");
+  EXPECT_EQ(std::get<int64_t>(all[0].value), 3);
+  EXPECT_EQ(all[1].key, "cb");
+  EXPECT_EQ(std::get<std::string>(all[1].value), "4");
+}
+
+TEST(AttributeList, InvalidUtf8IsRepairedInKeysAndValues) {
+  AttributeList list;
+  list.set_text("k\xff", "caf\xc3\xa9 \xc3");
+  const auto all = list.decode();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].key, "k\xef\xbf\xbd");
+  EXPECT_EQ(std::get<std::string>(all[0].value), "caf\xc3\xa9 \xef\xbf\xbd");
+}
+
+TEST(AttributeList, IsOneSpanFieldPerAttributeAndClearsToNothing) {
+  AttributeList list{{"a", int64_t{1}}, {"b", true}};
+  // Span.attributes (9, length-delimited), its length, KeyValue.key "a",
+  // KeyValue.value { int_value = 1 }.
+  EXPECT_EQ(list.wire().substr(0, 9), std::string_view("\x4a\x07\x0a\x01"
+                                                       "a\x12\x02\x18\x01",
+                                                       9));
+  EXPECT_EQ(list.size(), 2u);
+  list.clear();
+  EXPECT_TRUE(list.empty());
+  EXPECT_TRUE(list.wire().empty());
+  list.set_bool("a", false);
+  EXPECT_EQ(list.size(), 1u);
+}
+
+}  // namespace
+}  // namespace seatflow::trace
