@@ -2,7 +2,8 @@
 # The cost of tracing: wrk against `seatflow up` with every request traced
 # (sampler always_on) and every span exported over OTLP/HTTP, and against
 # the same server with tracing off (always_off: contexts still propagate,
-# nothing is recorded), in one run, alternating, best of two each.
+# nothing is recorded), in one run: ROUNDS short runs of each, alternating,
+# averaged, so that the machine's slow and fast spells fall on both alike.
 #
 # The OTLP receiver is nginx answering 200 with an empty body (an empty
 # protobuf ExportTraceServiceResponse: all accepted) to every POST
@@ -14,9 +15,11 @@
 # Prints traced_rps, untraced_rps and, as its last line,
 # tracing_overhead=<fraction of throughput lost>. Goal: <= 0.05.
 # Environment: THREADS (server workers, default 1), CONNECTIONS (64),
-# DURATION (seconds per run, 10).
+# DURATION (seconds per run, 2), ROUNDS (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DURATION="${DURATION:-2}"
+rounds="${ROUNDS:-10}"
 source scripts/lib/common.sh
 source scripts/lib/bench.sh
 
@@ -65,17 +68,20 @@ off_url="http://127.0.0.1:$off_port/health/live"
 
 rps "$on_url" >/dev/null  # warm up both
 rps "$off_url" >/dev/null
-off1="$(rps "$off_url")"
-on1="$(rps "$on_url")"
-off2="$(rps "$off_url")"
-on2="$(rps "$on_url")"
-on="$(best "$on1" "$on2")"
-off="$(best "$off1" "$off2")"
+on_runs=()
+off_runs=()
+for ((round = 0; round < rounds; round++)); do
+  off_runs+=("$(rps "$off_url")")
+  on_runs+=("$(rps "$on_url")")
+done
+mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
+on="$(mean "${on_runs[@]}")"
+off="$(mean "${off_runs[@]}")"
 
 sleep 1  # the last batch leaves within the schedule delay
 spans() { curl -s "http://127.0.0.1:$on_port/metrics" | awk -v o="$1" '$0 ~ "^seatflow_trace_spans_total\\{outcome=\"" o "\"\\}" { printf "%d", $2 }'; }
-echo "threads=$threads connections=$connections duration=${duration}s"
+echo "threads=$threads connections=$connections rounds=$rounds duration=${duration}s"
 echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
-echo "traced_rps=$on (runs: $on1 $on2)"
-echo "untraced_rps=$off (runs: $off1 $off2)"
+echo "traced_rps=$on (runs: ${on_runs[*]})"
+echo "untraced_rps=$off (runs: ${off_runs[*]})"
 awk -v a="$on" -v b="$off" 'BEGIN { o = 1 - a / b; if (o < 0) o = 0; printf "tracing_overhead=%.3f\n", o }'
