@@ -15,6 +15,7 @@
 
 #include "core/text.hpp"
 #include "otlp/encoding.hpp"
+#include "trace/wire.hpp"
 
 namespace seatflow::otlp {
 namespace {
@@ -23,30 +24,10 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 
 
 constexpr uint32_t tag(uint32_t field, WireType type) { return field << 3 | type; }
 
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+using trace::wire::varint_size;
 
 size_t field_size(uint32_t field, size_t length) {
   return varint_size(tag(field, kLength)) + varint_size(length) + length;
-}
-
-// True when every byte of `s` is ASCII: such a string needs no UTF-8 check.
-inline bool ascii(std::string_view s) {
-  uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, 8);
-    high |= w;
-  }
-  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
-  return (high & 0x8080808080808080ULL) == 0;
 }
 
 // A string field's text: valid UTF-8 as is, anything else repaired (proto3
@@ -54,7 +35,7 @@ inline bool ascii(std::string_view s) {
 class Utf8 {
  public:
   explicit Utf8(std::string_view s) : text_(s) {
-    if (!ascii(s) && !valid_utf8(s)) {
+    if (!is_ascii(s) && !valid_utf8(s)) {
       repaired_ = repair_utf8(s);
       text_ = repaired_;
     }
@@ -81,13 +62,7 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      *p_++ = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<char>(v);
-  }
+  void varint(uint64_t v) { p_ = trace::wire::put_varint(p_, v); }
   void tag(uint32_t field, WireType type) { varint(field << 3 | type); }
   void fixed64(uint32_t field, uint64_t v) {
     tag(field, kFixed64);

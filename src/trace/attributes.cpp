@@ -3,9 +3,13 @@
 #include <cstring>
 
 #include "core/text.hpp"
+#include "trace/wire.hpp"
 
 namespace seatflow::trace {
 namespace {
+
+using wire::put_varint;
+using wire::varint_size;
 
 // Tags of the fields written here: Span.attributes = 9, KeyValue.key = 1,
 // KeyValue.value = 2 (all length-delimited); AnyValue.string_value = 1,
@@ -17,24 +21,6 @@ constexpr char kString = 1 << 3 | 2;
 constexpr char kBool = 2 << 3 | 0;
 constexpr char kInt = 3 << 3 | 0;
 constexpr char kDouble = 4 << 3 | 1;
-
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-char* put_varint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
 
 // Reads a varint at bytes[i], advancing i. The bytes were written here, so
 // they are well formed.
@@ -48,22 +34,9 @@ uint64_t get_varint(std::string_view bytes, size_t& i) {
   return v;
 }
 
-// True when every byte of `s` is ASCII, as keys and most values are.
-inline bool ascii(std::string_view s) {
-  uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, 8);
-    high |= w;
-  }
-  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
-  return (high & 0x8080808080808080ULL) == 0;
-}
-
 // `s`, or its repair kept in `scratch` when it is not valid UTF-8.
 inline std::string_view utf8(std::string_view s, std::string& scratch) {
-  if (ascii(s) || valid_utf8(s)) return s;
+  if (is_ascii(s) || valid_utf8(s)) return s;
   scratch = repair_utf8(s);
   return scratch;
 }
