@@ -384,7 +384,7 @@ class KafkaBus final : public Bus {
     }
     if (st && !specs.empty()) st = run_create_topics(specs);
     rd_kafka_NewTopic_destroy_array(specs.data(), specs.size());
-    if (st) st = refresh_topics();
+    if (st) st = wait_until_listed(topics);
     return st;
   }
 
@@ -514,6 +514,29 @@ class KafkaBus final : public Bus {
     std::lock_guard lock(mu_);
     topics_ = std::move(names);
     return ok();
+  }
+
+  // Waits until the cluster's metadata lists every topic of `topics`: a
+  // broker learns of a topic just created a moment after CreateTopics
+  // answers, and until then a subscription to it would be refused.
+  Status wait_until_listed(const std::vector<TopicSpec>& topics) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+    for (;;) {
+      if (auto st = refresh_topics(); !st) return st;
+      std::string missing;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& t : topics) {
+          if (!topics_.contains(t.name)) missing = t.name;
+        }
+      }
+      if (missing.empty()) return ok();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return fail(ErrorCode::kDeadlineExceeded,
+                    "topic " + missing + " was created but Kafka's metadata does not list it yet");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
 
   bool topic_exists(const std::string& topic) {
