@@ -76,10 +76,20 @@ size_t highest_placeholder(std::string_view sql) {
   return highest;
 }
 
-Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
-                                    const std::function<Status(Session&)>& body) const {
+void Database::attach(Session& session) const {
   session.tracer_ = tracer_;
   session.namespace_ = name_;
+}
+
+std::vector<std::function<void()>> Database::take_after_commit(Session& session) {
+  auto callbacks = std::move(session.after_commit_);
+  session.after_commit_.clear();
+  return callbacks;
+}
+
+Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
+                                    const std::function<Status(Session&)>& body) const {
+  attach(session);
   if (auto st = session.execute_script(begin_sql); !st) {
     return fail(st.error().with_context("BEGIN failed"));
   }
@@ -95,9 +105,7 @@ Status Database::run_in_transaction(Session& session, std::string_view begin_sql
       (void)session.execute_script("ROLLBACK");
       return fail(st.error().with_context("COMMIT failed"));
     }
-    auto callbacks = std::move(session.after_commit_);
-    session.after_commit_.clear();
-    for (auto& fn : callbacks) fn();
+    for (auto& fn : take_after_commit(session)) fn();
     return ok();
   }
   session.after_commit_.clear();

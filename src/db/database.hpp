@@ -179,8 +179,9 @@ class Session {
   // Runs a script of several statements with no parameters. For migrations.
   virtual Status execute_script(std::string_view sql) = 0;
 
-  // Runs `fn` once this transaction has committed, on the committing thread,
-  // in the order registered; never when it rolls back. `fn` must not throw.
+  // Runs `fn` once this transaction has committed, on the thread that called
+  // transact(), in the order registered; never when it rolls back. `fn`
+  // must not throw.
   void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
 
  protected:
@@ -248,6 +249,11 @@ class Database {
   // any of them fails, all on `session`.
   Status run_in_transaction(Session& session, std::string_view begin_sql,
                             const std::function<Status(Session&)>& body) const;
+  // For adapters that run several callers' bodies in one transaction (a
+  // group commit): traces `session`'s statements as run_in_transaction does,
+  // and hands over the after-commit callbacks a body registered.
+  void attach(Session& session) const;
+  static std::vector<std::function<void()>> take_after_commit(Session& session);
 
  public:
   // True when `channel` is a valid notification channel name.

@@ -4,11 +4,16 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
 #include <sqlite3.h>
+
+#include "trace/span.hpp"
 
 namespace seatflow::db {
 namespace {
@@ -217,6 +222,10 @@ class SqliteSession final : public Session {
  public:
   explicit SqliteSession(SqliteConnection& connection) : connection_(connection) {}
 
+  // False once SQLite has rolled the transaction back on its own (an I/O
+  // error, a full disk): what the session did so far is gone.
+  bool in_transaction() const { return sqlite3_get_autocommit(connection_.handle()) == 0; }
+
   Dialect dialect() const override { return Dialect::kSqlite; }
   Result<Rows> run_query(std::string_view sql, const Params& params) override {
     return connection_.query(sql, params);
@@ -225,6 +234,16 @@ class SqliteSession final : public Session {
 
  private:
   SqliteConnection& connection_;
+};
+
+// A read-write transaction body waiting for the writer connection.
+struct PendingWrite {
+  const std::function<Status(Session&)>* body = nullptr;
+  std::optional<trace::SpanContext> context;  // its caller's, current while it runs
+  Status status;
+  std::vector<std::function<void()>> after_commit;
+  bool done = false;  // guarded by the queue's mutex
+  std::condition_variable wake;
 };
 
 class SqliteDatabase final : public Database {
@@ -246,18 +265,126 @@ class SqliteDatabase final : public Database {
 
   Status run_transaction(const TransactionOptions& options,
                          const std::function<Status(Session&)>& body) override {
-    if (!options.read_only) {
-      std::lock_guard lock(writer_mu_);
-      return run_on(*writer_, "BEGIN IMMEDIATE", body);
-    }
+    if (!options.read_only) return write(body);
     auto reader = acquire_reader();
     if (!reader) return fail(reader.error());
-    Status status = run_on(**reader, "BEGIN", body);
+    SqliteSession session(**reader);
+    Status status = run_in_transaction(session, "BEGIN", body);
     release_reader(std::move(*reader));
     return status;
   }
 
  private:
+  // Group commit. Callers queue their bodies; one of them at a time leads:
+  // it takes the queue (up to max_group_commit bodies) and runs it on the
+  // writer connection as one transaction, each body in a savepoint of its
+  // own, then commits once and wakes the others. A failed body rolls back to
+  // its savepoint and fails alone. Under load many writes share a commit
+  // and the WAL frames of the pages they have in common (a table's last
+  // leaf, an index's); alone, a write is its own group.
+  Status write(const std::function<Status(Session&)>& body) {
+    PendingWrite me;
+    me.body = &body;
+    if (const trace::SpanContext* context = trace::current_context()) me.context = *context;
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&me);
+    while (!me.done) {
+      if (leading_) {
+        me.wake.wait(lock);
+        continue;
+      }
+      leading_ = true;
+      const auto n = static_cast<std::ptrdiff_t>(
+          std::min(queue_.size(), static_cast<size_t>(options_.max_group_commit)));
+      std::vector<PendingWrite*> group(queue_.begin(), queue_.begin() + n);
+      queue_.erase(queue_.begin(), queue_.begin() + n);
+      lock.unlock();
+      commit_group(group);
+      lock.lock();
+      leading_ = false;
+      for (PendingWrite* w : group) {
+        w->done = true;
+        w->wake.notify_one();
+      }
+      // The next leader, if anyone is still waiting.
+      if (!queue_.empty()) queue_.front()->wake.notify_one();
+    }
+    lock.unlock();
+    for (auto& fn : me.after_commit) fn();
+    return std::move(me.status);
+  }
+
+  // Runs `group` on the writer connection; each member gets its status and,
+  // once committed, its after-commit callbacks.
+  void commit_group(std::span<PendingWrite* const> group) {
+    SqliteSession session(*writer_);
+    attach(session);
+    if (group.size() == 1) {
+      // Alone: no savepoint, exactly run_in_transaction's sequence.
+      PendingWrite& w = *group[0];
+      trace::Scope scope(w.context.value_or(trace::SpanContext{}));
+      w.status = run_in_transaction(session, "BEGIN IMMEDIATE", [&](Session& s) -> Status {
+        Status st = (*w.body)(s);
+        if (st) w.after_commit = take_after_commit(s);
+        return st;
+      });
+      if (!w.status) w.after_commit.clear();
+      return;
+    }
+    size_t next = 0;
+    while (next < group.size()) {
+      const size_t first = next;
+      if (auto st = session.execute_script("BEGIN IMMEDIATE"); !st) {
+        for (size_t i = first; i < group.size(); ++i) {
+          group[i]->status = fail(st.error().with_context("BEGIN failed"));
+        }
+        return;
+      }
+      bool lost = false;
+      while (next < group.size() && !lost) {
+        PendingWrite& w = *group[next++];
+        w.status = run_in_savepoint(session, w);
+        lost = !session.in_transaction();
+      }
+      Status end = ok();
+      if (lost) {
+        end = fail(ErrorCode::kUnavailable,
+                   "the transaction was rolled back with another write of its group commit");
+      } else if (auto st = session.execute_script("COMMIT"); !st) {
+        (void)session.execute_script("ROLLBACK");
+        end = fail(st.error().with_context("COMMIT failed"));
+      }
+      if (end) continue;
+      for (size_t i = first; i < next; ++i) {
+        PendingWrite& w = *group[i];
+        w.after_commit.clear();
+        if (w.status) w.status = end;
+      }
+    }
+  }
+
+  Status run_in_savepoint(SqliteSession& session, PendingWrite& w) const {
+    trace::Scope scope(w.context.value_or(trace::SpanContext{}));
+    if (auto st = session.execute_script("SAVEPOINT w"); !st) return st;
+    Status result;
+    try {
+      result = (*w.body)(session);
+    } catch (const RowAccessError& e) {
+      result = fail(ErrorCode::kInternal, e.what());
+    }
+    if (result) {
+      w.after_commit = take_after_commit(session);
+      (void)session.execute_script("RELEASE w");
+      return result;
+    }
+    (void)take_after_commit(session);
+    if (session.in_transaction()) {
+      (void)session.execute_script("ROLLBACK TO w");
+      (void)session.execute_script("RELEASE w");
+    }
+    return result;
+  }
+
   Result<std::unique_ptr<SqliteConnection>> connect(bool read_only) {
     sqlite3* raw = nullptr;
     const int flags =
@@ -278,12 +405,6 @@ class SqliteDatabase final : public Database {
       return fail(st.error().with_context("cannot configure " + options_.path));
     }
     return connection;
-  }
-
-  Status run_on(SqliteConnection& connection, std::string_view begin,
-                const std::function<Status(Session&)>& body) const {
-    SqliteSession session(connection);
-    return run_in_transaction(session, begin, body);
   }
 
   Result<std::unique_ptr<SqliteConnection>> acquire_reader() {
@@ -316,8 +437,11 @@ class SqliteDatabase final : public Database {
 
   const SqliteOptions options_;
 
-  std::mutex writer_mu_;
-  std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mu_ after open()
+  std::unique_ptr<SqliteConnection> writer_;  // used by the group commit's leader
+
+  std::mutex queue_mu_;
+  std::deque<PendingWrite*> queue_;  // guarded by queue_mu_
+  bool leading_ = false;             // guarded by queue_mu_
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
@@ -338,6 +462,9 @@ Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
       options.synchronous != "OFF") {
     return fail(ErrorCode::kInvalidArgument,
                 "SQLite synchronous must be OFF, NORMAL or FULL, got " + options.synchronous);
+  }
+  if (options.max_group_commit < 1) {
+    return fail(ErrorCode::kInvalidArgument, "SQLite needs a group commit of at least one write");
   }
   if (options.reader_connections < 1) {
     return fail(ErrorCode::kInvalidArgument, "SQLite needs at least one reader connection");

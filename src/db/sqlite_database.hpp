@@ -1,9 +1,13 @@
 // The SQLite adapter of the Database port, for embedded mode.
 //
 // One file per service. The database runs in WAL mode so readers never block
-// the writer. Writes are serialized in-process: every read-write transaction
-// takes the single writer connection (BEGIN IMMEDIATE); read-only
-// transactions run on a small pool of reader connections at the same time.
+// the writer. Writes are serialized in-process on the single writer
+// connection, and committed in groups: read-write transactions that arrive
+// while another one runs are run together in the next transaction (BEGIN
+// IMMEDIATE), each in a savepoint of its own, and committed once. A body
+// that fails rolls back to its savepoint and fails alone; a failed commit
+// fails the group. Read-only transactions run on a small pool of reader
+// connections at the same time.
 // Other processes on the same file (a `seatflow migrate` next to a running
 // server) wait up to `busy_timeout`.
 //
@@ -22,6 +26,8 @@ struct SqliteOptions {
   std::string path;  // the database file; created if missing
   std::chrono::milliseconds busy_timeout{5000};
   int reader_connections = 4;
+  // The most read-write transactions one commit takes.
+  int max_group_commit = 64;
   // "NORMAL" survives a process crash (kill -9) without losing commits;
   // "FULL" also survives power loss, at the cost of an fsync per commit.
   std::string synchronous = "NORMAL";

@@ -2,6 +2,7 @@
 // backend, see tests/CMakeLists.txt).
 #include <atomic>
 #include <climits>
+#include <cstdio>
 #include <future>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/db/test_database.hpp"
+#include "trace/span.hpp"
 
 namespace seatflow::db {
 namespace {
@@ -344,6 +346,73 @@ TEST_F(DatabaseContract, ConcurrentIncrementsAreNotLost) {
   });
   ASSERT_TRUE(total);
   EXPECT_EQ(*total, kThreads * kIncrements);
+}
+
+// Writers that arrive together (on SQLite they share one commit) still
+// succeed or fail each on its own, each body sees its caller's trace
+// context, and each caller's after-commit callbacks run on its own thread.
+TEST_F(DatabaseContract, ConcurrentWritesSucceedOrFailEachAlone) {
+  constexpr int kWriters = 12;
+  std::atomic<int> queued{0};
+  std::vector<Status> results(kWriters);
+  std::vector<int> own_context(kWriters, 0);
+  std::vector<int> callbacks_here(kWriters, 0);
+  std::vector<std::thread> threads;
+  threads.reserve(kWriters);
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      char hex[33];
+      std::snprintf(hex, sizeof hex, "%032x", t + 1);
+      trace::SpanContext mine{.trace_id = *trace::TraceId::from_hex(hex),
+                              .span_id = *trace::SpanId::from_hex("00000000000000aa"),
+                              .flags = trace::kFlagSampled};
+      trace::Scope scope(mine);
+      const auto caller = std::this_thread::get_id();
+      ++queued;
+      results[static_cast<size_t>(t)] = db_->transact([&](Session& s) -> Status {
+        // The first writer in holds the others back until all have arrived.
+        while (queued.load() < kWriters) std::this_thread::yield();
+        const trace::SpanContext* current = trace::current_context();
+        own_context[static_cast<size_t>(t)] =
+            current != nullptr && current->trace_id.hex() == std::string(hex) ? 1 : 0;
+        if (auto n = insert(s, "w" + std::to_string(t), t); !n) return fail(n.error());
+        s.after_commit([&, t, caller] {
+          callbacks_here[static_cast<size_t>(t)] = std::this_thread::get_id() == caller ? 1 : 2;
+        });
+        if (t % 3 == 1) return fail(ErrorCode::kFailedPrecondition, "writer " + std::to_string(t));
+        if (t % 3 == 2) {
+          // A statement fails, and the body reports it.
+          auto again = insert(s, "w" + std::to_string(t), t);
+          if (!again) return fail(again.error());
+        }
+        return ok();
+      });
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kWriters; ++t) {
+    const auto i = static_cast<size_t>(t);
+    SCOPED_TRACE("writer " + std::to_string(t));
+    EXPECT_EQ(results[i].has_value(), t % 3 == 0);
+    if (t % 3 == 2) {
+      ASSERT_FALSE(results[i]);
+      EXPECT_EQ(results[i].error().code(), ErrorCode::kAlreadyExists);
+    }
+    EXPECT_EQ(own_context[i], 1) << "the body ran in its caller's trace context";
+    EXPECT_EQ(callbacks_here[i], t % 3 == 0 ? 1 : 0)
+        << "after-commit callbacks run once committed, on the caller's thread";
+  }
+  auto ids = db_->transact(
+      [](Session& s) -> Result<std::vector<std::string>> {
+        auto rows = s.query("SELECT id FROM items ORDER BY qty");
+        if (!rows) return fail(rows.error());
+        std::vector<std::string> out;
+        for (const auto& r : *rows) out.push_back(r.get<std::string>(0));
+        return out;
+      },
+      {.read_only = true});
+  ASSERT_TRUE(ids);
+  EXPECT_THAT(*ids, ::testing::ElementsAre("w0", "w3", "w6", "w9"));
 }
 
 TEST_F(DatabaseContract, ReadersAreNotBlockedByAnOpenWrite) {
