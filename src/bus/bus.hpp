@@ -14,8 +14,13 @@
 // Topics are created explicitly (create_topics), never on first use:
 // publishing to a topic that does not exist fails.
 //
+// A subscription may also have a batch handler, which takes the messages a
+// consumer has at hand at once (a batch of its fetch, in order within each
+// partition) and handles all or none of them, e.g. in one transaction. When
+// a batch fails, its messages are offered to the handler one at a time.
+//
 // Thread safety: a Bus is safe to use from any thread. A handler runs on
-// its subscription's own thread, one message at a time.
+// its subscription's own thread, one message (or batch) at a time.
 #pragma once
 
 #include <chrono>
@@ -47,10 +52,18 @@ class Publisher {
 // past it.
 using Handler = std::function<Status(const Message&)>;
 
+// Called for several messages at once; ok means all of them were handled,
+// an error that none was.
+using BatchHandler = std::function<Status(std::span<const Message>)>;
+
 struct SubscriptionOptions {
   std::string group;  // consumer group: members share the partitions
   std::vector<std::string> topics;
   Handler handler;
+  // Optional: handles what the consumer has at hand, up to `max_batch`
+  // messages at a time (see the top of this file).
+  BatchHandler batch_handler;
+  size_t max_batch = 64;
   // Where a group without a committed position starts: the earliest message
   // (every message is handled), or the end (only what is published from now
   // on; for live-update feeds whose group is new with each process). The end

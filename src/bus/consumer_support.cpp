@@ -41,6 +41,34 @@ bool handle_until_done(const SubscriptionOptions& options, const Message& messag
   }
 }
 
+size_t handle_all_until_done(const SubscriptionOptions& options, std::span<const Message> messages,
+                             const StopSignal& stop) {
+  size_t handled = 0;
+  while (handled < messages.size()) {
+    const std::span<const Message> batch =
+        messages.subspan(handled, std::min(messages.size() - handled, options.max_batch));
+    if (batch.size() > 1 && options.batch_handler) {
+      Status st;
+      try {
+        st = options.batch_handler(batch);
+      } catch (const std::exception& e) {
+        st = fail(ErrorCode::kInternal, std::string("batch handler threw: ") + e.what());
+      }
+      if (st) {
+        handled += batch.size();
+        continue;
+      }
+      log::warn("consumer {}: a batch of {} messages failed: {}; handling them one at a time",
+                options.group, batch.size(), st.error().to_string());
+    }
+    for (const Message& message : batch) {
+      if (!handle_until_done(options, message, stop)) return handled;
+      ++handled;
+    }
+  }
+  return handled;
+}
+
 std::string consumer_thread_name(std::string_view bus, std::string_view group) {
   std::string name(bus);
   name += ':';

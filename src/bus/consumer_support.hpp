@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,13 @@ class StopSignal {
 // once handled, false when `stop` was signalled first.
 bool handle_until_done(const SubscriptionOptions& options, const Message& message,
                        const StopSignal& stop);
+
+// Handles `messages` in order: through the batch handler, up to max_batch at
+// a time, when the subscription has one; a batch that fails, and every
+// message of a subscription without one, goes through handle_until_done.
+// Returns how many were handled: all, unless `stop` was signalled first.
+size_t handle_all_until_done(const SubscriptionOptions& options, std::span<const Message> messages,
+                             const StopSignal& stop);
 
 // The name of a consumer thread of `group` on `bus` ("bus", "kafka"). A
 // live-update group ("<service>.live.<instance>") is "<bus>:live:<service>",

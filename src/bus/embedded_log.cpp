@@ -301,11 +301,10 @@ bool EmbeddedSubscription::consume_once(bool& any) {
               read.error().to_string());
     return !stop_.sleep_for(log_.options().poll_interval);
   }
+  std::vector<Message> messages;
   for (const auto& [where, rows] : batches) {
-    int64_t& position = positions_[where];
     for (const auto& row : rows) {
-      any = true;
-      Message m;
+      Message& m = messages.emplace_back();
       m.topic = where.first;
       m.partition = where.second;
       m.offset = row.get<int64_t>(0);
@@ -313,11 +312,14 @@ bool EmbeddedSubscription::consume_once(bool& any) {
       m.headers = decode_headers(row.get<std::string>(2)).value_or(Headers{});
       m.payload = row.get<std::string>(3);
       m.timestamp_ms = row.get<int64_t>(4);
-      if (!handle_until_done(options_, m, stop_)) return false;
-      position = m.offset + 1;
     }
   }
-  return true;
+  any = !messages.empty();
+  const size_t handled = handle_all_until_done(options_, messages, stop_);
+  for (size_t i = 0; i < handled; ++i) {
+    positions_[{messages[i].topic, messages[i].partition}] = messages[i].offset + 1;
+  }
+  return handled == messages.size();
 }
 
 Status EmbeddedSubscription::commit() {

@@ -45,15 +45,28 @@ Inbox::Inbox(db::Database& db, std::string_view system, const trace::Tracer& tra
 
 Inbox::~Inbox() = default;
 
+namespace {
+
+bool acts_on_type(const std::vector<std::string>& acts_on, const Message& m) {
+  return acts_on.empty() || std::find(acts_on.begin(), acts_on.end(), m.type()) != acts_on.end();
+}
+
+}  // namespace
+
 Handler Inbox::wrap(InboxHandler handler, std::vector<std::string> acts_on) {
   return [this, handler = std::move(handler), acts_on = std::move(acts_on)](const Message& m) {
-    if (acts_on.empty() || std::find(acts_on.begin(), acts_on.end(), m.type()) != acts_on.end()) {
-      return handle(m, handler);
-    }
+    if (acts_on_type(acts_on, m)) return handle(m, handler);
     observe_lag(m);
     trace::Span span = start_process_span(tracer_, system_, m, options_.consumer);
     span.set_attribute("seatflow.message.ignored", true);
     return ok();
+  };
+}
+
+BatchHandler Inbox::wrap_batch(InboxHandler handler, std::vector<std::string> acts_on) {
+  return [this, handler = std::move(handler),
+          acts_on = std::move(acts_on)](std::span<const Message> messages) {
+    return handle_batch(messages, handler, acts_on);
   };
 }
 
@@ -80,6 +93,27 @@ trace::Span start_process_span(const trace::Tracer& tracer, std::string_view sys
   return span;
 }
 
+Result<bool> Inbox::apply(db::Session& s, const Message& message, const std::string& id,
+                          const InboxHandler& handler) {
+  // Inserting first also makes a concurrent duplicate wait for this one.
+  auto inserted = s.execute(
+      "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
+      "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
+      {options_.consumer, id, message.topic, message.type(), clock_.now_unix_ms()});
+  if (!inserted) return fail(inserted.error());
+  if (*inserted == 0) return true;
+  if (auto st = handler(s, message); !st) return fail(st.error());
+  return false;
+}
+
+void Inbox::acknowledge_duplicate(trace::Span& span, const Message& message,
+                                  const std::string& id) {
+  span.set_attribute("seatflow.message.duplicate", true);
+  log::debug("{}: {} {} is a duplicate; acknowledged without effect", options_.consumer,
+             message.type(), id);
+  if (metrics_) metrics_->duplicates.Increment();
+}
+
 Status Inbox::handle(const Message& message, const InboxHandler& handler) {
   observe_lag(message);
   trace::Span span = start_process_span(tracer_, system_, message, options_.consumer);
@@ -87,30 +121,62 @@ Status Inbox::handle(const Message& message, const InboxHandler& handler) {
   const std::string id = message.id();
   bool duplicate = false;
   auto st = db_.transact([&](db::Session& s) -> Status {
-    // Inserting first also makes a concurrent duplicate wait for this one.
-    auto inserted = s.execute(
-        "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
-        "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
-        {options_.consumer, id, message.topic, message.type(), clock_.now_unix_ms()});
-    if (!inserted) return fail(inserted.error());
-    if (*inserted == 0) {
-      duplicate = true;
-      return ok();
-    }
-    return handler(s, message);
+    auto applied = apply(s, message, id, handler);
+    if (!applied) return fail(applied.error());
+    duplicate = *applied;
+    return ok();
   });
   if (st) {
-    if (duplicate) {
-      span.set_attribute("seatflow.message.duplicate", true);
-      log::debug("{}: {} {} is a duplicate; acknowledged without effect", options_.consumer,
-                 message.type(), id);
-      if (metrics_) metrics_->duplicates.Increment();
-    }
+    if (duplicate) acknowledge_duplicate(span, message, id);
     purge_if_due();
     return ok();
   }
   span.set_status(trace::StatusCode::kError, st.error().message());
   return record_failure(message, id, st.error());
+}
+
+Status Inbox::handle_batch(std::span<const Message> messages, const InboxHandler& handler,
+                           const std::vector<std::string>& acts_on) {
+  std::vector<trace::Span> spans;
+  spans.reserve(messages.size());
+  std::vector<std::string> ids;  // of the messages acted on; empty for the others
+  ids.reserve(messages.size());
+  bool any = false;
+  for (const Message& m : messages) {
+    observe_lag(m);
+    spans.push_back(start_process_span(tracer_, system_, m, options_.consumer));
+    const bool acts = acts_on_type(acts_on, m);
+    ids.push_back(acts ? m.id() : std::string());
+    if (!acts) spans.back().set_attribute("seatflow.message.ignored", true);
+    any = any || acts;
+  }
+  if (!any) return ok();
+  std::vector<char> duplicate(messages.size(), 0);
+  auto st = db_.transact([&](db::Session& s) -> Status {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (ids[i].empty()) continue;
+      trace::Scope scope(spans[i]);
+      auto applied = apply(s, messages[i], ids[i], handler);
+      if (!applied) {
+        return fail(applied.error().with_context(messages[i].type() + " " + ids[i]));
+      }
+      duplicate[i] = *applied ? 1 : 0;
+    }
+    return ok();
+  });
+  if (!st) {
+    for (size_t i = 0; i < spans.size(); ++i) {
+      if (ids[i].empty()) continue;
+      spans[i].set_attribute("seatflow.batch.rolled_back", true);
+      spans[i].set_status(trace::StatusCode::kError, st.error().message());
+    }
+    return st;
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (duplicate[i] != 0) acknowledge_duplicate(spans[i], messages[i], ids[i]);
+  }
+  purge_if_due();
+  return ok();
 }
 
 void Inbox::purge_if_due() {

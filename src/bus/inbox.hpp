@@ -13,8 +13,14 @@
 // `seatflow_bus_dead_letters_total`, and is acknowledged: it never blocks
 // its partition for good.
 //
+// A batch (handle_batch, wrap_batch) is one transaction for all its
+// messages: each has its inbox row and effect applied in turn, and they
+// commit together or not at all. A batch that fails is not counted against
+// its messages: the bus then offers them one at a time, through handle().
+//
 // Each message is handled inside a `process <topic>` CONSUMER span, child
 // of the context in its headers; the handler's spans and logs sit under it.
+// In a batch, each message's statements run under its own span.
 //
 // Inbox rows older than `retention` are deleted, at most once a minute, by
 // whichever message is handled then. A redelivery can only come from the
@@ -28,6 +34,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,11 +73,18 @@ class Inbox {
   // Handles `message` as described above. An error means "offer it again".
   Status handle(const Message& message, const InboxHandler& handler);
 
+  // Handles `messages`, in order, in one transaction, as described above.
+  // With `acts_on`, see wrap(). An error means none was handled.
+  Status handle_batch(std::span<const Message> messages, const InboxHandler& handler,
+                      const std::vector<std::string>& acts_on = {});
+
   // A bus Handler that calls handle() with `handler`. With `acts_on`, a
   // message of another type has no effect to guard: it is acknowledged with
   // its process span but without a transaction or an inbox row. The Inbox
   // must outlive the handler.
   Handler wrap(InboxHandler handler, std::vector<std::string> acts_on = {});
+  // The same as a bus BatchHandler, through handle_batch().
+  BatchHandler wrap_batch(InboxHandler handler, std::vector<std::string> acts_on = {});
 
   const std::string& consumer() const { return options_.consumer; }
 
@@ -78,6 +92,12 @@ class Inbox {
   struct Metrics;
   // Records the lag of `message`'s topic for this consumer.
   void observe_lag(const Message& message);
+  // In `s`: the message's inbox row, then its effect; true when it was
+  // already in the inbox (nothing done).
+  Result<bool> apply(db::Session& s, const Message& message, const std::string& id,
+                     const InboxHandler& handler);
+  // Counts and logs a duplicate acknowledged without effect.
+  void acknowledge_duplicate(trace::Span& span, const Message& message, const std::string& id);
 
   // Counts a failure; dead-letters the message when it was the last attempt.
   Status record_failure(const Message& message, const std::string& id, const Error& error);

@@ -206,19 +206,35 @@ class KafkaSubscription final : public Subscription {
     set_thread_name(consumer_thread_name("kafka", options_.group));
     rd_kafka_t* rk = consumer_.get();
     auto last_commit = std::chrono::steady_clock::now();
+    std::vector<Message> batch;
     while (!stop_.stopped()) {
-      rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk, 100);
-      if (raw != nullptr) {
+      // What the consumer has at hand: the first message waits up to 100 ms,
+      // the rest only come if already fetched.
+      batch.clear();
+      revoked_.clear();
+      for (int timeout_ms = 100; batch.size() < options_.max_batch; timeout_ms = 0) {
+        rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk, timeout_ms);
+        if (raw == nullptr) break;
         std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
             raw, &rd_kafka_message_destroy);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const Message message = to_message(m.get());
-          if (!handle_until_done(options_, message, stop_)) break;
-          pending_[{message.topic, message.partition}] = message.offset + 1;
+          batch.push_back(to_message(m.get()));
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           log::warn("consumer {}: {}", options_.group, rd_kafka_message_errstr(m.get()));
         }
       }
+      // A partition revoked while the batch was gathered belongs to another
+      // member now, which starts after the last offset committed for it.
+      if (!revoked_.empty()) {
+        std::erase_if(batch, [&](const Message& m) {
+          return revoked_.contains({m.topic, m.partition});
+        });
+      }
+      const size_t handled = handle_all_until_done(options_, batch, stop_);
+      for (size_t i = 0; i < handled; ++i) {
+        pending_[{batch[i].topic, batch[i].partition}] = batch[i].offset + 1;
+      }
+      if (handled < batch.size()) break;
       if (std::chrono::steady_clock::now() - last_commit >= commit_interval_) {
         commit();
         last_commit = std::chrono::steady_clock::now();
@@ -272,7 +288,10 @@ class KafkaSubscription final : public Subscription {
       self->commit();
     }
     for (int i = 0; i < partitions->cnt; ++i) {
-      self->pending_.erase({partitions->elems[i].topic, partitions->elems[i].partition});
+      const std::pair<std::string, int32_t> where{partitions->elems[i].topic,
+                                                  partitions->elems[i].partition};
+      self->pending_.erase(where);
+      self->revoked_.insert(where);
     }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) {
@@ -326,6 +345,8 @@ class KafkaSubscription final : public Subscription {
   std::thread thread_;
   // Next offset to commit per partition (topic, partition); consumer thread only.
   std::map<std::pair<std::string, int32_t>, int64_t> pending_;
+  // Partitions revoked since the current batch began; consumer thread only.
+  std::set<std::pair<std::string, int32_t>> revoked_;
 };
 
 class KafkaBus final : public Bus {

@@ -450,6 +450,64 @@ TEST_F(BusContract, TypesAConsumerDoesNotActOnPassWithoutAnInboxRow) {
       << "the other type left no row";
 }
 
+// What is at hand is handled as a batch, one transaction; a batch that
+// fails is rolled back whole and its messages offered one at a time.
+TEST_F(BusContract, ABatchCommitsTogetherAndAFailedOneIsRetriedMessageByMessage) {
+  ASSERT_TRUE(db_->transact([](db::Session& s) {
+    return s.execute_script("CREATE TABLE effects (message_id TEXT PRIMARY KEY)");
+  }));
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "batched"});
+  std::atomic<bool> failed_once{false};
+  const InboxHandler effect = [&](db::Session& s, const Message& m) -> Status {
+    // k#7 fails the first time it is handled: its batch rolls back.
+    if (m.payload == "7" && !failed_once.exchange(true)) {
+      return fail(ErrorCode::kUnavailable, "k#7 fails once");
+    }
+    auto n = s.execute("INSERT INTO effects (message_id) VALUES ($1)", {m.id()});
+    return n ? ok() : fail(n.error());
+  };
+  constexpr int kMessages = 40;
+  for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(bus_->publish_one(message("k", i)));
+  std::atomic<size_t> largest{0};
+  MessageLog handled;
+  const Handler one = inbox.wrap(effect);
+  const BatchHandler batch = inbox.wrap_batch(effect);
+  auto sub = bus_->subscribe({.group = "batched",
+                              .topics = {topic_},
+                              .handler =
+                                  [&](const Message& m) {
+                                    Status st = one(m);
+                                    if (st) handled.add(m);
+                                    return st;
+                                  },
+                              .batch_handler =
+                                  [&](std::span<const Message> messages) {
+                                    largest = std::max(largest.load(), messages.size());
+                                    Status st = batch(messages);
+                                    if (st) {
+                                      for (const Message& m : messages) handled.add(m);
+                                    }
+                                    return st;
+                                  },
+                              .retry_backoff = 10ms,
+                              .max_retry_backoff = 50ms});
+  ASSERT_TRUE(sub) << sub.error().to_string();
+  ASSERT_TRUE(handled.wait_for(kMessages));
+  EXPECT_GT(largest.load(), 1u) << "messages at hand come as one batch";
+  EXPECT_TRUE(failed_once.load());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), kMessages) << "each effect exactly once";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'batched'"), kMessages);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox_failures WHERE consumer = 'batched'"), 0)
+      << "a failed batch is not a failure of its messages";
+  expect_in_order_per_key(handled.all());
+  // Every message got its process span; the rolled-back batch's say so.
+  int rolled_back = 0;
+  for (const auto& span : spans_.all()) {
+    if (trace::testing::attribute(span, "seatflow.batch.rolled_back")) ++rolled_back;
+  }
+  EXPECT_GT(rolled_back, 0);
+}
+
 TEST_F(BusContract, InboxRowsPastTheRetentionArePurged) {
   ManualClock clock;
   Inbox inbox(*db_, bus_->system(), tracer_, clock,

@@ -157,11 +157,14 @@ Status OrderService::start() {
   auto listener = ctx_.db.listen(kSagaChannel);
   if (!listener) return fail(listener.error());
   listener_ = std::move(*listener);
-  auto results = ctx_.subscriber.subscribe(bus::SubscriptionOptions{
-      .group = std::string(kServiceName),
-      .topics = {"reservation.events"},
-      .handler = inbox_.wrap(
-          [this](db::Session& s, const bus::Message& m) { return on_reservation_event(s, m); })});
+  const bus::InboxHandler on_event = [this](db::Session& s, const bus::Message& m) {
+    return on_reservation_event(s, m);
+  };
+  auto results = ctx_.subscriber.subscribe(
+      bus::SubscriptionOptions{.group = std::string(kServiceName),
+                               .topics = {"reservation.events"},
+                               .handler = inbox_.wrap(on_event),
+                               .batch_handler = inbox_.wrap_batch(on_event)});
   if (!results) return fail(results.error().with_context("cannot consume reservation.events"));
   results_ = std::move(*results);
   auto live = ctx_.subscriber.subscribe(

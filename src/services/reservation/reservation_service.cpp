@@ -256,14 +256,18 @@ ReservationService::ReservationService(services::ServiceContext context, Reserva
 ReservationService::~ReservationService() { stop(); }
 
 Status ReservationService::start() {
-  auto orders = ctx_.subscriber.subscribe(bus::SubscriptionOptions{
-      .group = std::string(kServiceName),
-      .topics = {"order.events"},
-      // Reservation acts on two of the order events; the others (placed,
-      // completed) pass without a transaction.
-      .handler = inbox_.wrap(
-          [this](db::Session& s, const bus::Message& m) { return on_order_event(s, m); },
-          {std::string(kOrderConfirmed), std::string(kOrderCancelled)})});
+  const bus::InboxHandler on_event = [this](db::Session& s, const bus::Message& m) {
+    return on_order_event(s, m);
+  };
+  // Reservation acts on two of the order events; the others (placed,
+  // completed) pass without a transaction.
+  const std::vector<std::string> acts_on{std::string(kOrderConfirmed),
+                                         std::string(kOrderCancelled)};
+  auto orders = ctx_.subscriber.subscribe(
+      bus::SubscriptionOptions{.group = std::string(kServiceName),
+                               .topics = {"order.events"},
+                               .handler = inbox_.wrap(on_event, acts_on),
+                               .batch_handler = inbox_.wrap_batch(on_event, acts_on)});
   if (!orders) return fail(orders.error().with_context("cannot consume order.events"));
   orders_ = std::move(*orders);
   const std::string live_group = std::string(kServiceName) + ".live." + ctx_.instance;
