@@ -322,8 +322,18 @@ class KafkaSubscription final : public Subscription {
       if (p.offset >= 0) continue;  // committed: resume there
       int64_t low = 0;
       int64_t high = 0;
-      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kTimeoutMs) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // A partition of a topic just created may have no leader yet: its
+      // watermarks come a moment later.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+      while ((e = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high,
+                                                   kTimeoutMs)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+             std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log::warn("consumer {}: cannot find the end of {}/{}: {}; it starts at the latest offset",
+                  options_.group, p.topic, p.partition, rd_kafka_err2str(e));
         continue;  // left to auto.offset.reset
       }
       p.offset = high;
