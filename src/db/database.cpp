@@ -90,7 +90,7 @@ std::vector<std::function<void()>> Database::take_after_commit(Session& session)
 Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
                                     const std::function<Status(Session&)>& body) const {
   attach(session);
-  if (auto st = session.execute_script(begin_sql); !st) {
+  if (auto st = session.begin_transaction(begin_sql); !st) {
     return fail(st.error().with_context("BEGIN failed"));
   }
   Status result;
@@ -100,16 +100,16 @@ Status Database::run_in_transaction(Session& session, std::string_view begin_sql
     result = fail(ErrorCode::kInternal, e.what());
   }
   if (result) {
-    if (auto st = session.execute_script("COMMIT"); !st) {
+    if (auto st = session.commit_transaction(); !st) {
       session.after_commit_.clear();
-      (void)session.execute_script("ROLLBACK");
+      (void)session.rollback_transaction();
       return fail(st.error().with_context("COMMIT failed"));
     }
     for (auto& fn : take_after_commit(session)) fn();
     return ok();
   }
   session.after_commit_.clear();
-  (void)session.execute_script("ROLLBACK");
+  (void)session.rollback_transaction();
   return result;
 }
 

@@ -187,6 +187,11 @@ class Session {
  protected:
   // The adapter's statement execution, untraced.
   virtual Result<Rows> run_query(std::string_view sql, const Params& params) = 0;
+  // How run_in_transaction begins, commits and rolls back; by default the
+  // SQL as a script. An adapter may defer or combine them.
+  virtual Status begin_transaction(std::string_view sql) { return execute_script(sql); }
+  virtual Status commit_transaction() { return execute_script("COMMIT"); }
+  virtual Status rollback_transaction() { return execute_script("ROLLBACK"); }
 
  private:
   friend class Database;

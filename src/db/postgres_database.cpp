@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -204,11 +205,16 @@ class PgSession final : public Session {
       if (!prepared) return fail(prepared.error());
       name = *prepared;
     }
-    ResultHandle res(name != nullptr
-                         ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(n), values.data(),
-                                          lengths.data(), formats.data(), 0)
-                         : PQexecParams(conn_, text.c_str(), static_cast<int>(n), types.data(),
-                                        values.data(), lengths.data(), formats.data(), 0));
+    const Statement statement{.name = name,
+                              .text = text,
+                              .count = static_cast<int>(n),
+                              .types = types.data(),
+                              .values = values.data(),
+                              .lengths = lengths.data(),
+                              .formats = formats.data()};
+    auto sent = begin_.empty() ? ResultHandle(exec(statement)) : begin_with(statement);
+    if (!sent) return fail(sent.error());
+    ResultHandle res = std::move(*sent);
     const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       return fail(result_error(conn_, res.get(), "statement failed"));
@@ -236,6 +242,111 @@ class PgSession final : public Session {
   }
 
   Status execute_script(std::string_view sql) override {
+    if (!begin_.empty()) {
+      if (auto st = run_script(std::exchange(begin_, {})); !st) return st;
+    }
+    return run_script(sql);
+  }
+
+  // NOTIFY `channel` when the transaction commits, sent with the COMMIT.
+  void notify_at_commit(std::string channel) {
+    if (std::find(notifications_.begin(), notifications_.end(), channel) == notifications_.end()) {
+      notifications_.push_back(std::move(channel));
+    }
+  }
+
+ protected:
+  // BEGIN waits for the transaction's first statement and travels with it;
+  // a transaction that runs no statement costs no round trip at all.
+  Status begin_transaction(std::string_view sql) override {
+    begin_ = sql;
+    notifications_.clear();
+    return ok();
+  }
+
+  // The NOTIFYs and the COMMIT go in one round trip.
+  Status commit_transaction() override {
+    const bool began = begin_.empty();
+    begin_.clear();
+    if (!began && notifications_.empty()) return ok();
+    std::string script;
+    for (const auto& channel : notifications_) script += "NOTIFY \"" + channel + "\"; ";
+    notifications_.clear();
+    if (began) script += "COMMIT";
+    return run_script(script);
+  }
+
+  Status rollback_transaction() override {
+    notifications_.clear();
+    if (!begin_.empty()) {
+      begin_.clear();
+      return ok();
+    }
+    return run_script("ROLLBACK");
+  }
+
+ private:
+  struct Statement {
+    const std::string* name;  // prepared; else `text` is sent with its parameters
+    const std::string& text;
+    int count;
+    const Oid* types;
+    const char* const* values;
+    const int* lengths;
+    const int* formats;
+  };
+
+  PGresult* exec(const Statement& s) {
+    return s.name != nullptr
+               ? PQexecPrepared(conn_, s.name->c_str(), s.count, s.values, s.lengths, s.formats, 0)
+               : PQexecParams(conn_, s.text.c_str(), s.count, s.types, s.values, s.lengths,
+                              s.formats, 0);
+  }
+
+  bool send(const Statement& s) {
+    return (s.name != nullptr ? PQsendQueryPrepared(conn_, s.name->c_str(), s.count, s.values,
+                                                    s.lengths, s.formats, 0)
+                              : PQsendQueryParams(conn_, s.text.c_str(), s.count, s.types, s.values,
+                                                  s.lengths, s.formats, 0)) == 1;
+  }
+
+  // One query's result, and the end-of-query marker behind it.
+  ResultHandle next_result() {
+    ResultHandle result(PQgetResult(conn_));
+    if (result != nullptr && PQresultStatus(result.get()) != PGRES_PIPELINE_SYNC) {
+      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    }
+    return result;
+  }
+
+  // The deferred BEGIN and `statement` in one round trip (libpq's pipeline
+  // mode): statement's result, or BEGIN's error.
+  Result<ResultHandle> begin_with(const Statement& statement) {
+    const std::string begin = std::exchange(begin_, {});
+    if (PQenterPipelineMode(conn_) != 1) {
+      if (auto st = run_script(begin); !st) return fail(st.error());
+      return ResultHandle(exec(statement));
+    }
+    ResultHandle began;
+    ResultHandle result;
+    if (PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+        send(statement) && PQpipelineSync(conn_) == 1) {
+      began = next_result();
+      result = next_result();
+      ResultHandle sync = next_result();
+    }
+    if (PQexitPipelineMode(conn_) != 1) {
+      // Results left over: the connection is not fit to go back to the pool.
+      return fail(ErrorCode::kUnavailable,
+                  "PostgreSQL pipeline did not complete: " + trim_message(PQerrorMessage(conn_)));
+    }
+    if (began == nullptr || PQresultStatus(began.get()) != PGRES_COMMAND_OK) {
+      return fail(result_error(conn_, began.get(), "BEGIN failed"));
+    }
+    return result;
+  }
+
+  Status run_script(std::string_view sql) {
     const std::string text(sql);
     ResultHandle res(PQexec(conn_, text.c_str()));
     const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
@@ -245,9 +356,10 @@ class PgSession final : public Session {
     return ok();
   }
 
- private:
   PGconn* conn_;
   StatementCache* statements_;
+  std::string begin_;  // a BEGIN not sent yet
+  std::vector<std::string> notifications_;
 };
 
 // A dedicated connection that LISTENs on one channel. An eventfd wakes it
@@ -374,9 +486,9 @@ class PostgresDatabase final : public Database {
   }
 
   Status notify(Session& session, std::string_view channel) override {
-    if (!valid_channel(channel)) return Database::notify(session, channel);
-    auto done = session.query("SELECT pg_notify($1, '')", {qualified(channel)});
-    if (!done) return fail(done.error());
+    auto* pg = dynamic_cast<PgSession*>(&session);
+    if (!valid_channel(channel) || pg == nullptr) return Database::notify(session, channel);
+    pg->notify_at_commit(qualified(channel));
     return ok();
   }
 
@@ -441,7 +553,8 @@ class PostgresDatabase final : public Database {
 
   void release(PooledHandle conn) {
     PGconn* pg = conn->conn.get();
-    const bool healthy = PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
+    const bool healthy = PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE &&
+                         PQpipelineStatus(pg) == PQ_PIPELINE_OFF;
     std::lock_guard lock(mu_);
     if (healthy) {
       idle_.push_back(std::move(conn));
