@@ -10,10 +10,15 @@
 #                       each service behind nginx, PostgreSQL, Kafka), then
 #                       PostgreSQL's own pgbench (TPC-B) on the same server
 #
+# A warm-up sale of WARMUP_BUYERS buyers for as many seats, on an event of
+# its own, comes first and is not reported: a fresh server (Kafka's JVM
+# compiling its hot paths, consumer groups settling, caches filling) is not
+# what a flash sale meets in production.
+#
 # Last lines: purchases_per_s=<n>; distributed also pgbench_tps=<n> and
 # purchases_vs_pgbench=<ratio>.
 # Environment: SEATS (4000), BUYERS (5000), CONCURRENCY (64),
-# PGBENCH_SECONDS (20).
+# WARMUP_BUYERS (1000; 0 for none), PGBENCH_SECONDS (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -69,13 +74,25 @@ else
   admin="$UP_ADMIN"
 fi
 
+create_event() {  # create_event SEATS: prints the new event's id
+  local rows=$((($1 + 49) / 50))
+  curl -sf -X POST "$url/api/admin/events" \
+    -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"Flash sale\",\"venue\":\"Arena\",\"starts_at\":\"2030-01-01T20:00:00Z\",
+         \"currency\":\"EUR\",\"tiers\":[{\"name\":\"std\",\"price_minor\":5000}],
+         \"sections\":[{\"name\":\"F\",\"tier\":\"std\",\"rows\":$rows,\"seats_per_row\":50}]}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+warmup="${WARMUP_BUYERS:-1000}"
+if ((warmup > 0)); then
+  echo "warm-up: $warmup buyers for as many seats" >&2
+  ./build/bench/flash_sale "$url" "$(create_event "$warmup")" "$warmup" "$concurrency" \
+    >"$work/warmup.out" || { cat "$work/warmup.out" >&2; exit 1; }
+fi
+
 rows=$(((seats + 49) / 50))
-event="$(curl -sf -X POST "$url/api/admin/events" \
-  -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"Flash sale\",\"venue\":\"Arena\",\"starts_at\":\"2030-01-01T20:00:00Z\",
-       \"currency\":\"EUR\",\"tiers\":[{\"name\":\"std\",\"price_minor\":5000}],
-       \"sections\":[{\"name\":\"F\",\"tier\":\"std\",\"rows\":$rows,\"seats_per_row\":50}]}" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+event="$(create_event "$seats")"
 
 echo "flash sale: $buyers buyers, $((rows * 50)) seats, $concurrency at a time, $mode" >&2
 ./build/bench/flash_sale "$url" "$event" "$buyers" "$concurrency" | tee "$work/flash.out"
