@@ -16,6 +16,7 @@ them as they were when it is done. The cluster-only classes kill replicas
 and stop Kafka.
 """
 
+import concurrent.futures
 import http.client
 import json
 import os
@@ -392,6 +393,19 @@ class PurchaseTest(unittest.TestCase):
         status, _ = s.request("GET", f"/api/orders/{first[1]['id']}", token=other)
         self.assertEqual(status, 404)
         self.assertEqual(s.wait_terminal(token, first[1]["id"])["status"], "COMPLETED")
+        # Once the hold is used up, a repeat still answers the same order.
+        status, later = s.order(token, hold["id"], GOOD_CARD, "same-key")
+        self.assertEqual(status, 202, later)
+        self.assertEqual(later["id"], first[1]["id"])
+        # Two identical requests at once: one order, both answered with it.
+        status, hold = s.hold(token, self.event, ["C-2-2"])
+        self.assertEqual(status, 201, hold)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(
+                lambda _: s.order(token, hold["id"], GOOD_CARD, "twin-key"), range(2)))
+        self.assertEqual([a[0] for a in answers], [202, 202], answers)
+        self.assertEqual(answers[0][1]["id"], answers[1][1]["id"])
+        self.assertEqual(s.wait_terminal(token, answers[0][1]["id"])["status"], "COMPLETED")
 
     def test_bad_input_is_refused_with_a_problem(self):
         s = self.server

@@ -222,11 +222,16 @@ void OrderService::place(http::Request& request, http::Responder responder) {
   }
   const std::string hash = services::sha256_hex(*hold_id + "|" + digits);
 
-  // A repeat of an earlier request answers what that one did.
-  auto answer_existing = [&](db::Session& s) -> Result<std::optional<http::Response>> {
+  // A repeat of an earlier request answers what that one did. It is looked
+  // up only when this one cannot go ahead: when the hold check refuses it
+  // (the first request used the hold up) or the order's insert finds the
+  // key taken. A first request, the common case, costs no lookup.
+  const std::string buyer_id = *buyer;
+  auto answer_existing = [buyer_id, key,
+                          hash](db::Session& s) -> Result<std::optional<http::Response>> {
     auto rows = s.query(
         "SELECT id, status, request_hash FROM orders WHERE buyer_id = $1 AND idempotency_key = $2",
-        {*buyer, key});
+        {buyer_id, key});
     if (!rows) return fail(rows.error());
     if (rows->empty()) return std::optional<http::Response>();
     const auto& row = (*rows)[0];
@@ -240,9 +245,6 @@ void OrderService::place(http::Request& request, http::Responder responder) {
     r.headers.set("Location", "/api/orders/" + row.get<std::string>("id"));
     return std::optional<http::Response>(std::move(r));
   };
-  auto existing = ctx_.db.transact(answer_existing, {.read_only = true});
-  if (!existing) return responder.send(http::problem_for(existing.error()));
-  if (*existing) return responder.send(std::move(**existing));
 
   http::ClientRequest check{.method = http::Method::kGet,
                             .url = peer_url(false) + "/internal/holds/" + *hold_id,
@@ -250,39 +252,43 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                             .body = {},
                             .deadline = std::chrono::milliseconds(5000)};
   check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
-  const std::string buyer_id = *buyer;
   const std::string hold = *hold_id;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
+  // Answers a refused request: with the earlier order of its key, if any.
+  auto refuse = [this, shared, answer_existing](http::Response problem) {
+    auto existing = ctx_.db.transact(answer_existing, {.read_only = true});
+    if (existing && *existing) return shared->send(std::move(**existing));
+    shared->send(std::move(problem));
+  };
   client_.async_send(
-      std::move(check), trace::bind_context([this, shared, buyer_id, key, hash, hold, digits,
-                                             answer_existing](Result<http::ClientResponse> reply) {
+      std::move(check),
+      trace::bind_context([this, shared, buyer_id, key, hash, hold, digits, answer_existing,
+                           refuse](Result<http::ClientResponse> reply) {
         if (!reply) {
-          return shared->send(http::problem(
+          return refuse(http::problem(
               503, "cannot check the hold with reservation: " + reply.error().message()));
         }
-        if (reply->status == 404) return shared->send(http::problem(404, "no hold " + hold));
+        if (reply->status == 404) return refuse(http::problem(404, "no hold " + hold));
         if (reply->status != 200) {
-          return shared->send(http::problem(
+          return refuse(http::problem(
               502, fmt::format("reservation answered {} to the hold check", reply->status)));
         }
         json::error_code ec;
         const json::value h = json::parse(reply->body, ec);
         if (ec || !h.is_object()) {
-          return shared->send(http::problem(502, "reservation's hold is not JSON"));
+          return refuse(http::problem(502, "reservation's hold is not JSON"));
         }
         const json::object& o = h.get_object();
         auto field = [&](std::string_view name) -> std::string {
           const json::value* v = o.if_contains(name);
           return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
         };
-        if (field("buyer_id") != buyer_id) {
-          return shared->send(http::problem(404, "no hold " + hold));
-        }
+        if (field("buyer_id") != buyer_id) return refuse(http::problem(404, "no hold " + hold));
         const std::string status = field("status");
         const json::value* expired = o.if_contains("expired");
         if (status != "ACTIVE" ||
             (expired != nullptr && expired->is_bool() && expired->as_bool())) {
-          return shared->send(http::problem(
+          return refuse(http::problem(
               409, status == "ACTIVE" ? "the hold has expired: hold the seats again"
                                       : "the hold is " + status + ": hold the seats again"));
         }
