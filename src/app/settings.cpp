@@ -97,7 +97,7 @@ ConfigSchema config_schema() {
        "embedded: a durable log in <data_dir>/bus.db; kafka: the brokers of bus.kafka_brokers.",
        {"embedded", "kafka"}},
       {"bus.kafka_brokers", T::kString, "", "Kafka bootstrap servers, host:port[,host:port...]."},
-      {"bus.kafka_fetch_wait", T::kDuration, "10ms",
+      {"bus.kafka_fetch_wait", T::kDuration, "30ms",
        "Longest a consumer's fetch waits for bus.kafka_fetch_min_bytes: under load a fetch "
        "brings many messages at once; when idle a message may wait this long."},
       {"bus.kafka_fetch_min_bytes",

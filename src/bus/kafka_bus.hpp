@@ -42,7 +42,7 @@ struct KafkaOptions {
   // A consumer's fetch is answered when fetch_min_bytes are there or after
   // fetch_wait: under load a fetch carries many messages, not one, which
   // costs the broker far less; when idle a message waits up to fetch_wait.
-  std::chrono::milliseconds fetch_wait{10};
+  std::chrono::milliseconds fetch_wait{30};
   int32_t fetch_min_bytes = 65536;
   // Further librdkafka properties, applied last (e.g. "compression.type").
   std::map<std::string, std::string> extra;
