@@ -56,6 +56,7 @@ struct BusSettings {
   std::chrono::milliseconds outbox_poll_interval{1000};
   std::chrono::milliseconds outbox_lease{10000};
   std::chrono::milliseconds outbox_retention{std::chrono::hours(24)};
+  std::chrono::milliseconds outbox_linger{5};
   int inbox_max_attempts = 5;
   std::chrono::milliseconds inbox_retention{std::chrono::hours(24 * 7)};
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -165,8 +166,9 @@ void OutboxRelay::run() {
     purge();
     sample_backlog();
     // A full batch means there is probably more: go straight on.
-    if (*published < static_cast<size_t>(options_.batch_size)) {
-      listener_->wait(options_.poll_interval);
+    if (*published < static_cast<size_t>(options_.batch_size) &&
+        listener_->wait(options_.poll_interval) && options_.linger.count() > 0 && !stopping_) {
+      std::this_thread::sleep_for(options_.linger);
     }
   }
 }

@@ -89,6 +89,10 @@ struct RelayOptions {
   std::chrono::milliseconds retention{std::chrono::hours(24)};
   std::chrono::milliseconds retry_backoff{200};
   std::chrono::milliseconds max_retry_backoff{5000};
+  // How long a relay woken by a committed row waits before it reads the
+  // outbox, so that the rows committed meanwhile go in the same pass (one
+  // read, one publish, one mark for all of them). 0: at once.
+  std::chrono::milliseconds linger{0};
   // Fault injection for tests: called after a batch was acknowledged and
   // before it is marked sent; returning false abandons the pass there, as a
   // crash would.

@@ -332,6 +332,41 @@ TEST_F(BusContract, RelayWakesAtOnceWhenARowIsCommitted) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << "woken by the commit, not the poll";
 }
 
+// Woken by a row, a lingering relay waits before it reads the outbox:
+// the rows committed meanwhile go out in the same publish.
+TEST_F(BusContract, ALingeringRelayPublishesWhatCameMeanwhileInOnePass) {
+  class CountingPublisher final : public Publisher {
+   public:
+    explicit CountingPublisher(Publisher& inner) : inner_(inner) {}
+    std::vector<Status> publish(std::span<const OutgoingMessage> messages) override {
+      {
+        std::lock_guard lock(mu);
+        sizes.push_back(messages.size());
+      }
+      return inner_.publish(messages);
+    }
+    std::mutex mu;
+    std::vector<size_t> sizes;  // guarded by mu
+
+   private:
+    Publisher& inner_;
+  } publisher(*bus_);
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
+  RelayOptions options = relay_options();
+  options.linger = 500ms;
+  OutboxRelay relay("test", *db_, publisher, bus_->system(), tracer_, SystemClock::instance(),
+                    options);
+  ASSERT_TRUE(relay.start());
+  std::this_thread::sleep_for(300ms);   // the relay is idle, waiting
+  add_to_outbox(outbox, {"k"}, 1);      // wakes it
+  add_to_outbox(outbox, {"other"}, 2);  // within its linger
+  ASSERT_TRUE(log.wait_for(3, 10s));
+  std::lock_guard lock(publisher.mu);
+  EXPECT_EQ(publisher.sizes, std::vector<size_t>{3}) << "one pass for the three rows";
+}
+
 TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"k1", "k2"}, 10);
