@@ -48,7 +48,7 @@ struct TraceSettings {
 struct BusSettings {
   std::string backend;  // "embedded" or "kafka"
   std::string kafka_brokers;
-  std::chrono::milliseconds kafka_fetch_wait{10};
+  std::chrono::milliseconds kafka_fetch_wait{30};
   int32_t kafka_fetch_min_bytes = 65536;
   int32_t partitions = 8;
   int16_t replication_factor = 1;
