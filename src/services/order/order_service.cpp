@@ -261,9 +261,8 @@ void OrderService::place(http::Request& request, http::Responder responder) {
     shared->send(std::move(problem));
   };
   client_.async_send(
-      std::move(check),
-      trace::bind_context([this, shared, buyer_id, key, hash, hold, digits, answer_existing,
-                           refuse](Result<http::ClientResponse> reply) {
+      std::move(check), trace::bind_context([this, shared, buyer_id, key, hash, hold, digits,
+                                             refuse](Result<http::ClientResponse> reply) {
         if (!reply) {
           return refuse(http::problem(
               503, "cannot check the hold with reservation: " + reply.error().message()));
@@ -310,8 +309,7 @@ void OrderService::place(http::Request& request, http::Responder responder) {
         // replica as it is created and queued after the commit: no claim,
         // and no wake-up of every claimer. Otherwise it is left due.
         const bool local = reserve_slot();
-        auto placed = ctx_.db.transact([&](db::Session& s)
-                                           -> Result<std::optional<http::Response>> {
+        auto placed = ctx_.db.transact([&](db::Session& s) -> Status {
           auto inserted = s.execute(
               "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, event_id, hold_id, "
               "seats, amount_minor, currency, status, trace_id, created_at, updated_at) VALUES "
@@ -320,14 +318,7 @@ void OrderService::place(http::Request& request, http::Responder responder) {
               {order_id, buyer_id, key, hash, field("event_id"), hold, seats, amount_minor,
                field("currency"),
                context != nullptr ? db::Value(context->trace_id.hex()) : db::Value(nullptr), now});
-          if (!inserted) {
-            if (inserted.error().code() != ErrorCode::kAlreadyExists) return fail(inserted.error());
-            // A concurrent repeat won, or the hold already has an order.
-            auto again = answer_existing(s);
-            if (!again) return fail(again.error());
-            if (*again) return again;
-            return fail(ErrorCode::kConflict, "the hold already has an order");
-          }
+          if (!inserted) return fail(inserted.error());
           if (auto r = s.execute(
                   "INSERT INTO saga_steps (order_id, step, due_at, deadline_at, card_number, "
                   "traceparent, lease_owner, lease_until, attempts) VALUES ($1, 'authorize', $2, "
@@ -358,12 +349,17 @@ void OrderService::place(http::Request& request, http::Responder responder) {
           if (!local) {
             if (auto st = ctx_.db.notify(s, kSagaChannel); !st) return fail(st.error());
           }
-          return std::optional<http::Response>();
+          return ok();
         });
-        if (!placed || *placed) {
+        if (!placed) {
           if (local) release_slot();
-          if (!placed) return shared->send(http::problem_for(placed.error()));
-          return shared->send(std::move(**placed));
+          // A concurrent repeat won, or the hold already has an order. The
+          // earlier order is read in a transaction of its own: on PostgreSQL
+          // the failed insert ended this one.
+          if (placed.error().code() == ErrorCode::kAlreadyExists) {
+            return refuse(http::problem(409, "the hold already has an order"));
+          }
+          return shared->send(http::problem_for(placed.error()));
         }
         if (local) {
           queue_step(Step{.order_id = order_id,
