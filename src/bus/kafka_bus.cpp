@@ -207,11 +207,13 @@ class KafkaSubscription final : public Subscription {
     rd_kafka_t* rk = consumer_.get();
     auto last_commit = std::chrono::steady_clock::now();
     std::vector<Message> batch;
+    std::vector<uint64_t> polled_after;  // per message: the revocations before it was polled
     while (!stop_.stopped()) {
       // What the consumer has at hand: the first message waits up to 100 ms,
       // the rest only come if already fetched.
       batch.clear();
-      revoked_.clear();
+      polled_after.clear();
+      revoked_at_.clear();
       for (int timeout_ms = 100; batch.size() < options_.max_batch; timeout_ms = 0) {
         rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk, timeout_ms);
         if (raw == nullptr) break;
@@ -219,16 +221,25 @@ class KafkaSubscription final : public Subscription {
             raw, &rd_kafka_message_destroy);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           batch.push_back(to_message(m.get()));
+          polled_after.push_back(revocations_);
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           log::warn("consumer {}: {}", options_.group, rd_kafka_message_errstr(m.get()));
         }
       }
-      // A partition revoked while the batch was gathered belongs to another
-      // member now, which starts after the last offset committed for it.
-      if (!revoked_.empty()) {
-        std::erase_if(batch, [&](const Message& m) {
-          return revoked_.contains({m.topic, m.partition});
-        });
+      // A message polled before its partition was revoked (during a later
+      // poll of this batch) is not this member's to handle: the partition's
+      // next owner, this one again perhaps, starts after the last committed
+      // offset and receives it anew. What was polled after a revocation
+      // came with the new assignment and is kept.
+      if (!revoked_at_.empty()) {
+        size_t kept = 0;
+        for (size_t i = 0; i < batch.size(); ++i) {
+          const auto it = revoked_at_.find({batch[i].topic, batch[i].partition});
+          if (it != revoked_at_.end() && it->second > polled_after[i]) continue;
+          if (kept != i) batch[kept] = std::move(batch[i]);
+          ++kept;
+        }
+        batch.resize(kept);
       }
       const size_t handled = handle_all_until_done(options_, batch, stop_);
       for (size_t i = 0; i < handled; ++i) {
@@ -287,11 +298,12 @@ class KafkaSubscription final : public Subscription {
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && rd_kafka_assignment_lost(rk) == 0) {
       self->commit();
     }
+    ++self->revocations_;
     for (int i = 0; i < partitions->cnt; ++i) {
       const std::pair<std::string, int32_t> where{partitions->elems[i].topic,
                                                   partitions->elems[i].partition};
       self->pending_.erase(where);
-      self->revoked_.insert(where);
+      self->revoked_at_[where] = self->revocations_;
     }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) {
@@ -355,8 +367,10 @@ class KafkaSubscription final : public Subscription {
   std::thread thread_;
   // Next offset to commit per partition (topic, partition); consumer thread only.
   std::map<std::pair<std::string, int32_t>, int64_t> pending_;
-  // Partitions revoked since the current batch began; consumer thread only.
-  std::set<std::pair<std::string, int32_t>> revoked_;
+  // Revocations so far, and for each partition revoked since the current
+  // batch began, the count that its revocation made; consumer thread only.
+  uint64_t revocations_ = 0;
+  std::map<std::pair<std::string, int32_t>, uint64_t> revoked_at_;
 };
 
 class KafkaBus final : public Bus {

@@ -2,6 +2,7 @@
 // against each adapter (one binary per pairing, see tests/CMakeLists.txt).
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -72,6 +73,14 @@ class BusContract : public ::testing::Test {
                                 .start_at_end = true});
     EXPECT_TRUE(sub) << sub.error().to_string();
     return sub ? std::move(*sub) : nullptr;
+  }
+
+  std::unique_ptr<Subscription> collect_into(const std::string& group,
+                                             std::function<void(const Message&)> record) {
+    return subscribe(group, [record = std::move(record)](const Message& m) {
+      record(m);
+      return ok();
+    });
   }
 
   std::unique_ptr<Subscription> collect(const std::string& group, MessageLog& log) {
@@ -702,6 +711,52 @@ TEST_F(BusContract, ConsumersOfOneGroupShareTheWorkAndTakeOverFromEachOther) {
   for (int i = 0; i < 100; ++i) batch.push_back(message("key-" + std::to_string(i), 1));
   for (const auto& r : bus_->publish(batch)) ASSERT_TRUE(r);
   ASSERT_TRUE(b_log.wait_for(before + 100, 30s));
+}
+
+// Members join and leave while messages flow: each rebalance revokes the
+// partitions in the middle of what a consumer has at hand. Every message is
+// still handled, by one member or another.
+TEST_F(BusContract, NothingIsSkippedWhileMembersComeAndGo) {
+  if (!testing::testing_kafka()) GTEST_SKIP() << "the embedded log has one consumer per group";
+  const std::string group = testing::unique_name("g");
+  std::mutex mu;
+  std::set<std::string> seen;
+  auto member = [&] {
+    return collect_into(group, [&](const Message& m) {
+      std::lock_guard lock(mu);
+      seen.insert(m.key + "#" + m.payload);
+    });
+  };
+  constexpr int kKeys = 16;
+  constexpr int kRounds = 150;
+  std::atomic<bool> publishing{true};
+  std::thread publisher([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      std::vector<OutgoingMessage> batch;
+      batch.reserve(kKeys);
+      for (int k = 0; k < kKeys; ++k) batch.push_back(message("key-" + std::to_string(k), round));
+      for (const auto& r : bus_->publish(batch)) EXPECT_TRUE(r);
+      std::this_thread::sleep_for(20ms);
+    }
+    publishing = false;
+  });
+  auto a = member();
+  std::this_thread::sleep_for(700ms);
+  auto b = member();  // a rebalance
+  std::this_thread::sleep_for(700ms);
+  a.reset();  // and another
+  std::this_thread::sleep_for(700ms);
+  auto c = member();  // and a third
+  publisher.join();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (seen.size() >= size_t{kKeys} * kRounds) break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "messages were skipped";
+    std::this_thread::sleep_for(50ms);
+  }
 }
 
 }  // namespace
