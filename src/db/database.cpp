@@ -87,18 +87,21 @@ std::vector<std::function<void()>> Database::take_after_commit(Session& session)
   return callbacks;
 }
 
+Status Database::run_body(Session& session, const std::function<Status(Session&)>& body) {
+  try {
+    return body(session);
+  } catch (const RowAccessError& e) {
+    return fail(ErrorCode::kInternal, e.what());
+  }
+}
+
 Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
                                     const std::function<Status(Session&)>& body) const {
   attach(session);
   if (auto st = session.begin_transaction(begin_sql); !st) {
     return fail(st.error().with_context("BEGIN failed"));
   }
-  Status result;
-  try {
-    result = body(session);
-  } catch (const RowAccessError& e) {
-    result = fail(ErrorCode::kInternal, e.what());
-  }
+  Status result = run_body(session, body);
   if (result) {
     if (auto st = session.commit_transaction(); !st) {
       session.after_commit_.clear();

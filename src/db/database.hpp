@@ -259,6 +259,8 @@ class Database {
   // and hands over the after-commit callbacks a body registered.
   void attach(Session& session) const;
   static std::vector<std::function<void()>> take_after_commit(Session& session);
+  // Runs `body`; a RowAccessError it throws becomes ErrorCode::kInternal.
+  static Status run_body(Session& session, const std::function<Status(Session&)>& body);
 
  public:
   // True when `channel` is a valid notification channel name.

@@ -366,12 +366,7 @@ class SqliteDatabase final : public Database {
   Status run_in_savepoint(SqliteSession& session, PendingWrite& w) const {
     trace::Scope scope(w.context.value_or(trace::SpanContext{}));
     if (auto st = session.execute_script("SAVEPOINT w"); !st) return st;
-    Status result;
-    try {
-      result = (*w.body)(session);
-    } catch (const RowAccessError& e) {
-      result = fail(ErrorCode::kInternal, e.what());
-    }
+    Status result = run_body(session, *w.body);
     if (result) {
       w.after_commit = take_after_commit(session);
       (void)session.execute_script("RELEASE w");
