@@ -230,7 +230,17 @@ class Cluster(Server):
             self.restart({})
 
     def server_log(self):
-        return ""
+        """The services' warnings and errors (their logs hold every request)."""
+        lines = []
+        logs = os.path.join(self.folder, "logs")
+        for name in sorted(os.listdir(logs)):
+            if not name.startswith(("order", "payment", "reservation")):
+                continue
+            with open(os.path.join(logs, name), "rb") as f:
+                for line in f.read().decode(errors="replace").splitlines():
+                    if " WARN " in line or " ERROR " in line:
+                        lines.append(f"{name}: {line}")
+        return "\n".join(lines[-60:])
 
     def service_token(self):
         with open(os.path.join(self.folder, "seatflow.toml")) as f:
@@ -303,6 +313,12 @@ class SseReader:
                 self.cond.wait(remaining)
 
     def close(self):
+        # Shut down first: a close alone waits for the reader's blocked read
+        # to return, which is the stream's next keep-alive.
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
         self.conn.close()
 
 
@@ -777,4 +793,9 @@ if __name__ == "__main__":
     MODE = sys.argv[2]
     if MODE not in ("embedded", "distributed"):
         sys.exit(f"usage: {sys.argv[0]} BINARY embedded|distributed [unittest arguments]")
-    unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
+    program = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2, exit=False)
+    if not program.result.wasSuccessful() and MODE == "distributed":
+        # What the services said: the cluster and its logs go when the run ends.
+        print("\nWarnings and errors in the services' logs (the last 60):", file=sys.stderr)
+        print(Cluster().server_log() or "(none)", file=sys.stderr)
+    sys.exit(not program.result.wasSuccessful())
