@@ -61,6 +61,8 @@ Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options, const Properties
   };
   Status st = set("bootstrap.servers", options.brokers);
   if (st) st = set("client.id", options.client_id);
+  // A broker closing an idle connection is routine (see on_error).
+  if (st) st = set("log.connection.close", "false");
   for (const auto& [k, v] : properties) {
     if (st) st = set(k, v);
   }
@@ -86,8 +88,22 @@ void log_kafka(const rd_kafka_t* /*rk*/, int level, const char* facility, const 
   }
 }
 
-void on_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/) {
-  log::warn("kafka: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+// librdkafka reconnects and retries by itself: a broker that closes an idle
+// connection (connections.max.idle.ms, 10 minutes by default) reports
+// "brokers are down" on a healthy, quiet cluster. Only an error it cannot get
+// over is a warning; a broker that stays away shows as failed deliveries and
+// consumers that stop, which are.
+void on_error(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    char fatal[512];
+    const auto cause = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+    log::error("kafka: fatal: {} ({})", fatal, rd_kafka_err2name(cause));
+  } else if (code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    log::info("kafka: {} ({}); reconnecting when needed", reason, rd_kafka_err2name(code));
+  } else {
+    log::warn("kafka: {} ({})", reason, rd_kafka_err2name(code));
+  }
 }
 
 // A producer or consumer on `conf` (taken over, freed on failure), logging
