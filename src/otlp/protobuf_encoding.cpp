@@ -248,14 +248,25 @@ void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std:
     for (std::string_view span : batch.spans) spans += field_size(2, span.size());
     const size_t scope_spans = field_size(1, scope.size()) + spans;
     const size_t resource_spans = field_size(1, resource.size()) + field_size(2, scope_spans);
-    Writer w(out, field_size(1, resource_spans));
-    w.tag(1, kLength);
-    w.varint(resource_spans);
-    w.bytes(1, resource);
-    w.tag(2, kLength);
-    w.varint(scope_spans);
-    w.bytes(1, scope);
-    for (std::string_view span : batch.spans) w.bytes(2, span);
+    {
+      Writer w(out, field_size(1, resource_spans) - spans);  // all but the spans
+      w.tag(1, kLength);
+      w.varint(resource_spans);
+      w.bytes(1, resource);
+      w.tag(2, kLength);
+      w.varint(scope_spans);
+      w.bytes(1, scope);
+    }
+    // Appended, not written through a Writer: its bound would be zeroed
+    // first, hundreds of kilobytes per export.
+    for (std::string_view span : batch.spans) {
+      char prefix[11];  // the tag, and a length of up to ten bytes
+      char* p = prefix;
+      *p++ = static_cast<char>(2 << 3 | kLength);
+      p = trace::wire::put_varint(p, span.size());
+      out.append(prefix, static_cast<size_t>(p - prefix));
+      out.append(span);
+    }
   }
 }
 
