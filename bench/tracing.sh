@@ -2,8 +2,9 @@
 # The cost of tracing: wrk against `seatflow up` with every request traced
 # (sampler always_on) and every span exported over OTLP/HTTP, and against
 # the same server with tracing off (always_off: contexts still propagate,
-# nothing is recorded), in one run: ROUNDS short runs of each, alternating,
-# averaged, so that the machine's slow and fast spells fall on both alike.
+# nothing is recorded), in one run: ROUNDS rounds of one short run of each,
+# back to back (each going first in every other round), so that the
+# machine's slow and fast spells fall on both alike.
 #
 # The OTLP receiver is nginx answering 200 with an empty body (an empty
 # protobuf ExportTraceServiceResponse: all accepted) to every POST
@@ -12,8 +13,10 @@
 # receiver's. The exporter's queue is raised so that no
 # span is dropped; the script prints how many were exported and dropped.
 #
-# Prints traced_rps, untraced_rps and, as its last line,
-# tracing_overhead=<fraction of throughput lost>. Goal: <= 0.05.
+# Prints traced_rps and untraced_rps (means of the runs), the range of the
+# rounds' overheads and, as its last line, tracing_overhead=<fraction of
+# throughput lost>, the median of the rounds' overheads (a round's is
+# 1 - traced/untraced). Goal: <= 0.05.
 # Environment: THREADS (server workers, default 1), CONNECTIONS (64),
 # DURATION (seconds per run, 2), ROUNDS (10).
 set -euo pipefail
@@ -71,8 +74,13 @@ rps "$off_url" >/dev/null
 on_runs=()
 off_runs=()
 for ((round = 0; round < rounds; round++)); do
-  off_runs+=("$(rps "$off_url")")
-  on_runs+=("$(rps "$on_url")")
+  if ((round % 2 == 0)); then  # each goes first in half the rounds
+    off_runs+=("$(rps "$off_url")")
+    on_runs+=("$(rps "$on_url")")
+  else
+    on_runs+=("$(rps "$on_url")")
+    off_runs+=("$(rps "$off_url")")
+  fi
 done
 mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
 on="$(mean "${on_runs[@]}")"
@@ -84,4 +92,16 @@ echo "threads=$threads connections=$connections rounds=$rounds duration=${durati
 echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
 echo "traced_rps=$on (runs: ${on_runs[*]})"
 echo "untraced_rps=$off (runs: ${off_runs[*]})"
-awk -v a="$on" -v b="$off" 'BEGIN { o = 1 - a / b; if (o < 0) o = 0; printf "tracing_overhead=%.3f\n", o }'
+# The overhead of each round (its two runs, a few seconds apart), and the
+# median of those: a run that a slow spell of the machine hit moves the mean
+# of all runs, not the median of the rounds.
+for ((round = 0; round < rounds; round++)); do
+  echo "${on_runs[round]} ${off_runs[round]}"
+done | awk '{ print 1 - $1 / $2 }' | sort -g | awk '
+  { o[NR] = $1 }
+  END {
+    m = NR % 2 ? o[(NR + 1) / 2] : (o[NR / 2] + o[NR / 2 + 1]) / 2
+    printf "round_overheads=%.3f..%.3f\n", o[1], o[NR]
+    if (m < 0) m = 0
+    printf "tracing_overhead=%.3f\n", m
+  }'
