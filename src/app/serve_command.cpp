@@ -128,6 +128,17 @@ int run_serve(const Settings& settings, std::string_view service) {
     fmt::print(stderr, "seatflow: {}: {}\n", name, started.error().message());
     return 1;
   }
+  // Not ready until the SSE streams' consumer has its partitions: a browser
+  // sent here before that would miss what is published meanwhile. The HTTP
+  // server, made below, goes before the services.
+  if (reservation) {
+    health->add("reservation live updates",
+                [service = reservation.get()] { return service->live_updates_ready(); });
+  }
+  if (order) {
+    health->add("order live updates",
+                [service = order.get()] { return service->live_updates_ready(); });
+  }
   if (settings.trace.conformance_route) {
     http::add_trace_conformance_route(router, client);
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);

@@ -81,6 +81,13 @@ class Subscription {
  public:
   virtual ~Subscription() = default;
   virtual void stop() = 0;
+  // Whether every message published from now on reaches this consumer (or
+  // its group): it has its partitions and where to start in them. The
+  // embedded log is ready once subscribe() returns; a Kafka consumer a
+  // moment later, when its group has given it its partitions. A process
+  // whose live updates come through a subscription is not ready to serve
+  // them before it is.
+  virtual bool ready() const { return true; }
 };
 
 class Subscriber {

@@ -36,12 +36,18 @@ class EmbeddedSubscription final : public Subscription {
   EmbeddedSubscription(const EmbeddedSubscription&) = delete;
   EmbeddedSubscription& operator=(const EmbeddedSubscription&) = delete;
 
-  void start() {
+  // Reads where the group stands before it returns: a message published
+  // after subscribe() is never missed (a group that starts at the end takes
+  // the end now, not when its thread first looks).
+  Status start() {
+    if (auto st = load_positions(); !st) return st;
     thread_ = std::thread([this] { run(); });
+    return ok();
   }
   void stop() override;
 
  private:
+  Status load_positions();
   void run();
   // Reads and handles what is new in every partition; false when stopped.
   bool consume_once(bool& any);
@@ -145,9 +151,13 @@ class EmbeddedLog final : public Bus {
       release_group(options.group);
       return fail(listener.error());
     }
+    const std::string group = options.group;
     auto sub =
         std::make_unique<EmbeddedSubscription>(*this, std::move(options), std::move(*listener));
-    sub->start();
+    if (auto st = sub->start(); !st) {
+      release_group(group);
+      return fail(st.error().with_context("consumer " + group + " cannot read its offsets"));
+    }
     return std::unique_ptr<Subscription>(std::move(sub));
   }
 
@@ -219,8 +229,7 @@ void EmbeddedSubscription::stop() {
   }
 }
 
-void EmbeddedSubscription::run() {
-  set_thread_name(consumer_thread_name("bus", options_.group));
+Status EmbeddedSubscription::load_positions() {
   // Where the group stands: its committed offsets; where none, the earliest
   // (0) or, with start_at_end, the end.
   std::set<PartitionKey> stored;  // partitions with a committed offset
@@ -253,11 +262,7 @@ void EmbeddedSubscription::run() {
         return ok();
       },
       {.read_only = true});
-  if (!loaded) {
-    log::error("consumer {}: cannot read its offsets: {}", options_.group,
-               loaded.error().to_string());
-    return;
-  }
+  if (!loaded) return fail(loaded.error());
   committed_ = positions_;
   if (options_.start_at_end) {
     // The end is where the group starts, once: the first commit stores it, so
@@ -266,6 +271,11 @@ void EmbeddedSubscription::run() {
       if (!stored.contains(where)) committed_[where] = -1;
     }
   }
+  return ok();
+}
+
+void EmbeddedSubscription::run() {
+  set_thread_name(consumer_thread_name("bus", options_.group));
   while (!stop_.stopped()) {
     bool any = false;
     const bool running = consume_once(any);

@@ -217,6 +217,8 @@ class KafkaSubscription final : public Subscription {
     if (thread_.joinable()) thread_.join();
   }
 
+  bool ready() const override { return assigned_.load(std::memory_order_acquire); }
+
  private:
   void run() {
     set_thread_name(consumer_thread_name("kafka", options_.group));
@@ -307,6 +309,7 @@ class KafkaSubscription final : public Subscription {
       } else {
         rd_kafka_assign(rk, partitions);
       }
+      self->assigned_.store(true, std::memory_order_release);
       return;
     }
     // Revoked (or lost): hand over what was handled before giving the partitions up.
@@ -387,6 +390,9 @@ class KafkaSubscription final : public Subscription {
   // batch began, the count that its revocation made; consumer thread only.
   uint64_t revocations_ = 0;
   std::map<std::pair<std::string, int32_t>, uint64_t> revoked_at_;
+  // Set once the group has given this member its partitions (and a group
+  // that starts at the end has its starting offsets committed).
+  std::atomic<bool> assigned_{false};
 };
 
 class KafkaBus final : public Bus {

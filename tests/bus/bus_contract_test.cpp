@@ -279,6 +279,23 @@ TEST_F(BusContract, ANewGroupThatStartsAtTheEndSeesOnlyWhatIsPublishedAfterIt) {
   for (const auto& m : log.all()) EXPECT_EQ(m.key, "new") << "an older message was delivered";
 }
 
+TEST_F(BusContract, ALiveSubscriptionThatIsReadyReceivesEverythingPublishedAfter) {
+  // What a process checks before it serves live updates: once ready, no
+  // message published afterwards is missed, on any partition.
+  MessageLog log;
+  auto sub = collect_live(testing::unique_name("live"), log);
+  ASSERT_TRUE(sub);
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (!sub->ready() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(sub->ready());
+  for (int key = 0; key < 16; ++key) {
+    ASSERT_TRUE(bus_->publish_one(message("after-" + std::to_string(key), 0)));
+  }
+  EXPECT_TRUE(log.wait_for(16, 20s)) << "got " << log.size() << " of 16";
+}
+
 TEST_F(BusContract, AStartAtEndGroupThatComesBackResumesWhereItStood) {
   // The group starts at the end once. A member that comes back (after a
   // rebalance, a lost session) continues from where the group stood, on

@@ -182,6 +182,11 @@ Status OrderService::start() {
   return ok();
 }
 
+Status OrderService::live_updates_ready() const {
+  if (live_ != nullptr && live_->ready()) return ok();
+  return fail(ErrorCode::kUnavailable, "the consumer of order.events has no partitions yet");
+}
+
 void OrderService::stop() {
   {
     std::lock_guard lock(mu_);

@@ -88,6 +88,10 @@ class OrderService {
   // Starts the saga workers and the consumers.
   Status start();
   void stop();
+  // Ready to serve live updates: its consumer of order.events for the SSE
+  // streams will receive whatever is published from now on (kUnavailable
+  // until it has its partitions). For the readiness check.
+  Status live_updates_ready() const;
 
  private:
   struct Step;

@@ -185,6 +185,9 @@ struct ReservationService::SeatMap {
 // the position in the event's live stream before they were read.
 struct ReservationService::SeatStates {
   std::string letters;
+  // Each seat's version as read or patched: shared by a snapshot and the
+  // copies its patches make, and changed only under states_mu_.
+  std::shared_ptr<std::vector<int64_t>> versions;
   uint64_t stream_position = 0;
   std::chrono::steady_clock::time_point read_at;
 };
@@ -283,6 +286,11 @@ Status ReservationService::start() {
   live_ = std::move(*live);
   sweeper_ = std::thread([this] { sweep_loop(); });
   return ok();
+}
+
+Status ReservationService::live_updates_ready() const {
+  if (live_ != nullptr && live_->ready()) return ok();
+  return fail(ErrorCode::kUnavailable, "the consumer of seat.changes has no partitions yet");
 }
 
 void ReservationService::stop() {
@@ -470,14 +478,20 @@ Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService
 
   auto states = std::make_shared<SeatStates>();
   states->letters.reserve(static_cast<size_t>(map.seat_count));
+  states->versions = std::make_shared<std::vector<int64_t>>();
+  states->versions->reserve(static_cast<size_t>(map.seat_count));
   // The position first: a change committed after it reaches the stream after it.
   states->stream_position = ctx_.hub.position(services::seat_stream_topic(event_id));
   states->read_at = std::chrono::steady_clock::now();
   auto st = ctx_.db.transact(
       [&](db::Session& s) -> Status {
-        auto rows = s.query("SELECT state FROM seats WHERE event_id = $1 ORDER BY pos", {event_id});
+        auto rows = s.query("SELECT state, version FROM seats WHERE event_id = $1 ORDER BY pos",
+                            {event_id});
         if (!rows) return fail(rows.error());
-        for (const auto& row : *rows) states->letters.push_back(row.get<std::string>(0)[0]);
+        for (const auto& row : *rows) {
+          states->letters.push_back(row.get<std::string>(0)[0]);
+          states->versions->push_back(row.get<int64_t>(1));
+        }
         return ok();
       },
       {.read_only = true});
@@ -528,13 +542,13 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
     // and the hold exists only if every one of them did.
     db::Params params{hold.id, event_id};
     for (const auto& id : seat_ids) params.emplace_back(id);
-    auto taken = s.execute(
-        "UPDATE seats SET state = 'HELD', hold_id = $1 WHERE event_id = $2 "
+    auto taken = s.query(
+        "UPDATE seats SET state = 'HELD', hold_id = $1, version = version + 1 WHERE event_id = $2 "
         "AND state = 'AVAILABLE' AND seat_id IN (" +
-            db::placeholder_list(3, seat_ids.size()) + ")",
+            db::placeholder_list(3, seat_ids.size()) + ") RETURNING seat_id, version",
         params);
     if (!taken) return fail(taken.error());
-    if (*taken != static_cast<int64_t>(seat_ids.size())) {
+    if (taken->size() != seat_ids.size()) {
       db::Params lookup{event_id};
       for (const auto& id : seat_ids) lookup.emplace_back(id);
       auto gone = s.query(
@@ -569,7 +583,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
         !r) {
       return fail(r.error());
     }
-    return announce_seats(s, event_id, seat_ids, "HELD");
+    return announce_seats(s, event_id, changed_seats(*taken), "HELD");
   });
   if (!st) return fail(st.error());
   return hold;
@@ -617,35 +631,45 @@ Status ReservationService::end_hold(db::Session& session, const Hold& hold, std:
   if (!ended) return fail(ended.error());
   if (*ended == 0) return ok();  // ended meanwhile
   auto freed = session.query(
-      "UPDATE seats SET state = 'AVAILABLE', hold_id = NULL WHERE hold_id = $1 AND state = "
-      "'HELD' RETURNING seat_id",
+      "UPDATE seats SET state = 'AVAILABLE', hold_id = NULL, version = version + 1 WHERE hold_id = "
+      "$1 AND state = 'HELD' RETURNING seat_id, version",
       {hold.id});
   if (!freed) return fail(freed.error());
-  std::vector<std::string> seat_ids;
-  seat_ids.reserve(freed->size());
-  for (const auto& r : *freed) seat_ids.push_back(r.get<std::string>(0));
-  std::sort(seat_ids.begin(), seat_ids.end());
-  if (seat_ids.empty()) return ok();
-  return announce_seats(session, hold.event_id, seat_ids, "AVAILABLE");
+  if (freed->empty()) return ok();
+  return announce_seats(session, hold.event_id, changed_seats(*freed), "AVAILABLE");
+}
+
+// The seats an UPDATE ... RETURNING seat_id, version changed, by seat id.
+std::vector<ReservationService::ChangedSeat> ReservationService::changed_seats(
+    const db::Rows& rows) {
+  std::vector<ChangedSeat> seats;
+  seats.reserve(rows.size());
+  for (const auto& r : rows) seats.push_back({r.get<std::string>(0), r.get<int64_t>(1)});
+  std::sort(seats.begin(), seats.end(),
+            [](const ChangedSeat& a, const ChangedSeat& b) { return a.id < b.id; });
+  return seats;
 }
 
 Status ReservationService::announce_seats(db::Session& session, const std::string& event_id,
-                                          const std::vector<std::string>& seat_ids,
+                                          const std::vector<ChangedSeat>& changed,
                                           std::string_view state) {
   json::array seats;
   json::array positions;
+  json::array versions;
   auto map = seat_map(event_id);
-  for (const auto& id : seat_ids) {
-    seats.emplace_back(id);
+  for (const auto& seat : changed) {
+    seats.emplace_back(seat.id);
+    versions.emplace_back(seat.version);
     if (map) {
-      auto it = (*map)->positions.find(id);
+      auto it = (*map)->positions.find(seat.id);
       positions.emplace_back(it == (*map)->positions.end() ? -1 : it->second);
     }
   }
   json::object payload{{"event_id", event_id},
                        {"state", state},
                        {"seats", std::move(seats)},
-                       {"positions", std::move(positions)}};
+                       {"positions", std::move(positions)},
+                       {"versions", std::move(versions)}};
   auto added = outbox_.add(session, bus::OutboxMessage{.topic = std::string(kSeatChangesTopic),
                                                        .key = event_id,
                                                        .type = std::string(kSeatsChanged),
@@ -776,14 +800,15 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
     if (auto st = end_hold(session, hold, "EXPIRED", "hold_expired"); !st) return st;
     return reply(kSeatsRejected, &hold, "hold_expired");
   }
-  auto sold = session.execute(
-      "UPDATE seats SET state = 'SOLD', order_id = $2 WHERE hold_id = $1 AND state = 'HELD'",
+  auto sold = session.query(
+      "UPDATE seats SET state = 'SOLD', order_id = $2, version = version + 1 WHERE hold_id = $1 "
+      "AND state = 'HELD' RETURNING seat_id, version",
       {hold_id, order_id});
   if (!sold) return fail(sold.error());
-  if (*sold != static_cast<int64_t>(hold.seats.size())) {
+  if (sold->size() != hold.seats.size()) {
     // Cannot happen while holds and seats change together; refuse loudly.
     return fail(ErrorCode::kInternal, fmt::format("hold {} has {} seats but {} were HELD by it",
-                                                  hold_id, hold.seats.size(), *sold));
+                                                  hold_id, hold.seats.size(), sold->size()));
   }
   if (auto r = session.execute(
           "UPDATE holds SET status = 'SOLD', order_id = $2, ended_at = $3 WHERE id = $1",
@@ -791,7 +816,9 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
       !r) {
     return fail(r.error());
   }
-  if (auto st = announce_seats(session, hold.event_id, hold.seats, "SOLD"); !st) return st;
+  if (auto st = announce_seats(session, hold.event_id, changed_seats(*sold), "SOLD"); !st) {
+    return st;
+  }
   return reply(kSeatsConfirmed, &hold, "");
 }
 
@@ -841,6 +868,10 @@ void ReservationService::patch_seat_states(const std::string& event_id,
     map = it->second;
   }
   const char letter = state->get_string()[0];  // AVAILABLE, HELD, SOLD
+  // Each seat's new version; a change announced without them is applied.
+  const auto* versions = change.if_contains("versions");
+  const json::array* version_list =
+      versions != nullptr && versions->is_array() ? &versions->get_array() : nullptr;
   // Waits for a refresh under way, whose database read may have missed this
   // change, so that the change lands on the snapshot it stores.
   std::lock_guard refresh(states_refresh_mu_);
@@ -848,12 +879,25 @@ void ReservationService::patch_seat_states(const std::string& event_id,
   auto it = states_.find(event_id);
   if (it == states_.end()) return;
   auto patched = std::make_shared<SeatStates>(*it->second);
-  for (const auto& seat : seats->get_array()) {
-    if (!seat.is_string()) continue;
-    auto pos = map->positions.find(std::string(seat.get_string()));
-    if (pos != map->positions.end() && std::cmp_less(pos->second, patched->letters.size())) {
-      patched->letters[static_cast<size_t>(pos->second)] = letter;
+  std::vector<int64_t>& known = *patched->versions;
+  const json::array& seat_list = seats->get_array();
+  for (size_t i = 0; i < seat_list.size(); ++i) {
+    if (!seat_list[i].is_string()) continue;
+    auto pos = map->positions.find(std::string(seat_list[i].get_string()));
+    if (pos == map->positions.end() || !std::cmp_less(pos->second, patched->letters.size())) {
+      continue;
     }
+    const auto at = static_cast<size_t>(pos->second);
+    if (version_list != nullptr && i < version_list->size() && (*version_list)[i].is_int64() &&
+        at < known.size()) {
+      // A change the snapshot already shows, or one older than what it
+      // shows (read from the database after this change committed), is
+      // not applied: the map would go back in time until the next change.
+      const int64_t version = (*version_list)[i].get_int64();
+      if (version <= known[at]) continue;
+      known[at] = version;
+    }
+    patched->letters[at] = letter;
   }
   it->second = std::move(patched);
 }

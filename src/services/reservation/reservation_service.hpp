@@ -111,6 +111,10 @@ class ReservationService {
   // Starts the expiry sweeper and the consumers.
   Status start();
   void stop();
+  // Ready to serve live updates: its consumer of seat.changes for the SSE
+  // streams will receive whatever is published from now on (kUnavailable
+  // until it has its partitions). For the readiness check.
+  Status live_updates_ready() const;
 
   // Creates an event and its seats; returns its id.
   Result<std::string> create_event(const EventSpec& spec);
@@ -136,8 +140,15 @@ class ReservationService {
   // the seat changes; within `session`.
   Status end_hold(db::Session& session, const Hold& hold, std::string_view status,
                   std::string_view reason);
+  // A seat an UPDATE changed, with its new version.
+  struct ChangedSeat {
+    std::string id;
+    int64_t version = 0;
+  };
+  // The rows of an UPDATE ... RETURNING seat_id, version, ordered by seat id.
+  static std::vector<ChangedSeat> changed_seats(const db::Rows& rows);
   Status announce_seats(db::Session& session, const std::string& event_id,
-                        const std::vector<std::string>& seat_ids, std::string_view state);
+                        const std::vector<ChangedSeat>& changed, std::string_view state);
   Status on_order_event(db::Session& session, const bus::Message& message);
   Status confirm(db::Session& session, const std::string& order_id, const std::string& hold_id,
                  const std::string& buyer_id);
