@@ -257,14 +257,15 @@ void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std:
       w.varint(scope_spans);
       w.bytes(1, scope);
     }
-    // Appended, not written through a Writer: its bound would be zeroed
-    // first, hundreds of kilobytes per export.
+    // Each span's tag and length through a Writer, the span appended after
+    // it: a Writer's bound is zeroed first, which for the spans themselves
+    // would be hundreds of kilobytes per export.
     for (std::string_view span : batch.spans) {
-      char prefix[11];  // the tag, and a length of up to ten bytes
-      char* p = prefix;
-      *p++ = static_cast<char>(2 << 3 | kLength);
-      p = trace::wire::put_varint(p, span.size());
-      out.append(prefix, static_cast<size_t>(p - prefix));
+      {
+        Writer w(out, 11);  // the tag, and a length of up to ten bytes
+        w.tag(2, kLength);
+        w.varint(span.size());
+      }
       out.append(span);
     }
   }

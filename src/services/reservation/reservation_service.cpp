@@ -888,8 +888,7 @@ void ReservationService::patch_seat_states(const std::string& event_id,
       continue;
     }
     const auto at = static_cast<size_t>(pos->second);
-    if (version_list != nullptr && i < version_list->size() && (*version_list)[i].is_int64() &&
-        at < known.size()) {
+    if (version_list != nullptr && i < version_list->size() && (*version_list)[i].is_int64()) {
       // A change the snapshot already shows, or one older than what it
       // shows (read from the database after this change committed), is
       // not applied: the map would go back in time until the next change.
