@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 wrk nginx-light curl
+  # scripts/cluster.sh's metrics server
+  prometheus
   # the web UI's browser tests and benchmark (playwright-core drives it)
   chromium
   # the Kafka broker (scripts/install-kafka.sh fetches its jars with Maven)
@@ -49,8 +51,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The Debian package starts a system cluster and nginx; the project never uses
-# either (tests start their own on free ports), so leave them stopped.
+# The Debian packages start a system PostgreSQL, nginx and Prometheus; the
+# project never uses them (tests start their own on free ports), so leave
+# them stopped.
 if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
-  "${sudo_cmd[@]}" systemctl disable --now postgresql nginx >/dev/null 2>&1 || true
+  "${sudo_cmd[@]}" systemctl disable --now postgresql nginx prometheus >/dev/null 2>&1 || true
 fi
