@@ -1,9 +1,7 @@
 #include "http/tracing.hpp"
 
-#include <iterator>
+#include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace seatflow::http {
 namespace {
@@ -53,10 +51,19 @@ class TracingMiddleware final : public Middleware {
     const Request& request = *state.request;
     if (span.recording()) {
       if (request.route != "unmatched") {
+        // "{method} {route}", put together by hand: a format string is
+        // parsed again on every call, and this runs on every request.
         const std::string_view method = method_name(request.method);
-        fmt::memory_buffer name;  // on the stack, for any usual route
-        fmt::format_to(std::back_inserter(name), "{} {}", method, request.route);
-        span.update_name({name.data(), name.size()});
+        char buffer[256];
+        const size_t size = method.size() + 1 + request.route.size();
+        if (size <= sizeof buffer) {
+          std::memcpy(buffer, method.data(), method.size());
+          buffer[method.size()] = ' ';
+          std::memcpy(buffer + method.size() + 1, request.route.data(), request.route.size());
+          span.update_name({buffer, size});
+        } else {
+          span.update_name(std::string(method) + ' ' + std::string(request.route));
+        }
         span.set_attribute("http.route", request.route);
       }
       span.set_attribute("http.response.status_code", response.status);

@@ -76,9 +76,17 @@ void AttributeList::clear() {
 }
 
 uint64_t AttributeList::filter_bit(std::string_view key) {
+  // The length and the first, middle and last bytes: the semantic
+  // conventions' keys share prefixes ("http.", "url.") and endings, and a
+  // clash costs a scan of the list.
   const size_t n = key.size();
-  const unsigned last = n == 0 ? 0 : static_cast<unsigned char>(key[n - 1]);
-  return uint64_t{1} << ((n * 7 + last) & 63);
+  if (n == 0) return 1;
+  const auto at = [&](size_t i) {
+    return static_cast<unsigned>(static_cast<unsigned char>(key[i]));
+  };
+  const unsigned h = static_cast<unsigned>(n) * 0x9e37u ^ at(0) * 0x85ebu ^ at(n / 2) * 0xc2b2u ^
+                     at(n - 1) * 0x27d4u;
+  return uint64_t{1} << ((h ^ h >> 7) & 63);
 }
 
 void AttributeList::erase(std::string_view key) {
@@ -93,7 +101,8 @@ void AttributeList::erase(std::string_view key) {
         std::memcmp(bytes_.data() + found.key_offset, key.data(), key.size()) != 0) {
       continue;
     }
-    bytes_.erase(found.offset, found.size);
+    const auto first = bytes_.begin() + found.offset;
+    bytes_.erase(first, first + found.size);
     for (size_t k = i + 1; k < entries_.size(); ++k) {
       entries_[k].offset -= found.size;
       entries_[k].key_offset -= found.size;
@@ -122,17 +131,23 @@ char* AttributeList::append(std::string_view key, size_t value_field_size) {
 }
 
 void AttributeList::set_text(std::string_view key, std::string_view value) {
+  if (is_ascii(key) && is_ascii(value)) {  // the usual case, with nothing to repair
+    put_text(key, value);
+    return;
+  }
   std::string key_scratch;
   std::string value_scratch;
-  const std::string_view k = utf8(key, key_scratch);
-  const std::string_view v = utf8(value, value_scratch);
-  const size_t any = 1 + varint_size(v.size()) + v.size();
-  char* p = append(k, 1 + varint_size(any) + any);
+  put_text(utf8(key, key_scratch), utf8(value, value_scratch));
+}
+
+void AttributeList::put_text(std::string_view key, std::string_view value) {
+  const size_t any = 1 + varint_size(value.size()) + value.size();
+  char* p = append(key, 1 + varint_size(any) + any);
   *p++ = kValue;
   p = put_varint(p, any);
   *p++ = kString;
-  p = put_varint(p, v.size());
-  if (!v.empty()) std::memcpy(p, v.data(), v.size());
+  p = put_varint(p, value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
 }
 
 void AttributeList::set_int(std::string_view key, int64_t value) {
@@ -186,7 +201,7 @@ std::vector<Attribute> AttributeList::decode() const {
   out.reserve(entries_.size());
   for (const Entry& e : entries_) {
     out.push_back({std::string(bytes_.data() + e.key_offset, e.key_size),
-                   read_value(bytes_, e.key_offset + e.key_size)});
+                   read_value(wire(), e.key_offset + e.key_size)});
   }
   return out;
 }
@@ -194,7 +209,7 @@ std::vector<Attribute> AttributeList::decode() const {
 std::optional<AttributeValue> AttributeList::find(std::string_view key) const {
   for (const Entry& e : entries_) {
     if (std::string_view(bytes_.data() + e.key_offset, e.key_size) == key) {
-      return read_value(bytes_, e.key_offset + e.key_size);
+      return read_value(wire(), e.key_offset + e.key_size);
     }
   }
   return std::nullopt;

@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -77,9 +79,32 @@ class AttributeList {
   std::optional<AttributeValue> find(std::string_view key) const;
 
   // The encoded attributes: Span field 9 once per attribute.
-  std::string_view wire() const { return bytes_; }
+  std::string_view wire() const { return {bytes_.data(), bytes_.size()}; }
 
  private:
+  // Leaves new elements uninitialized: an attribute's bytes are written
+  // right after the buffer grows to hold them, so zeroing them first is
+  // wasted work on every request.
+  template <typename T>
+  struct UninitializedAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {  // NOLINT(readability-identifier-naming): the allocator requirements name it
+      using other = UninitializedAllocator<U>;
+    };
+    UninitializedAllocator() = default;
+    template <typename U>
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {
+    }  // NOLINT(google-explicit-constructor)
+    template <typename U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;  // default-initialized: left as it is
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+      std::allocator_traits<std::allocator<T>>::construct(*this, p, std::forward<Args>(args)...);
+    }
+  };
+
   struct Entry {
     uint32_t offset = 0;  // of the field's tag in bytes_
     uint32_t size = 0;    // tag, length and KeyValue
@@ -93,10 +118,12 @@ class AttributeList {
   // value field (`value_field_size` bytes, tag and length included) at the
   // returned pointer.
   char* append(std::string_view key, size_t value_field_size);
+  // Appends a string attribute whose key and value are valid UTF-8.
+  void put_text(std::string_view key, std::string_view value);
 
-  std::string bytes_;
+  std::vector<char, UninitializedAllocator<char>> bytes_;
   std::vector<Entry> entries_;
-  // A bit per key set, by its length and last byte: a key whose bit is
+  // A bit per key set, by a hash of a few of its bytes: a key whose bit is
   // clear is new, with no need to compare it against every other.
   uint64_t key_filter_ = 0;
 };

@@ -34,17 +34,20 @@ TEST(AttributeList, KeepsEveryTypeAndReadsItBack) {
 
 TEST(AttributeList, ASecondValueReplacesTheFirstEvenAmongLookalikeKeys) {
   AttributeList list;
-  // The same length and last byte: the quick check cannot tell them apart.
-  list.set_text("ab", "1");
-  list.set_text("cb", "2");
-  list.set_int("ab", 3);
-  list.set_text("cb", "4");
+  // More keys than the quick check has bits: many share one, and only the
+  // comparison of the keys tells them apart.
+  constexpr int kKeys = 100;
+  for (int i = 0; i < kKeys; ++i) list.set_text("key." + std::to_string(i), "first");
+  for (int i = 0; i < kKeys; i += 2) list.set_int("key." + std::to_string(i), i);
   const auto all = list.decode();
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].key, "ab");
-  EXPECT_EQ(std::get<int64_t>(all[0].value), 3);
-  EXPECT_EQ(all[1].key, "cb");
-  EXPECT_EQ(std::get<std::string>(all[1].value), "4");
+  ASSERT_EQ(all.size(), static_cast<size_t>(kKeys));
+  // The odd keys kept their place; the even ones, set again, come last.
+  for (int i = 0; i < kKeys / 2; ++i) {
+    EXPECT_EQ(all[i].key, "key." + std::to_string(2 * i + 1));
+    EXPECT_EQ(std::get<std::string>(all[i].value), "first");
+    EXPECT_EQ(all[kKeys / 2 + i].key, "key." + std::to_string(2 * i));
+    EXPECT_EQ(std::get<int64_t>(all[kKeys / 2 + i].value), 2 * i);
+  }
 }
 
 TEST(AttributeList, InvalidUtf8IsRepairedInKeysAndValues) {
