@@ -1,6 +1,5 @@
 #include "http/tracing.hpp"
 
-#include <cstring>
 #include <string>
 
 namespace seatflow::http {
@@ -51,19 +50,12 @@ class TracingMiddleware final : public Middleware {
     const Request& request = *state.request;
     if (span.recording()) {
       if (request.route != "unmatched") {
-        // "{method} {route}", put together by hand: a format string is
-        // parsed again on every call, and this runs on every request.
-        const std::string_view method = method_name(request.method);
-        char buffer[256];
-        const size_t size = method.size() + 1 + request.route.size();
-        if (size <= sizeof buffer) {
-          std::memcpy(buffer, method.data(), method.size());
-          buffer[method.size()] = ' ';
-          std::memcpy(buffer + method.size() + 1, request.route.data(), request.route.size());
-          span.update_name({buffer, size});
-        } else {
-          span.update_name(std::string(method) + ' ' + std::string(request.route));
-        }
+        // "{method} {route}", put together by hand in a string this thread
+        // reuses: a format string is parsed again on every call, and this
+        // runs on every request.
+        thread_local std::string name;
+        name.assign(method_name(request.method)).append(1, ' ').append(request.route);
+        span.update_name(name);
         span.set_attribute("http.route", request.route);
       }
       span.set_attribute("http.response.status_code", response.status);

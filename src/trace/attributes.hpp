@@ -92,9 +92,9 @@ class AttributeList {
       using other = UninitializedAllocator<U>;
     };
     UninitializedAllocator() = default;
+    // Implicit, as the allocator requirements ask of a rebound copy.
     template <typename U>
-    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {
-    }  // NOLINT(google-explicit-constructor)
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
     template <typename U>
     void construct(U* p) noexcept {
       ::new (static_cast<void*>(p)) U;  // default-initialized: left as it is
