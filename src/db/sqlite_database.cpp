@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "db/sqlite_wal_vfs.hpp"
 #include "trace/span.hpp"
 
 namespace seatflow::db {
@@ -385,7 +386,9 @@ class SqliteDatabase final : public Database {
     const int flags =
         SQLITE_OPEN_NOMUTEX |
         (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, nullptr);
+    // Each WAL commit in one write; the platform's default VFS if the
+    // wrapper could not be registered.
+    const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, wal_coalescing_vfs());
     DbHandle db(raw);
     if (rc != SQLITE_OK) {
       return fail(sqlite_error(db.get(), rc, "cannot open SQLite database " + options_.path));

@@ -1,7 +1,8 @@
 // The SQLite adapter of the Database port, for embedded mode.
 //
 // One file per service. The database runs in WAL mode so readers never block
-// the writer. Writes are serialized in-process on the single writer
+// the writer; its connections open it through wal_coalescing_vfs()
+// (sqlite_wal_vfs.hpp), which writes each WAL commit with one system call. Writes are serialized in-process on the single writer
 // connection, and committed in groups: read-write transactions that arrive
 // while another one runs are run together in the next transaction (BEGIN
 // IMMEDIATE), each in a savepoint of its own, and committed once. A body
