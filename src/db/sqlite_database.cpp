@@ -96,9 +96,9 @@ class SqliteConnection {
   }
 
   Result<Rows> query(std::string_view sql, const Params& params) {
-    auto stmt = prepare(sql);
-    if (!stmt) return fail(stmt.error());
-    sqlite3_stmt* s = *stmt;
+    auto prepared = prepare(sql);
+    if (!prepared) return fail(prepared.error());
+    sqlite3_stmt* s = (*prepared)->stmt.get();
     struct Reset {
       sqlite3_stmt* s;
       ~Reset() {
@@ -110,9 +110,15 @@ class SqliteConnection {
     if (auto bound = bind(s, params); !bound) return fail(bound.error());
 
     const int ncols = sqlite3_column_count(s);
-    auto columns = std::make_shared<std::vector<std::string>>();
-    columns->reserve(static_cast<size_t>(ncols));
-    for (int i = 0; i < ncols; ++i) columns->emplace_back(sqlite3_column_name(s, i));
+    std::shared_ptr<const std::vector<std::string>>& columns = (*prepared)->columns;
+    if (columns == nullptr || columns->size() != static_cast<size_t>(ncols)) {
+      // Named once per statement (again only if a schema change re-prepared
+      // it with other columns); every result shares the names.
+      auto names = std::make_shared<std::vector<std::string>>();
+      names->reserve(static_cast<size_t>(ncols));
+      for (int i = 0; i < ncols; ++i) names->emplace_back(sqlite3_column_name(s, i));
+      columns = std::move(names);
+    }
 
     std::vector<Row> rows;
     for (;;) {
@@ -125,13 +131,19 @@ class SqliteConnection {
       rows.emplace_back(columns, std::move(values));
     }
     const int64_t affected = sqlite3_stmt_readonly(s) ? 0 : sqlite3_changes64(db_.get());
-    return Rows(std::move(columns), std::move(rows), affected);
+    return Rows(columns, std::move(rows), affected);
   }
 
  private:
-  Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
-    if (it != statements_.end()) return it->second.get();
+  // A prepared statement and the names of its result columns.
+  struct Prepared {
+    StmtHandle stmt;
+    std::shared_ptr<const std::vector<std::string>> columns;
+  };
+
+  Result<Prepared*> prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return &it->second;
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
@@ -144,9 +156,7 @@ class SqliteConnection {
       return fail(ErrorCode::kInvalidArgument,
                   "query() runs one statement; this text holds several (use execute_script)");
     }
-    sqlite3_stmt* out = stmt.get();
-    statements_.emplace(std::string(sql), std::move(stmt));
-    return out;
+    return &statements_.emplace(std::string(sql), Prepared{std::move(stmt), nullptr}).first->second;
   }
 
   // Binds $N to params[N-1]. SQLite numbers "$N" by first appearance, so
@@ -215,8 +225,14 @@ class SqliteConnection {
     }
   }
 
+  // Looked up by the caller's text without copying it into a key.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+
   DbHandle db_;
-  std::unordered_map<std::string, StmtHandle> statements_;
+  std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> statements_;
 };
 
 class SqliteSession final : public Session {
