@@ -2,15 +2,13 @@
 //
 // One file per service. The database runs in WAL mode so readers never block
 // the writer; its connections open it through wal_coalescing_vfs()
-// (sqlite_wal_vfs.hpp), which writes each WAL commit with one system call. Writes are serialized in-process on the single writer
-// connection, and committed in groups: read-write transactions that arrive
-// while another one runs are run together in the next transaction (BEGIN
-// IMMEDIATE), each in a savepoint of its own, and committed once. A body
-// that fails rolls back to its savepoint and fails alone; a failed commit
-// fails the group. Read-only transactions run on a small pool of reader
-// connections at the same time.
-// Other processes on the same file (a `seatflow migrate` next to a running
-// server) wait up to `busy_timeout`.
+// (sqlite_wal_vfs.hpp), which writes each WAL commit with one system call. Writes are serialized
+// in-process on the single writer connection, and committed in groups: read-write transactions that
+// arrive while another one runs are run together in the next transaction (BEGIN IMMEDIATE), each in
+// a savepoint of its own, and committed once. A body that fails rolls back to its savepoint and
+// fails alone; a failed commit fails the group. Read-only transactions run on a small pool of
+// reader connections at the same time. Other processes on the same file (a `seatflow migrate` next
+// to a running server) wait up to `busy_timeout`.
 //
 // Thread safety: as the Database port.
 #pragma once
