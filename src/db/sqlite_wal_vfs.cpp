@@ -41,14 +41,18 @@ constexpr size_t kWalFileSize = (sizeof(WalFile) + 7) & ~size_t{7};
 WalFile* wal(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
 const sqlite3_io_methods* real_methods(WalFile* w) { return w->real->pMethods; }
 
+// Hands `n` bytes to the default VFS in one write.
+int issue(WalFile* w, const void* data, size_t n, sqlite3_int64 offset) {
+  g_issued.fetch_add(1, std::memory_order_relaxed);
+  return real_methods(w)->xWrite(w->real, data, static_cast<int>(n), offset);
+}
+
 int flush(WalFile* w) {
   const std::string& gathered = *w->gathered;
   int rc = SQLITE_OK;
   for (size_t done = 0; done < gathered.size() && rc == SQLITE_OK;) {
     const size_t n = std::min(kMaxWrite, gathered.size() - done);
-    g_issued.fetch_add(1, std::memory_order_relaxed);
-    rc = real_methods(w)->xWrite(w->real, gathered.data() + done, static_cast<int>(n),
-                                 w->gathered_at + static_cast<sqlite3_int64>(done));
+    rc = issue(w, gathered.data() + done, n, w->gathered_at + static_cast<sqlite3_int64>(done));
     done += n;
   }
   w->gathered->clear();
@@ -88,13 +92,12 @@ int wal_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 of
   std::string& gathered = *w->gathered;
   const bool contiguous = offset == w->gathered_at + static_cast<sqlite3_int64>(gathered.size());
   const bool header = amount == kFrameHeaderBytes;
-  const bool page = !header && w->page_next && contiguous;
-  if (!page && !(header && !w->page_next && (gathered.empty() || contiguous))) {
+  // A page right after its header, or a header where a frame may start.
+  const bool in_pattern =
+      header ? !w->page_next && (gathered.empty() || contiguous) : w->page_next && contiguous;
+  if (!in_pattern) {
     if (const int rc = flush(w); rc != SQLITE_OK) return rc;
-    if (!header) {
-      g_issued.fetch_add(1, std::memory_order_relaxed);
-      return real_methods(w)->xWrite(w->real, data, amount, offset);
-    }
+    if (!header) return issue(w, data, static_cast<size_t>(amount), offset);
   }
   if (gathered.empty()) w->gathered_at = offset;
   gathered.append(static_cast<const char*>(data), static_cast<size_t>(amount));

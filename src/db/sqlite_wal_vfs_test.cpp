@@ -64,21 +64,24 @@ struct PlainConnection {
   PlainConnection(const PlainConnection&) = delete;
   PlainConnection& operator=(const PlainConnection&) = delete;
 
-  int64_t scalar(const char* sql) const {
+  // `read` applied to the first row of `sql`.
+  template <typename Read>
+  auto first_row(const char* sql, Read read) const {
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW) << sqlite3_errmsg(db);
-    const int64_t value = sqlite3_column_int64(stmt, 0);
+    auto value = read(stmt);
     sqlite3_finalize(stmt);
     return value;
   }
+
+  int64_t scalar(const char* sql) const {
+    return first_row(sql, [](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
+  }
   std::string text(const char* sql) const {
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW) << sqlite3_errmsg(db);
-    std::string value(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-    sqlite3_finalize(stmt);
-    return value;
+    return first_row(sql, [](sqlite3_stmt* s) {
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+    });
   }
 
   sqlite3* db = nullptr;
