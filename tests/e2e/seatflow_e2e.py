@@ -779,8 +779,13 @@ class TraceTest(unittest.TestCase):
 
     def read_trace(self, query, trace_id):
         url = urllib.parse.urlparse(query)
+        # Each process exports its spans on its own schedule (six of them,
+        # distributed): wait until the last steps are there and every parent
+        # a span names has arrived too, or the deadline; the caller's
+        # assertions then say what is missing.
         deadline = time.time() + 30
         spans = []
+        found = None
         while time.time() < deadline:
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
             conn.request("GET", f"/api/traces/{trace_id}")
@@ -792,8 +797,13 @@ class TraceTest(unittest.TestCase):
                 spans = data[0]["spans"] if data else []
                 names = {sp["operationName"] for sp in spans}
                 if "sse push order.events" in names and "process reservation.events" in names:
-                    return spans, data[0]["processes"]
+                    found = (spans, data[0]["processes"])
+                    ids = {sp["spanID"] for sp in spans}
+                    if all(ref["spanID"] in ids for sp in spans for ref in sp.get("references", [])):
+                        return found
             time.sleep(0.5)
+        if found:
+            return found
         self.fail(f"trace {trace_id} incomplete in Jaeger: {sorted({sp['operationName'] for sp in spans})}")
 
 
