@@ -47,20 +47,21 @@ Result<std::unique_ptr<bus::OutboxRelay>> start_relay(const std::string& service
   return relay;
 }
 
-Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& settings,
-                                                            http::Router& router,
-                                                            const trace::Tracer& tracer,
-                                                            metrics::Registry& registry) {
+http::Handler server_entry(const Settings& settings, http::Router& router,
+                           const trace::Tracer& tracer, metrics::Registry& registry) {
   std::vector<std::shared_ptr<http::Middleware>> middleware = {http::metrics_middleware(registry),
                                                                http::tracing_middleware(tracer)};
   if (settings.http.access_log) middleware.push_back(http::access_log_middleware());
-  auto server = std::make_unique<http::HttpServer>(
-      settings.http.server,
-      http::chain(std::move(middleware),
-                  [&router](http::Request& r, http::Responder responder) {
-                    router.dispatch(r, std::move(responder));
-                  }),
-      registry);
+  return http::chain(std::move(middleware), [&router](http::Request& r, http::Responder responder) {
+    router.dispatch(r, std::move(responder));
+  });
+}
+
+Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& settings,
+                                                            http::Handler entry,
+                                                            metrics::Registry& registry) {
+  auto server =
+      std::make_unique<http::HttpServer>(settings.http.server, std::move(entry), registry);
   if (auto started = server->start(); !started) return fail(started.error());
   return server;
 }

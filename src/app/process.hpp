@@ -38,11 +38,14 @@ Result<std::unique_ptr<bus::OutboxRelay>> start_relay(const std::string& service
                                                       std::string owner,
                                                       metrics::Registry& registry);
 
-// The HTTP server, started: metrics, tracing and (with http.access_log) the
-// access log around the router.
+// What a server hands every request to: metrics, tracing and (with
+// http.access_log) the access log around the router.
+http::Handler server_entry(const Settings& settings, http::Router& router,
+                           const trace::Tracer& tracer, metrics::Registry& registry);
+
+// The HTTP server with that entry, started.
 Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& settings,
-                                                            http::Router& router,
-                                                            const trace::Tracer& tracer,
+                                                            http::Handler entry,
                                                             metrics::Registry& registry);
 
 // Brings the service's schema up to date (migrate) or checks that it is

@@ -145,7 +145,8 @@ int run_serve(const Settings& settings, std::string_view service) {
   }
   if (reservation && settings.demo_event) create_demo_event_if_empty(*reservation);
 
-  auto server = start_http_server(settings, router, tracer, registry);
+  auto server =
+      start_http_server(settings, server_entry(settings, router, tracer, registry), registry);
   if (!server) {
     fmt::print(stderr, "seatflow: {}\n", server.error().message());
     return 1;

@@ -143,12 +143,17 @@ int run_up(const Settings& settings) {
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);
   }
 
-  auto server = start_http_server(settings, router, tracer, registry);
+  const http::Handler entry = server_entry(settings, router, tracer, registry);
+  auto server = start_http_server(settings, entry, registry);
   if (!server) {
     fmt::print(stderr, "seatflow: {}\n", server.error().message());
     return 1;
   }
-  const std::string self = fmt::format("http://127.0.0.1:{}", (*server)->port());
+  // The services call each other at this address; the client hands those
+  // calls to the server's entry in this process, without a socket.
+  const std::string self_authority = fmt::format("127.0.0.1:{}", (*server)->port());
+  client.serve_locally(self_authority, entry);
+  const std::string self = "http://" + self_authority;
   order.set_peer_urls(
       settings.order.reservation_url.empty() ? self : settings.order.reservation_url,
       settings.order.payment_url.empty() ? self : settings.order.payment_url);

@@ -1,7 +1,9 @@
 #include "http/client.hpp"
 
+#include <deque>
 #include <future>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -13,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -23,6 +26,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/log.hpp"
 #include "core/thread_name.hpp"
 #include "trace/propagation.hpp"
 #include "trace/span.hpp"
@@ -81,6 +85,16 @@ std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
 
 class HttpClient::Impl {
  public:
+  // What a call to a local peer may still reach of the client: nothing
+  // once the client is gone (its handler may answer later than that).
+  struct Home {
+    explicit Home(Impl* i) : impl(i) {}
+    std::mutex mu;
+    Impl* impl;  // guarded by mu; null once the client is being destroyed
+  };
+  struct LocalCall;
+  class LocalSink;
+
   explicit Impl(ClientOptions options) : options_(options) {
     guard_.emplace(ioc_.get_executor());
     thread_ = std::thread([this] {
@@ -91,6 +105,10 @@ class HttpClient::Impl {
   }
 
   ~Impl() {
+    {
+      std::lock_guard lock(home_->mu);
+      home_->impl = nullptr;
+    }
     stopping_ = true;
     asio::post(ioc_, [this] { pool_.clear(); });
     guard_.reset();
@@ -101,6 +119,13 @@ class HttpClient::Impl {
   void async_send(ClientRequest request, Callback callback) {
     if (hook_) hook_(request);
     if (tracer_ != nullptr) callback = trace_call(request, std::move(callback));
+    if (has_local_.load(std::memory_order_acquire)) {
+      if (auto target = parse_url(request.url)) {
+        if (const Handler* entry = local_entry(target->key())) {
+          return send_local(*entry, std::move(*target), std::move(request), std::move(callback));
+        }
+      }
+    }
     asio::co_spawn(ioc_, run(std::move(request), std::move(callback)), asio::detached);
   }
 
@@ -155,6 +180,19 @@ class HttpClient::Impl {
 
   std::function<void(ClientRequest&)> hook_;
   const trace::Tracer* tracer_ = nullptr;
+  void serve_locally(std::string authority, Handler entry) {
+    std::lock_guard lock(local_mu_);
+    local_.emplace_back(std::move(authority), std::move(entry));
+    has_local_.store(true, std::memory_order_release);
+  }
+
+  const Handler* local_entry(const std::string& authority) const {
+    std::lock_guard lock(local_mu_);
+    for (const auto& [name, entry] : local_) {
+      if (name == authority) return &entry;
+    }
+    return nullptr;
+  }
 
  private:
   struct Attempt {
@@ -166,7 +204,24 @@ class HttpClient::Impl {
   awaitable<Attempt> attempt(const Target& target, const ClientRequest& request,
                              SteadyClock::time_point deadline);
 
+  // The in-process transport (serve_locally).
+  void send_local(const Handler& entry, Target target, ClientRequest request, Callback callback);
+  static void run_local_attempt(const std::shared_ptr<LocalCall>& call);
+  // Takes attempt `attempt`'s result (-1: the deadline's, whichever attempt
+  // is running): retries it, or completes the call, once.
+  static void complete_local(const std::shared_ptr<LocalCall>& call, int attempt,
+                             Result<ClientResponse> result);
+  static awaitable<void> expire_local(std::weak_ptr<LocalCall> weak);
+  static awaitable<void> retry_local(std::shared_ptr<LocalCall> call,
+                                     std::chrono::milliseconds wait);
+
   const ClientOptions options_;
+  const std::shared_ptr<Home> home_ = std::make_shared<Home>(this);
+  // Peers served in this process: authority -> entry handler. Entries never
+  // move once added (a call keeps a pointer to its handler).
+  mutable std::mutex local_mu_;
+  std::deque<std::pair<std::string, Handler>> local_;  // guarded by local_mu_
+  std::atomic<bool> has_local_{false};
   asio::io_context ioc_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::thread thread_;
@@ -300,6 +355,178 @@ awaitable<void> HttpClient::Impl::run(ClientRequest request, Callback callback) 
   }
 }
 
+// One call to a peer served in this process, over all its attempts.
+struct HttpClient::Impl::LocalCall {
+  std::shared_ptr<Home> home;
+  ClientOptions options;
+  const Handler* entry = nullptr;
+  Target target;
+  ClientRequest request;
+  Callback callback;
+  SteadyClock::time_point deadline;
+  bool idempotent = false;
+  std::chrono::milliseconds backoff{0};
+
+  std::mutex mu;
+  int attempt = 0;       // guarded by mu: the latest attempt started
+  int answered = 0;      // guarded by mu: the latest attempt answered
+  bool done = false;     // guarded by mu: the callback has been called
+  bool watched = false;  // guarded by mu: the deadline is being watched
+};
+
+// The handler's end of one attempt: the request it reads, and where its
+// Responder sends the answer.
+class HttpClient::Impl::LocalSink final : public ResponseSink {
+ public:
+  LocalSink(std::shared_ptr<LocalCall> call, int attempt, Request handed_over)
+      : request(std::move(handed_over)), call_(std::move(call)), attempt_(attempt) {}
+
+  void deliver(Response response, SendHooks hooks) override {
+    run_send_hooks(hooks, response);
+    complete_local(call_, attempt_,
+                   ClientResponse{.status = response.status,
+                                  .headers = std::move(response.headers),
+                                  .body = std::move(response.body)});
+  }
+
+  void deliver_stream(Response head, SendHooks hooks, SseHub& /*hub*/, std::string /*topic*/,
+                      uint64_t /*last_event_id*/) override {
+    run_send_hooks(hooks, head);
+    complete_local(call_, attempt_,
+                   fail(ErrorCode::kUnimplemented,
+                        "an event stream cannot be answered to an in-process call to " +
+                            call_->target.key() + call_->target.path_and_query));
+  }
+
+  Request request;  // alive as long as the handler's Responder
+
+ private:
+  std::shared_ptr<LocalCall> call_;
+  int attempt_;
+};
+
+void HttpClient::Impl::send_local(const Handler& entry, Target target, ClientRequest request,
+                                  Callback callback) {
+  auto call = std::make_shared<LocalCall>();
+  call->home = home_;
+  call->options = options_;
+  call->entry = &entry;
+  call->target = std::move(target);
+  const auto budget = request.deadline.count() > 0 ? request.deadline : options_.default_deadline;
+  call->deadline = SteadyClock::now() + budget;
+  call->idempotent =
+      is_idempotent(request.method) || request.headers.get("Idempotency-Key").has_value();
+  call->backoff = options_.backoff_initial;
+  call->request = std::move(request);
+  call->callback = std::move(callback);
+  run_local_attempt(call);
+}
+
+void HttpClient::Impl::run_local_attempt(const std::shared_ptr<LocalCall>& call) {
+  int attempt = 0;
+  {
+    std::lock_guard lock(call->mu);
+    if (call->done) return;
+    attempt = ++call->attempt;
+  }
+  // The request as the server would hand it over (the router decodes the path).
+  Request request;
+  request.method = call->request.method;
+  request.target = call->target.path_and_query;
+  const size_t q = request.target.find('?');
+  request.path = request.target.substr(0, q);
+  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  request.headers = call->request.headers;
+  if (!request.headers.get("Host")) request.headers.add("Host", call->target.key());
+  request.body = call->request.body;  // kept for a retry
+
+  auto sink = std::make_shared<LocalSink>(call, attempt, std::move(request));
+  try {
+    (*call->entry)(sink->request, Responder(sink));
+  } catch (const std::exception& e) {
+    // The Responder is gone with the stack: the call has its 500.
+    log::error("handler for in-process {} {} threw: {}", method_name(sink->request.method),
+               sink->request.path, e.what());
+  }
+
+  // Not answered yet: the deadline now matters, and is kept on the client's thread.
+  bool watch = false;
+  {
+    std::lock_guard lock(call->mu);
+    if (!call->done && call->answered < attempt && !call->watched) watch = call->watched = true;
+  }
+  if (!watch) return;
+  std::lock_guard lock(call->home->mu);
+  if (call->home->impl != nullptr) {
+    asio::co_spawn(call->home->impl->ioc_, expire_local(call), asio::detached);
+  }
+}
+
+void HttpClient::Impl::complete_local(const std::shared_ptr<LocalCall>& call, int attempt,
+                                      Result<ClientResponse> result) {
+  Callback callback;
+  {
+    std::lock_guard lock(call->mu);
+    if (call->done || (attempt >= 0 && attempt != call->attempt)) return;
+    if (attempt >= 0) call->answered = attempt;
+    if (result) {
+      result->attempts = call->attempt;
+      if (call->request.method == Method::kHead) result->body.clear();
+      if (result->body.size() > call->options.max_response_bytes) {
+        result = fail(ErrorCode::kResourceExhausted,
+                      "response from " + call->target.key() + " exceeds " +
+                          std::to_string(call->options.max_response_bytes) + " bytes");
+      }
+    }
+    if (attempt >= 0 && result && retryable_status(result->status) && call->idempotent &&
+        attempt < call->options.max_attempts) {
+      // Full jitter; a Retry-After wins when it fits in the deadline.
+      thread_local std::minstd_rand random(std::random_device{}());
+      auto wait = std::chrono::milliseconds(
+          std::uniform_int_distribution<int64_t>(0, call->backoff.count())(random));
+      if (auto hint = retry_after(result->headers)) wait = *hint;
+      call->backoff = std::min(call->backoff * 2, call->options.backoff_max);
+      if (SteadyClock::now() + wait < call->deadline) {
+        std::lock_guard home(call->home->mu);
+        if (call->home->impl != nullptr) {
+          asio::co_spawn(call->home->impl->ioc_, retry_local(call, wait), asio::detached);
+          return;
+        }
+      }
+    }
+    call->done = true;
+    callback = std::move(call->callback);
+  }
+  callback(std::move(result));
+}
+
+awaitable<void> HttpClient::Impl::expire_local(std::weak_ptr<LocalCall> weak) {
+  SteadyClock::time_point deadline;
+  if (auto call = weak.lock()) {
+    deadline = call->deadline;
+  } else {
+    co_return;
+  }
+  // Holds no reference meanwhile: a call answered in time is freed at once.
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  beast::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (auto call = weak.lock()) {
+    complete_local(
+        call, -1,
+        fail(ErrorCode::kDeadlineExceeded,
+             "deadline exceeded waiting for " + call->target.key() + call->target.path_and_query));
+  }
+}
+
+awaitable<void> HttpClient::Impl::retry_local(std::shared_ptr<LocalCall> call,
+                                              std::chrono::milliseconds wait) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+  beast::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  run_local_attempt(call);
+}
+
 HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
 HttpClient::~HttpClient() = default;
 
@@ -308,6 +535,10 @@ void HttpClient::set_header_hook(std::function<void(ClientRequest&)> hook) {
 }
 
 void HttpClient::set_tracer(const trace::Tracer* tracer) { impl_->tracer_ = tracer; }
+
+void HttpClient::serve_locally(std::string authority, Handler entry) {
+  impl_->serve_locally(std::move(authority), std::move(entry));
+}
 
 void HttpClient::async_send(ClientRequest request, Callback callback) {
   impl_->async_send(std::move(request), std::move(callback));

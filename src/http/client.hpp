@@ -8,9 +8,15 @@
 // the caller's thread before each request is queued, so it sees the caller's
 // context (the trace context of the current span, say).
 //
+// A peer served by this very process (serve_locally(), the embedded mode's
+// services calling each other) is called without a socket: the request goes
+// straight to the server's entry handler, its middleware included, on the
+// caller's thread.
+//
 // Thread safety: async_send() and send() may be called from any thread;
-// callbacks run on the client's own thread and must not block it. send()
-// must not be called from that thread.
+// callbacks run on the client's own thread and must not block it, except
+// for a peer served locally (see serve_locally()). send() must not be called
+// from the client's thread.
 #pragma once
 
 #include <chrono>
@@ -21,6 +27,7 @@
 
 #include "core/status.hpp"
 #include "http/message.hpp"
+#include "http/router.hpp"
 
 namespace seatflow::trace {
 class Tracer;
@@ -68,6 +75,19 @@ class HttpClient {
   // context, propagated in traceparent/tracestate (see http/tracing.hpp).
   // The tracer must outlive the client. Call before sending.
   void set_tracer(const trace::Tracer* tracer);
+
+  // Sends requests whose URL names `authority` ("127.0.0.1:8080") to `entry`
+  // in this process instead of over TCP: `entry` is a server's entry handler
+  // (its middleware chain), so the call is traced, counted and routed as if
+  // it had come in on the socket. The handler runs on the caller's thread;
+  // one that answers at once completes the call there, before async_send()
+  // returns, and is never cut short by the deadline (its answer is known).
+  // One that answers later completes it on the thread that answers, or with
+  // kDeadlineExceeded on the client's thread. Retries are as over TCP. A
+  // stream (SSE) cannot be answered in process: kUnimplemented. May be
+  // called while sending; what `entry` calls must stay usable while the
+  // client is.
+  void serve_locally(std::string authority, Handler entry);
 
   // Errors: kInvalidArgument (bad URL), kUnavailable (cannot connect or the
   // connection broke), kDeadlineExceeded, kResourceExhausted (response too

@@ -1,6 +1,9 @@
 // The HTTP client against a real server: keep-alive pooling, deadlines,
-// retries only where they are safe, header injection.
+// retries only where they are safe, header injection; and the same against
+// the server's entry handler served in process.
 #include "http/client.hpp"
+
+#include <optional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -139,6 +142,110 @@ TEST(HttpClient, ManyConcurrentRequests) {
   }
   ASSERT_TRUE(TestServer::eventually([&] { return done.load() == 200; }));
   EXPECT_EQ(ok_count.load(), 200);
+}
+
+// A peer served in process, at an authority nothing listens on: a call that
+// went over TCP would fail to resolve.
+constexpr std::string_view kLocalPeer = "http://in-process.invalid:8080";
+
+TEST(HttpClientLocal, CallsTheEntryHandlerWithoutASocket) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  auto r = client.send({.url = std::string(kLocalPeer) + "/items/7"});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "7");
+  EXPECT_EQ(r->attempts, 1);
+
+  ClientRequest post{
+      .method = Method::kPost, .url = std::string(kLocalPeer) + "/json", .body = R"({"x":[1,2]})"};
+  post.headers.add("Content-Type", "application/json");
+  r = client.send(std::move(post));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, R"({"x":[1,2]})");
+
+  r = client.send({.url = std::string(kLocalPeer) + "/header/Host"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "in-process.invalid:8080");
+  r = client.send({.url = std::string(kLocalPeer) + "/no/such/route"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(s.server->connection_count(), 0u);
+  EXPECT_THAT(s.registry.serialize(), HasSubstr("route=\"/items/{id}\""))
+      << "the server's middleware counted the call";
+}
+
+TEST(HttpClientLocal, AnAnswerAtOnceCompletesBeforeAsyncSendReturns) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  std::optional<Result<ClientResponse>> got;
+  client.async_send({.url = std::string(kLocalPeer) + "/hello"},
+                    [&](Result<ClientResponse> r) { got = std::move(r); });
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(*got);
+  EXPECT_EQ((*got)->body, "hello");
+}
+
+TEST(HttpClientLocal, TheDeadlineCutsAHandlerThatAnswersLater) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = client.send({.url = std::string(kLocalPeer) + "/slow/1000", .deadline = 100ms});
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_LT(took, 900ms);
+  // The handler's answer arrives later, after the client is gone, and goes nowhere.
+}
+
+TEST(HttpClientLocal, AnswerLaterWithinTheDeadline) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  auto r = client.send({.url = std::string(kLocalPeer) + "/slow/20", .deadline = 5000ms});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->body, "slow");
+}
+
+TEST(HttpClientLocal, RetriesOnlyWhereItIsSafe) {
+  TestServer s;
+  HttpClient client({.max_attempts = 3, .backoff_initial = 5ms});
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  auto r = client.send({.url = std::string(kLocalPeer) + "/flaky/2"});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->body, "recovered");
+  EXPECT_EQ(r->attempts, 3);
+
+  s.flaky_calls = 0;
+  r = client.send({.method = Method::kPost, .url = std::string(kLocalPeer) + "/flaky/1"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->attempts, 1);
+}
+
+TEST(HttpClientLocal, AStreamOrAThrowingHandlerIsAnAnswerNotAHang) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  auto r = client.send({.url = std::string(kLocalPeer) + "/events/seats"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnimplemented);
+  r = client.send({.url = std::string(kLocalPeer) + "/throw"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+}
+
+TEST(HttpClientLocal, OtherAuthoritiesStillGoOverTcp) {
+  TestServer s;
+  HttpClient client;
+  client.serve_locally("in-process.invalid:8080", s.entry);
+  auto r = client.send({.url = url(s, "/items/3")});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "3");
+  EXPECT_EQ(client.idle_connections(), 1u);
 }
 
 }  // namespace

@@ -69,12 +69,10 @@ class TestServer {
     add_observability_routes(router, registry, health);
 
     options.port = 0;
-    server = std::make_unique<HttpServer>(
-        options,
-        chain(
-            {metrics_middleware(registry), access_log_middleware()},
-            [this](Request& r, Responder responder) { router.dispatch(r, std::move(responder)); }),
-        registry);
+    entry = chain(
+        {metrics_middleware(registry), access_log_middleware()},
+        [this](Request& r, Responder responder) { router.dispatch(r, std::move(responder)); });
+    server = std::make_unique<HttpServer>(options, entry, registry);
     auto started = server->start();
     if (!started) throw std::runtime_error(started.error().to_string());
   }
@@ -107,6 +105,7 @@ class TestServer {
   std::shared_ptr<HealthChecks> health;
   Router router;
   std::atomic<int> flaky_calls{0};
+  Handler entry;  // the server's: middleware, then the router
   std::unique_ptr<HttpServer> server;
 
  private:
