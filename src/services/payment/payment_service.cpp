@@ -192,25 +192,33 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
   const CardOutcome outcome = gateway_outcome(digits);
   auto delay = options_.latency;
   if (outcome == CardOutcome::kSlowApprove) delay += options_.slow_card_delay;
+  // A card the gateway answers at once is decided in the transaction that
+  // records the payment; a slower one is recorded PENDING and decided when due.
+  const bool at_once = delay.count() == 0;
+  const std::string_view code = decline_code(outcome);
   bool created = false;
   auto payment = ctx_.db.transact([&](db::Session& s) -> Result<Payment> {
-    Payment p{.id = ids_.next().to_string(),
-              .idempotency_key = idempotency_key,
-              .request_hash = hash,
-              .order_id = *order_id,
-              .amount_minor = *amount,
-              .currency = *currency,
-              .card_last4 = digits.substr(digits.size() - 4),
-              .status = "PENDING",
-              .decline_code = std::nullopt};
+    Payment p{
+        .id = ids_.next().to_string(),
+        .idempotency_key = idempotency_key,
+        .request_hash = hash,
+        .order_id = *order_id,
+        .amount_minor = *amount,
+        .currency = *currency,
+        .card_last4 = digits.substr(digits.size() - 4),
+        .status = !at_once       ? "PENDING"
+                  : code.empty() ? "AUTHORIZED"
+                                 : "DECLINED",
+        .decline_code = at_once && !code.empty() ? std::optional<std::string>(code) : std::nullopt};
     const int64_t now = ctx_.clock.now_unix_ms();
     auto inserted = s.execute(
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, "
-        "currency, card_last4, status, gateway_outcome, decide_at, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10) "
+        "currency, card_last4, status, decline_code, gateway_outcome, decide_at, created_at, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
         "ON CONFLICT (idempotency_key) DO NOTHING",
         {p.id, p.idempotency_key, p.request_hash, p.order_id, p.amount_minor, p.currency,
-         p.card_last4, std::string(outcome_name(outcome)), now + delay.count(), now});
+         p.card_last4, p.status, p.decline_code ? db::Value(*p.decline_code) : db::Value(nullptr),
+         std::string(outcome_name(outcome)), now + delay.count(), now});
     if (!inserted) return fail(inserted.error());
     if (*inserted == 1) {
       created = true;
@@ -229,6 +237,10 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
     return std::move(*existing);
   });
   if (!payment) return responder.send(http::problem_for(payment.error()));
+  if (created && at_once) {
+    count_decision(*payment);
+    return responder.send(payment->response());
+  }
   if (!created) {
     // A repeat. A PENDING payment whose answer was lost (this process
     // restarted) is answered when it is due, like the first request.
@@ -261,12 +273,16 @@ void PaymentService::decide(const std::string& payment_id, CardOutcome outcome,
     return find(s, "id", payment_id, false);  // decided already, or voided first
   });
   if (!payment) return responder.send(http::problem_for(payment.error()));
-  metrics_
-      ->count(payment->status == "AUTHORIZED" ? "authorized"
-              : payment->status == "DECLINED" ? "declined"
-                                              : "voided_before_authorized")
-      .Increment();
+  count_decision(*payment);
   responder.send(payment->response());
+}
+
+void PaymentService::count_decision(const Payment& payment) {
+  metrics_
+      ->count(payment.status == "AUTHORIZED" ? "authorized"
+              : payment.status == "DECLINED" ? "declined"
+                                             : "voided_before_authorized")
+      .Increment();
 }
 
 http::Response PaymentService::void_or_refund(const http::Request& request, bool refund) {

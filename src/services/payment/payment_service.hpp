@@ -69,6 +69,8 @@ class PaymentService {
   // Ends a PENDING payment with the gateway's answer (`outcome`, which the
   // card number decides) and responds.
   void decide(const std::string& payment_id, CardOutcome outcome, http::Responder responder);
+  // Counts a decided payment in seatflow_payments_total by its status.
+  void count_decision(const Payment& payment);
   http::Response void_or_refund(const http::Request& request, bool refund);
   Result<Payment> find(db::Session& session, std::string_view column, const std::string& value,
                        bool lock);
