@@ -40,6 +40,7 @@ ADMIN_TOKEN = "e2e-admin-token"
 SERVICE_TOKEN = "e2e-service-token"
 GOOD_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
+SLOW_CARD = "4000 0000 0000 0077"  # answers after payment.slow_card_delay (30 s)
 TERMINAL = {"COMPLETED", "CANCELLED"}
 
 
@@ -392,6 +393,27 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual((states["B-2-1"], states["B-2-2"]), ("AVAILABLE", "AVAILABLE"),
                          f"the hold: {h}; the order: {order}")
         self.assertEqual((h["status"], h["end_reason"]), ("RELEASED", "order_cancelled"))
+
+    def test_a_card_slower_than_the_deadline_is_voided_and_the_order_cancelled(self):
+        # The gateway answers this card after 30 s; the order service waits
+        # order.payment_timeout (5 s), then cannot know the outcome: it voids.
+        s = self.server
+        token = s.session()
+        status, hold = s.hold(token, self.event, ["B-3-1"])
+        self.assertEqual(status, 201, hold)
+        started = time.time()
+        status, placed = s.order(token, hold["id"], SLOW_CARD, "slow-1")
+        self.assertEqual(status, 202, placed)
+        order = s.wait_terminal(token, placed["id"], timeout=25)
+        self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "payment_timeout"),
+                         order)
+        self.assertLess(time.time() - started, 25, "cancelled before the card's answer came")
+        self.assertEqual([h["status"] for h in order["history"]],
+                         ["AUTHORIZING", "CANCELLING", "CANCELLED"])
+        deadline = time.time() + 10
+        while s.seat_states(self.event)["B-3-1"] != "AVAILABLE" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(s.seat_states(self.event)["B-3-1"], "AVAILABLE")
 
     def test_repeated_idempotency_key(self):
         s = self.server
