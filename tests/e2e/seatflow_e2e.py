@@ -160,6 +160,18 @@ class Server:
                     states[seat] = letters[body["states"][row["pos"] + i]]
         return states
 
+    def wait_seat_states(self, event_id, seats, state, timeout=10):
+        """The seat map once it shows every one of `seats` in `state`, or at the timeout.
+
+        The map follows the database through the live stream of changes, a
+        moment behind: right after a hold it may still show the seats free."""
+        deadline = time.time() + timeout
+        while True:
+            states = self.seat_states(event_id)
+            if all(states[seat] == state for seat in seats) or time.time() > deadline:
+                return states
+            time.sleep(0.05)
+
     def hold(self, token, event_id, seats):
         return self.request("POST", f"/api/events/{event_id}/holds", token=token,
                             body={"seats": seats})
@@ -380,14 +392,14 @@ class PurchaseTest(unittest.TestCase):
         token = s.session()
         status, hold = s.hold(token, self.event, ["B-2-1", "B-2-2"])
         self.assertEqual(status, 201, hold)
+        # Seen held first: a map still a step behind would show them free
+        # before the release, then held.
+        s.wait_seat_states(self.event, ["B-2-1", "B-2-2"], "HELD")
         status, placed = s.order(token, hold["id"], DECLINED_CARD, "declined-1")
         self.assertEqual(status, 202, placed)
         order = s.wait_terminal(token, placed["id"])
         self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "card_declined"))
-        deadline = time.time() + 10
-        while s.seat_states(self.event)["B-2-1"] != "AVAILABLE" and time.time() < deadline:
-            time.sleep(0.05)
-        states = s.seat_states(self.event)
+        states = s.wait_seat_states(self.event, ["B-2-1", "B-2-2"], "AVAILABLE")
         status, h = s.request("GET", f"/api/holds/{hold['id']}", token=token)
         # The hold tells whether reservation acted on order.cancelled at all.
         self.assertEqual((states["B-2-1"], states["B-2-2"]), ("AVAILABLE", "AVAILABLE"),
@@ -401,6 +413,7 @@ class PurchaseTest(unittest.TestCase):
         token = s.session()
         status, hold = s.hold(token, self.event, ["B-3-1"])
         self.assertEqual(status, 201, hold)
+        s.wait_seat_states(self.event, ["B-3-1"], "HELD")
         started = time.time()
         status, placed = s.order(token, hold["id"], SLOW_CARD, "slow-1")
         self.assertEqual(status, 202, placed)
@@ -410,10 +423,8 @@ class PurchaseTest(unittest.TestCase):
         self.assertLess(time.time() - started, 25, "cancelled before the card's answer came")
         self.assertEqual([h["status"] for h in order["history"]],
                          ["AUTHORIZING", "CANCELLING", "CANCELLED"])
-        deadline = time.time() + 10
-        while s.seat_states(self.event)["B-3-1"] != "AVAILABLE" and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(s.seat_states(self.event)["B-3-1"], "AVAILABLE")
+        states = s.wait_seat_states(self.event, ["B-3-1"], "AVAILABLE")
+        self.assertEqual(states["B-3-1"], "AVAILABLE")
 
     def test_repeated_idempotency_key(self):
         s = self.server
@@ -515,7 +526,8 @@ class HoldExpiryTest(unittest.TestCase):
                                                  f"/internal/payments/{order['payment_id']}",
                                                  token=s.service_token())
             self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
-            self.assertEqual(s.seat_states(event)["A-1-1"], "AVAILABLE")
+            self.assertEqual(s.wait_seat_states(event, ["A-1-1"], "AVAILABLE")["A-1-1"],
+                             "AVAILABLE")
         finally:
             s.close()
 
