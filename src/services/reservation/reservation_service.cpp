@@ -675,7 +675,13 @@ Status ReservationService::announce_seats(db::Session& session, const std::strin
                                                        .type = std::string(kSeatsChanged),
                                                        .payload = json::serialize(payload),
                                                        .headers = {}});
-  return added ? ok() : fail(added.error());
+  if (!added) return fail(added.error());
+  // This replica's seat map shows the change once it is committed, not only
+  // when the live stream brings it back: a buyer who just held seats reads
+  // them held. The stream's copy then finds the versions already there.
+  session.after_commit(
+      [this, event_id, change = std::move(payload)] { patch_seat_states(event_id, change); });
+  return ok();
 }
 
 Result<size_t> ReservationService::sweep_expired() {
