@@ -169,8 +169,8 @@ ConfigSchema config_schema() {
        "How often expired holds are looked for and released."},
       {"reservation.seat_map_max_age", T::kDuration, "1s",
        "How long the seat states of a seat map read are served from memory (kept current by "
-       "the live stream of changes) before they are read from the database again. 0 reads "
-       "the database every time."},
+       "this replica's own changes and the live stream of changes) before they are read from "
+       "the database again. 0 reads the database every time."},
       {"payment.gateway_latency", T::kDuration, "0ms",
        "Time the mock card gateway takes to answer each authorization."},
       {"payment.failure_ratio", T::kDouble, "0",
