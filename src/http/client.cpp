@@ -81,6 +81,32 @@ std::optional<std::chrono::milliseconds> retry_after(const Headers& headers) {
   return std::chrono::seconds(seconds);
 }
 
+// A request a failed attempt may be repeated for: idempotent by its method or
+// by its Idempotency-Key.
+bool may_repeat(const ClientRequest& request) {
+  return is_idempotent(request.method) || request.headers.get("Idempotency-Key").has_value();
+}
+
+SteadyClock::time_point deadline_of(const ClientRequest& request, const ClientOptions& options) {
+  return SteadyClock::now() +
+         (request.deadline.count() > 0 ? request.deadline : options.default_deadline);
+}
+
+// The wait before the next attempt: full jitter over `backoff`, a server's
+// Retry-After winning (the caller checks it fits in the deadline). `backoff`
+// doubles, up to `cap`, for the attempt after.
+std::chrono::milliseconds next_wait(std::chrono::milliseconds& backoff,
+                                    std::chrono::milliseconds cap,
+                                    const Result<ClientResponse>& answer, std::mt19937& rng) {
+  auto wait =
+      std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, backoff.count())(rng));
+  if (answer) {
+    if (auto hint = retry_after(answer->headers)) wait = *hint;
+  }
+  backoff = std::min(backoff * 2, cap);
+  return wait;
+}
+
 }  // namespace
 
 class HttpClient::Impl {
@@ -323,10 +349,8 @@ awaitable<void> HttpClient::Impl::run(ClientRequest request, Callback callback) 
     callback(fail(target.error()));
     co_return;
   }
-  const auto budget = request.deadline.count() > 0 ? request.deadline : options_.default_deadline;
-  const auto deadline = SteadyClock::now() + budget;
-  const bool idempotent =
-      is_idempotent(request.method) || request.headers.get("Idempotency-Key").has_value();
+  const auto deadline = deadline_of(request, options_);
+  const bool idempotent = may_repeat(request);
 
   std::chrono::milliseconds backoff = options_.backoff_initial;
   for (int attempt_no = 1;; ++attempt_no) {
@@ -338,12 +362,7 @@ awaitable<void> HttpClient::Impl::run(ClientRequest request, Callback callback) 
       callback(std::move(a.result));
       co_return;
     }
-    // Full jitter; a server's Retry-After wins when it fits in the deadline.
-    auto wait =
-        std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, backoff.count())(rng_));
-    if (a.result) {
-      if (auto hint = retry_after(a.result->headers)) wait = *hint;
-    }
+    const auto wait = next_wait(backoff, options_.backoff_max, a.result, rng_);
     if (SteadyClock::now() + wait >= deadline) {
       callback(std::move(a.result));
       co_return;
@@ -351,7 +370,6 @@ awaitable<void> HttpClient::Impl::run(ClientRequest request, Callback callback) 
     asio::steady_timer timer(ioc_, wait);
     beast::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-    backoff = std::min(backoff * 2, options_.backoff_max);
   }
 }
 
@@ -412,10 +430,8 @@ void HttpClient::Impl::send_local(const Handler& entry, Target target, ClientReq
   call->options = options_;
   call->entry = &entry;
   call->target = std::move(target);
-  const auto budget = request.deadline.count() > 0 ? request.deadline : options_.default_deadline;
-  call->deadline = SteadyClock::now() + budget;
-  call->idempotent =
-      is_idempotent(request.method) || request.headers.get("Idempotency-Key").has_value();
+  call->deadline = deadline_of(request, options_);
+  call->idempotent = may_repeat(request);
   call->backoff = options_.backoff_initial;
   call->request = std::move(request);
   call->callback = std::move(callback);
@@ -432,10 +448,7 @@ void HttpClient::Impl::run_local_attempt(const std::shared_ptr<LocalCall>& call)
   // The request as the server would hand it over (the router decodes the path).
   Request request;
   request.method = call->request.method;
-  request.target = call->target.path_and_query;
-  const size_t q = request.target.find('?');
-  request.path = request.target.substr(0, q);
-  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  request.set_target(call->target.path_and_query);
   request.headers = call->request.headers;
   if (!request.headers.get("Host")) request.headers.add("Host", call->target.key());
   request.body = call->request.body;  // kept for a retry
@@ -480,12 +493,8 @@ void HttpClient::Impl::complete_local(const std::shared_ptr<LocalCall>& call, in
     }
     if (attempt >= 0 && result && retryable_status(result->status) && call->idempotent &&
         attempt < call->options.max_attempts) {
-      // Full jitter; a Retry-After wins when it fits in the deadline.
-      thread_local std::minstd_rand random(std::random_device{}());
-      auto wait = std::chrono::milliseconds(
-          std::uniform_int_distribution<int64_t>(0, call->backoff.count())(random));
-      if (auto hint = retry_after(result->headers)) wait = *hint;
-      call->backoff = std::min(call->backoff * 2, call->options.backoff_max);
+      thread_local std::mt19937 random(std::random_device{}());
+      const auto wait = next_wait(call->backoff, call->options.backoff_max, result, random);
       if (SteadyClock::now() + wait < call->deadline) {
         std::lock_guard home(call->home->mu);
         if (call->home->impl != nullptr) {

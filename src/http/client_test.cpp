@@ -148,27 +148,28 @@ TEST(HttpClient, ManyConcurrentRequests) {
 // went over TCP would fail to resolve.
 constexpr std::string_view kLocalPeer = "http://in-process.invalid:8080";
 
+std::string local_url(std::string_view path) { return std::string(kLocalPeer).append(path); }
+
 TEST(HttpClientLocal, CallsTheEntryHandlerWithoutASocket) {
   TestServer s;
   HttpClient client;
   client.serve_locally("in-process.invalid:8080", s.entry);
-  auto r = client.send({.url = std::string(kLocalPeer) + "/items/7"});
+  auto r = client.send({.url = local_url("/items/7")});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "7");
   EXPECT_EQ(r->attempts, 1);
 
-  ClientRequest post{
-      .method = Method::kPost, .url = std::string(kLocalPeer) + "/json", .body = R"({"x":[1,2]})"};
+  ClientRequest post{.method = Method::kPost, .url = local_url("/json"), .body = R"({"x":[1,2]})"};
   post.headers.add("Content-Type", "application/json");
   r = client.send(std::move(post));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, R"({"x":[1,2]})");
 
-  r = client.send({.url = std::string(kLocalPeer) + "/header/Host"});
+  r = client.send({.url = local_url("/header/Host")});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "in-process.invalid:8080");
-  r = client.send({.url = std::string(kLocalPeer) + "/no/such/route"});
+  r = client.send({.url = local_url("/no/such/route")});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(s.server->connection_count(), 0u);
@@ -181,7 +182,7 @@ TEST(HttpClientLocal, AnAnswerAtOnceCompletesBeforeAsyncSendReturns) {
   HttpClient client;
   client.serve_locally("in-process.invalid:8080", s.entry);
   std::optional<Result<ClientResponse>> got;
-  client.async_send({.url = std::string(kLocalPeer) + "/hello"},
+  client.async_send({.url = local_url("/hello")},
                     [&](Result<ClientResponse> r) { got = std::move(r); });
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(*got);
@@ -193,7 +194,7 @@ TEST(HttpClientLocal, TheDeadlineCutsAHandlerThatAnswersLater) {
   HttpClient client;
   client.serve_locally("in-process.invalid:8080", s.entry);
   const auto started = std::chrono::steady_clock::now();
-  auto r = client.send({.url = std::string(kLocalPeer) + "/slow/1000", .deadline = 100ms});
+  auto r = client.send({.url = local_url("/slow/1000"), .deadline = 100ms});
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
@@ -205,7 +206,7 @@ TEST(HttpClientLocal, AnswerLaterWithinTheDeadline) {
   TestServer s;
   HttpClient client;
   client.serve_locally("in-process.invalid:8080", s.entry);
-  auto r = client.send({.url = std::string(kLocalPeer) + "/slow/20", .deadline = 5000ms});
+  auto r = client.send({.url = local_url("/slow/20"), .deadline = 5000ms});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->body, "slow");
 }
@@ -214,13 +215,13 @@ TEST(HttpClientLocal, RetriesOnlyWhereItIsSafe) {
   TestServer s;
   HttpClient client({.max_attempts = 3, .backoff_initial = 5ms});
   client.serve_locally("in-process.invalid:8080", s.entry);
-  auto r = client.send({.url = std::string(kLocalPeer) + "/flaky/2"});
+  auto r = client.send({.url = local_url("/flaky/2")});
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->body, "recovered");
   EXPECT_EQ(r->attempts, 3);
 
   s.flaky_calls = 0;
-  r = client.send({.method = Method::kPost, .url = std::string(kLocalPeer) + "/flaky/1"});
+  r = client.send({.method = Method::kPost, .url = local_url("/flaky/1")});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->attempts, 1);
@@ -230,10 +231,10 @@ TEST(HttpClientLocal, AStreamOrAThrowingHandlerIsAnAnswerNotAHang) {
   TestServer s;
   HttpClient client;
   client.serve_locally("in-process.invalid:8080", s.entry);
-  auto r = client.send({.url = std::string(kLocalPeer) + "/events/seats"});
+  auto r = client.send({.url = local_url("/events/seats")});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kUnimplemented);
-  r = client.send({.url = std::string(kLocalPeer) + "/throw"});
+  r = client.send({.url = local_url("/throw")});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
 }

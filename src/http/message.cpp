@@ -61,6 +61,13 @@ void Headers::remove(std::string_view name) {
   std::erase_if(list_, [&](const Header& h) { return iequals(h.name, name); });
 }
 
+void Request::set_target(std::string received) {
+  target = std::move(received);
+  const size_t q = target.find('?');
+  path = target.substr(0, q);
+  query = q == std::string::npos ? std::string() : target.substr(q + 1);
+}
+
 std::string_view Request::param(std::string_view name) const {
   for (const auto& [key, value] : path_params) {
     if (key == name) return value;

@@ -65,6 +65,8 @@ struct Request {
   std::string_view route = "unmatched";
   std::vector<std::pair<std::string, std::string>> path_params;
 
+  // Sets the target as received and splits it into path and query.
+  void set_target(std::string received);
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
   // REQUIRES: the route template has {name}.
   std::string_view param(std::string_view name) const;

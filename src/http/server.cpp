@@ -364,10 +364,7 @@ std::pair<int, std::string> HttpServer::Impl::Connection::read_failure(
 Request HttpServer::Impl::Connection::to_request(bhttp::request<bhttp::string_body>&& raw) {
   Request request;
   request.method = parse_method(raw.method_string());
-  request.target.assign(raw.target());
-  const size_t q = request.target.find('?');
-  request.path = request.target.substr(0, q);
-  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  request.set_target(std::string(raw.target()));
   for (const auto& field : raw) {
     request.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
