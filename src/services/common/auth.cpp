@@ -1,8 +1,9 @@
 #include "services/common/auth.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -38,6 +39,22 @@ std::optional<std::string_view> bearer_token(const http::Request& request) {
   return trim(value.substr(kScheme.size()));
 }
 
+std::shared_ptr<const EVP_MAC_CTX> keyed_hmac_sha256(std::string_view key) {
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                                        &EVP_MAC_free);
+  if (!mac) throw std::runtime_error("OpenSSL offers no HMAC");
+  std::shared_ptr<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(mac.get()), &EVP_MAC_CTX_free);
+  std::string digest = "SHA256";
+  const std::array<OSSL_PARAM, 2> params{
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest.data(), 0),
+      OSSL_PARAM_construct_end()};
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                           key.size(), params.data()) != 1) {
+    throw std::runtime_error("cannot key HMAC-SHA256 with the session secret");
+  }
+  return ctx;
+}
+
 }  // namespace
 
 std::string random_secret() {
@@ -51,7 +68,12 @@ std::string random_secret() {
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  // Fetched once: EVP_sha256() would be looked up again by every call.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (kSha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest.data(), &size, kSha256, nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
   static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
   out.reserve(size_t{size} * 2);
@@ -71,14 +93,20 @@ Auth::Auth(AuthOptions options, const Clock& clock)
   if (options_.session_secret.size() < 32) {
     throw std::invalid_argument("the session secret must be at least 32 bytes");
   }
+  keyed_mac_ = keyed_hmac_sha256(options_.session_secret);
 }
 
 std::string Auth::sign(std::string_view payload) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_mac_.get()),
+                                                                &EVP_MAC_CTX_free);
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), options_.session_secret.data(),
-       static_cast<int>(options_.session_secret.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac.data(), &size);
+  size_t size = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(payload.data()),
+                     payload.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), mac.data(), &size, mac.size()) != 1) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
   return base64url(mac.data(), size);
 }
 

@@ -12,7 +12,10 @@
 // Thread safety: immutable after construction; safe from any thread.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -59,6 +62,10 @@ class Auth {
   std::string sign(std::string_view payload) const;
 
   const AuthOptions options_;
+  // HMAC-SHA256 keyed with the session secret once; each signature works on
+  // a copy. (OpenSSL's one-shot HMAC() looks the algorithms up again on
+  // every call, and every buyer request checks a signature.)
+  std::shared_ptr<const EVP_MAC_CTX> keyed_mac_;
   const Clock& clock_;
   mutable UuidV7Generator ids_;
 };

@@ -1,6 +1,10 @@
 #include "services/common/auth.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
 
 namespace seatflow::services {
 namespace {
@@ -26,6 +30,35 @@ TEST_F(AuthTest, ASessionTokenIdentifiesItsBuyer) {
   auto buyer = auth_.buyer(with_bearer(session.token));
   ASSERT_TRUE(buyer) << buyer.error().message();
   EXPECT_EQ(*buyer, session.buyer_id);
+}
+
+// The signature is HMAC-SHA256 of "<buyer>.<expiry>" under the secret,
+// base64url without padding: the same as OpenSSL's one-shot HMAC.
+TEST_F(AuthTest, TheSignatureIsHmacSha256OfTheBuyerAndExpiry) {
+  const BuyerSession session = auth_.new_session();
+  const std::string payload = session.buyer_id + "." + std::to_string(session.expires_at_ms);
+  ASSERT_EQ(session.token.substr(0, payload.size() + 1), payload + ".");
+  const std::string secret(32, 's');
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac.data(), &size);
+  ASSERT_EQ(size, 32U);
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string expected;
+  uint32_t bits = 0;
+  int pending = 0;
+  for (unsigned int i = 0; i < size; ++i) {
+    bits = (bits << 8) | mac[i];
+    pending += 8;
+    while (pending >= 6) {
+      pending -= 6;
+      expected.push_back(kAlphabet[(bits >> pending) & 0x3f]);
+    }
+  }
+  if (pending > 0) expected.push_back(kAlphabet[(bits << (6 - pending)) & 0x3f]);
+  EXPECT_EQ(session.token.substr(payload.size() + 1), expected);
 }
 
 TEST_F(AuthTest, TheTokenMayTravelAsAQueryParameterForEventStreams) {
