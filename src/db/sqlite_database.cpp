@@ -8,11 +8,14 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include <sqlite3.h>
 
+#include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "db/sqlite_wal_vfs.hpp"
 #include "trace/span.hpp"
 
@@ -253,6 +256,90 @@ class SqliteSession final : public Session {
   SqliteConnection& connection_;
 };
 
+// WAL checkpoints off the commit path. SQLite's automatic checkpoint runs
+// inside the COMMIT that takes the WAL past its threshold, on the writer
+// connection, so every write of the file waits for it: the copy of the
+// WAL's pages into the database file and that file's fsync. Here the
+// writer's commit only notes the WAL's size, and a thread of its own
+// checkpoints the file on a connection of its own, PASSIVE as the automatic
+// checkpoint is (it never waits for readers or the writer), while the
+// writer goes on. The threshold is SQLite's default.
+class Checkpointer {
+ public:
+  static constexpr int kWalPages = 1000;
+
+  // Takes over the writer's checkpoints.
+  Checkpointer(sqlite3* writer, std::unique_ptr<SqliteConnection> own, std::string path)
+      : writer_(writer), own_(std::move(own)), path_(std::move(path)) {
+    sqlite3_wal_hook(writer_, &Checkpointer::committed, this);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~Checkpointer() {
+    sqlite3_wal_hook(writer_, nullptr, nullptr);
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+ private:
+  // The writer's WAL hook, after each commit: `pages` is the WAL's size.
+  // Asks for a checkpoint each time the WAL has grown by the threshold
+  // since the last ask. (A WAL whose readers kept a checkpoint from copying
+  // all of it does not start over, and asking again after every commit
+  // would checkpoint, and fsync, a few pages at a time.)
+  static int committed(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+    auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (pages < checkpointer->last_pages_) checkpointer->asked_at_ = 0;  // the WAL started over
+    checkpointer->last_pages_ = pages;
+    if (pages - checkpointer->asked_at_ >= kWalPages) {
+      checkpointer->asked_at_ = pages;
+      {
+        std::lock_guard lock(checkpointer->mu_);
+        checkpointer->due_ = true;
+      }
+      checkpointer->wake_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void run() {
+    set_thread_name("checkpoint");
+    std::unique_lock lock(mu_);
+    while (true) {
+      wake_.wait(lock, [&] { return stopping_ || due_; });
+      if (stopping_) return;
+      due_ = false;
+      lock.unlock();
+      int wal_pages = 0;
+      int copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               &wal_pages, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log::warn("checkpoint of {}: {}", path_, sqlite3_errmsg(own_->handle()));
+      }
+      lock.lock();
+    }
+  }
+
+  sqlite3* const writer_;
+  const std::unique_ptr<SqliteConnection> own_;
+  const std::string path_;
+  int last_pages_ = 0;  // the writer's: the WAL's size at the last commit
+  int asked_at_ = 0;    // the writer's: its size at the last ask
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool due_ = false;       // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
 // A read-write transaction body waiting for the writer connection.
 struct PendingWrite {
   const std::function<Status(Session&)>* body = nullptr;
@@ -275,6 +362,10 @@ class SqliteDatabase final : public Database {
     if (auto st = writer_->exec("PRAGMA journal_mode=WAL"); !st) {
       return fail(st.error().with_context("cannot enable WAL on " + options_.path));
     }
+    auto own = connect(false);
+    if (!own) return fail(own.error());
+    checkpointer_ =
+        std::make_unique<Checkpointer>(writer_->handle(), std::move(*own), options_.path);
     return ok();
   }
 
@@ -451,7 +542,8 @@ class SqliteDatabase final : public Database {
 
   const SqliteOptions options_;
 
-  std::unique_ptr<SqliteConnection> writer_;  // used by the group commit's leader
+  std::unique_ptr<SqliteConnection> writer_;    // used by the group commit's leader
+  std::unique_ptr<Checkpointer> checkpointer_;  // before the writer goes
 
   std::mutex queue_mu_;
   std::deque<PendingWrite*> queue_;  // guarded by queue_mu_

@@ -7,8 +7,10 @@
 // arrive while another one runs are run together in the next transaction (BEGIN IMMEDIATE), each in
 // a savepoint of its own, and committed once. A body that fails rolls back to its savepoint and
 // fails alone; a failed commit fails the group. Read-only transactions run on a small pool of
-// reader connections at the same time. Other processes on the same file (a `seatflow migrate` next
-// to a running server) wait up to `busy_timeout`.
+// reader connections at the same time. The WAL is checkpointed into the database file by a thread
+// of the database's own, on a connection of its own, each time the WAL has grown by 1,000 pages,
+// not inside the writer's commit. Other processes on the same file (a `seatflow migrate` next to a
+// running server) wait up to `busy_timeout`.
 //
 // Thread safety: as the Database port.
 #pragma once

@@ -4,10 +4,12 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -130,6 +132,27 @@ TEST_F(WalCoalescingVfs, EveryCommitIsVisibleAtOnceToAnotherProgram) {
     rows += count;
     ASSERT_EQ(other.scalar("SELECT count(*) FROM t"), rows) << "after commit " << commit;
   }
+  EXPECT_EQ(other.text("PRAGMA integrity_check"), "ok");
+}
+
+// The WAL's pages reach the database file while the database is open and
+// the writer goes on: checkpoints run on a thread of their own.
+TEST_F(WalCoalescingVfs, TheWalIsCheckpointedIntoTheDatabaseFileWhileOpen) {
+  auto db = open();
+  ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
+    return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
+  }));
+  const auto file_size_before = fs::file_size(path_);
+  write(*db, 0, 6000);  // ~6 MB: a commit of 1,500 pages and more, past the threshold
+  // The file holds the rows once a checkpoint has copied them there.
+  bool copied = false;
+  for (int i = 0; i < 200 && !copied; ++i) {
+    copied = fs::file_size(path_) >= file_size_before + 5'000'000;
+    if (!copied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(copied) << "database file: " << fs::file_size(path_) << " bytes";
+  PlainConnection other(path_);
+  EXPECT_EQ(other.scalar("SELECT count(*) FROM t"), 6000);
   EXPECT_EQ(other.text("PRAGMA integrity_check"), "ok");
 }
 
