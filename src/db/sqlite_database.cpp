@@ -358,7 +358,11 @@ class SqliteDatabase final : public Database {
     auto writer = connect(false);
     if (!writer) return fail(writer.error());
     writer_ = std::move(*writer);
-    // WAL is a property of the file: set once, by the writer.
+    // The page size and WAL are properties of the file: set once, by the
+    // writer, the page size before anything is written (else it is ignored).
+    if (auto st = writer_->exec("PRAGMA page_size=" + std::to_string(options_.page_size)); !st) {
+      return fail(st.error().with_context("cannot set the page size of " + options_.path));
+    }
     if (auto st = writer_->exec("PRAGMA journal_mode=WAL"); !st) {
       return fail(st.error().with_context("cannot enable WAL on " + options_.path));
     }
@@ -571,6 +575,12 @@ Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
   }
   if (options.max_group_commit < 1) {
     return fail(ErrorCode::kInvalidArgument, "SQLite needs a group commit of at least one write");
+  }
+  if (options.page_size < 512 || options.page_size > 65536 ||
+      (options.page_size & (options.page_size - 1)) != 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "SQLite's page size must be a power of two from 512 to 65536, got " +
+                    std::to_string(options.page_size));
   }
   if (options.reader_connections < 1) {
     return fail(ErrorCode::kInvalidArgument, "SQLite needs at least one reader connection");

@@ -156,6 +156,39 @@ TEST_F(WalCoalescingVfs, TheWalIsCheckpointedIntoTheDatabaseFileWhileOpen) {
   EXPECT_EQ(other.text("PRAGMA integrity_check"), "ok");
 }
 
+// A file the adapter creates has its page size; one that exists keeps its
+// own; a size SQLite cannot use is refused.
+TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn) {
+  {
+    auto db = open();
+    ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
+      return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
+    }));
+  }
+  EXPECT_EQ(PlainConnection(path_).scalar("PRAGMA page_size"), SqliteOptions{}.page_size);
+
+  const std::string old_path = (dir_ / "old.db").string();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA page_size=8192; CREATE TABLE t (id INTEGER PRIMARY KEY)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  {
+    auto db = open_sqlite({.path = old_path, .page_size = 1024});
+    ASSERT_TRUE(db.has_value()) << db.error().message();
+    ASSERT_TRUE((*db)->run_transaction({}, [](Session& s) -> Status {
+      auto inserted = s.execute("INSERT INTO t (id) VALUES (1)");
+      return inserted ? ok() : fail(inserted.error());
+    }));
+  }
+  EXPECT_EQ(PlainConnection(old_path).scalar("PRAGMA page_size"), 8192);
+
+  auto refused = open_sqlite({.path = (dir_ / "odd.db").string(), .page_size = 3000});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+}
+
 // kill -9 in the middle of writing: every commit that returned is there, the
 // file is sound.
 TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
