@@ -1,6 +1,9 @@
 #include "bus/embedded_log.hpp"
 
+#include <chrono>
+#include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -27,6 +30,70 @@ using PartitionKey = std::pair<std::string, int32_t>;  // topic, partition
 
 class EmbeddedLog;
 
+// The messages this process appended last, per partition, so that a consumer
+// that keeps up takes them from memory instead of reading them back in a
+// read transaction of its own (each group read every message again).
+// A partition's window holds consecutive offsets up to the partition's end
+// as this process last knew it: an append puts its messages there after it
+// commits and before it wakes the consumers. Appends of another process on
+// the same file do not pass here: a window they leave behind is replaced
+// at this process's next append, and a consumer reads the file at least once
+// a poll interval (see EmbeddedSubscription::run).
+class RecentMessages {
+ public:
+  static constexpr size_t kPerPartition = 1024;
+
+  // Messages committed to one partition, in offset order; `end` is the
+  // partition's end before them.
+  void add(const PartitionKey& where, int64_t end, std::vector<Message> appended) {
+    std::lock_guard lock(mu_);
+    Window& w = windows_[where];
+    // A commit whose callback comes after a later one's adds nothing: the
+    // window moves only forward. A gap (another process's messages, or a
+    // commit whose callback is still to come): the window starts over.
+    if (end < w.end) return;
+    if (end > w.end) {
+      w.messages.clear();
+      w.end = end;
+    }
+    for (auto& m : appended) {
+      w.messages.push_back(std::move(m));
+      ++w.end;
+    }
+    while (w.messages.size() > kPerPartition) w.messages.pop_front();
+  }
+
+  // A partition found empty from `end` on by a read of the file: a window
+  // with nothing in it yet, unless the partition has one already.
+  void note_end(const PartitionKey& where, int64_t end) {
+    std::lock_guard lock(mu_);
+    windows_.try_emplace(where, Window{.messages = {}, .end = end});
+  }
+
+  // Appends to `out` the messages of the partition from offset `from` on
+  // (at most `max`); false when the window cannot say what is there.
+  bool take(const PartitionKey& where, int64_t from, size_t max, std::vector<Message>& out) const {
+    std::lock_guard lock(mu_);
+    auto it = windows_.find(where);
+    if (it == windows_.end()) return false;
+    const Window& w = it->second;
+    const int64_t first = w.end - static_cast<int64_t>(w.messages.size());
+    if (from < first || from > w.end) return false;
+    const auto begin = w.messages.begin() + (from - first);
+    const auto count = std::min<size_t>(max, static_cast<size_t>(w.end - from));
+    out.insert(out.end(), begin, begin + static_cast<std::ptrdiff_t>(count));
+    return true;
+  }
+
+ private:
+  struct Window {
+    std::deque<Message> messages;  // the last messages, ending at offset end - 1
+    int64_t end = -1;              // the partition's next offset
+  };
+  mutable std::mutex mu_;
+  std::map<PartitionKey, Window> windows_;  // guarded by mu_
+};
+
 class EmbeddedSubscription final : public Subscription {
  public:
   EmbeddedSubscription(EmbeddedLog& log, SubscriptionOptions options,
@@ -49,8 +116,9 @@ class EmbeddedSubscription final : public Subscription {
  private:
   Status load_positions();
   void run();
-  // Reads and handles what is new in every partition; false when stopped.
-  bool consume_once(bool& any);
+  // Reads and handles what is new in every partition, from the file or, when
+  // `recent` and they are there, from the recent messages; false when stopped.
+  bool consume_once(bool recent, bool& any);
   Status commit();
 
   EmbeddedLog& log_;
@@ -96,6 +164,9 @@ class EmbeddedLog final : public Bus {
     const int64_t now = clock_.now_unix_ms();
     auto st = db_->transact([&](db::Session& s) -> Status {
       std::map<PartitionKey, int64_t> next;  // next offset per partition touched
+      // What this commits, per partition: the end before, and the messages.
+      auto appended =
+          std::make_shared<std::map<PartitionKey, std::pair<int64_t, std::vector<Message>>>>();
       for (size_t i = 0; i < messages.size(); ++i) {
         const OutgoingMessage& m = messages[i];
         auto partitions = partitions_of(s, m.topic);
@@ -110,14 +181,30 @@ class EmbeddedLog final : public Bus {
           if (!end) return fail(end.error());
           it = next.emplace(where, *end).first;
         }
+        std::string headers = encode_headers(m.headers);
         auto n = s.execute(
             "INSERT INTO messages (topic, part, msg_offset, msg_key, headers, payload, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            {m.topic, int64_t{where.second}, it->second, m.key, encode_headers(m.headers),
-             m.payload, now});
+            {m.topic, int64_t{where.second}, it->second, m.key, headers, m.payload, now});
         if (!n) return fail(n.error());
+        std::vector<Message>& batch =
+            appended->try_emplace(where, it->second, std::vector<Message>{}).first->second.second;
+        // As a consumer reading the row would see it.
+        batch.push_back(Message{.topic = m.topic,
+                                .partition = where.second,
+                                .offset = it->second,
+                                .key = m.key,
+                                .headers = decode_headers(headers).value_or(Headers{}),
+                                .payload = m.payload,
+                                .timestamp_ms = now});
         ++it->second;
       }
+      // Before the consumers wake: the callbacks run in this order.
+      s.after_commit([this, appended] {
+        for (auto& [where, committed] : *appended) {
+          recent_.add(where, committed.first, std::move(committed.second));
+        }
+      });
       return db_->notify(s, kAppendedChannel);
     });
     if (!st) {
@@ -167,6 +254,7 @@ class EmbeddedLog final : public Bus {
   }
 
   db::Database& db() { return *db_; }
+  RecentMessages& recent() { return recent_; }
   const EmbeddedLogOptions& options() const { return options_; }
   const Clock& clock() const { return clock_; }
 
@@ -214,6 +302,7 @@ class EmbeddedLog final : public Bus {
   const EmbeddedLogOptions options_;
   std::unique_ptr<db::Database> db_;
   const Clock& clock_;
+  RecentMessages recent_;
   std::mutex mu_;
   std::map<std::string, int32_t, std::less<>> partitions_;  // guarded by mu_
   std::set<std::string> active_groups_;                     // guarded by mu_
@@ -276,43 +365,66 @@ Status EmbeddedSubscription::load_positions() {
 
 void EmbeddedSubscription::run() {
   set_thread_name(consumer_thread_name("bus", options_.group));
+  // The recent messages when an append of this process woke it (or it had
+  // just found some); the file at first, after a wait that ended without an
+  // append, and at least once a poll interval: the safety net for another
+  // process's appends, which only the file shows.
+  const auto poll = log_.options().poll_interval;
+  bool woken = false;
+  auto file_read = std::chrono::steady_clock::now();
   while (!stop_.stopped()) {
     bool any = false;
-    const bool running = consume_once(any);
+    const auto now = std::chrono::steady_clock::now();
+    const bool recent = woken && now - file_read < poll;
+    if (!recent) file_read = now;
+    const bool running = consume_once(recent, any);
     if (auto st = commit(); !st) {
       log::warn("consumer {}: commit failed: {}", options_.group, st.error().to_string());
     }
     if (!running) break;
-    if (!any) listener_->wait(log_.options().poll_interval);
+    woken = any || listener_->wait(poll);
   }
 }
 
-bool EmbeddedSubscription::consume_once(bool& any) {
-  // Every partition's next messages in one read transaction: a transaction
+bool EmbeddedSubscription::consume_once(bool recent, bool& any) {
+  std::vector<Message> messages;
+  std::vector<PartitionKey> unread;  // partitions the recent messages cannot answer for
+  for (const auto& [where, position] : positions_) {
+    if (!recent || !log_.recent().take(where, position,
+                                       static_cast<size_t>(log_.options().max_batch), messages)) {
+      unread.push_back(where);
+    }
+  }
+  // Those partitions' next messages in one read transaction: a transaction
   // per partition cost each wake-up of each group as many transactions as
   // the topics have partitions, most of them finding nothing.
   std::vector<std::pair<PartitionKey, db::Rows>> batches;
-  auto read = log_.db().transact(
-      [&](db::Session& s) -> Status {
-        batches.clear();
-        for (const auto& [where, position] : positions_) {
-          auto rows = s.query(
-              "SELECT msg_offset, msg_key, headers, payload, created_at FROM messages "
-              "WHERE topic = $1 AND part = $2 AND msg_offset >= $3 ORDER BY msg_offset LIMIT $4",
-              {where.first, int64_t{where.second}, position, int64_t{log_.options().max_batch}});
-          if (!rows) return fail(rows.error());
-          if (!rows->empty()) batches.emplace_back(where, std::move(*rows));
-        }
-        return ok();
-      },
-      {.read_only = true});
+  auto read = unread.empty()
+                  ? Status(ok())
+                  : log_.db().transact(
+                        [&](db::Session& s) -> Status {
+                          batches.clear();
+                          for (const auto& where : unread) {
+                            auto rows = s.query(
+                                "SELECT msg_offset, msg_key, headers, payload, created_at FROM "
+                                "messages WHERE topic = $1 AND part = $2 AND msg_offset >= $3 "
+                                "ORDER BY msg_offset LIMIT $4",
+                                {where.first, int64_t{where.second}, positions_.at(where),
+                                 int64_t{log_.options().max_batch}});
+                            if (!rows) return fail(rows.error());
+                            batches.emplace_back(where, std::move(*rows));
+                          }
+                          return ok();
+                        },
+                        {.read_only = true});
   if (!read) {
     log::warn("consumer {}: cannot read its partitions: {}", options_.group,
               read.error().to_string());
     return !stop_.sleep_for(log_.options().poll_interval);
   }
-  std::vector<Message> messages;
   for (const auto& [where, rows] : batches) {
+    // Nothing past the position: the partition's end, as of this read.
+    if (rows.empty()) log_.recent().note_end(where, positions_.at(where));
     for (const auto& row : rows) {
       Message& m = messages.emplace_back();
       m.topic = where.first;

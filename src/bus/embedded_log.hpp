@@ -5,8 +5,10 @@
 // the partition of its key (partition_for) and gets the next offset there.
 // A consumer group's position is one committed offset per partition, stored
 // in the same file, so everything survives a restart. Consumers are woken
-// the moment a message is appended in this process (no polling delay);
-// `poll_interval` is a safety net for appends made by another process on
+// the moment a message is appended in this process (no polling delay), and
+// take what it appended from memory (the last 1,024 messages of each
+// partition) rather than reading it back; they read the file at least once
+// a `poll_interval`, a safety net for appends made by another process on
 // the same file. Messages older than `retention` are deleted.
 //
 // A group has one consumer per process: a second subscribe() to a group

@@ -694,6 +694,43 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   EXPECT_EQ(traceparents, 1);
 }
 
+// The embedded log with another process appending to its file: those
+// messages reach a consumer here within the poll interval (500 ms in the
+// tests), also while this process keeps appending and waking it.
+TEST_F(BusContract, AnotherProcesssAppendsToTheFileArriveWhileThisOneKeepsAppending) {
+  if (testing::testing_kafka()) GTEST_SKIP() << "about the embedded log's file";
+  MessageLog log;
+  auto sub = collect(testing::unique_name("g"), log);
+  auto other = testing::open_test_bus(dir_.string());  // a second log on the same file
+  std::atomic<bool> done{false};
+  std::thread here([&] {
+    for (int i = 0; !done; ++i) {
+      for (const auto& r : bus_->publish(std::vector{message("here", i)})) EXPECT_TRUE(r);
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  constexpr int kThere = 20;
+  for (int i = 0; i < kThere; ++i) {
+    for (const auto& r : other->publish(std::vector{message("there-" + std::to_string(i), i)})) {
+      ASSERT_TRUE(r);
+    }
+  }
+  auto arrived = [&] {
+    std::set<std::string> keys;
+    for (const auto& m : log.all()) {
+      if (m.key.starts_with("there-")) keys.insert(m.key);
+    }
+    return keys.size();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (arrived() < kThere && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  done = true;
+  here.join();
+  EXPECT_EQ(arrived(), size_t{kThere});
+}
+
 TEST_F(BusContract, ConsumersOfOneGroupShareTheWorkAndTakeOverFromEachOther) {
   const std::string group = testing::unique_name("g");
   MessageLog a_log;
