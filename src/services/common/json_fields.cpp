@@ -1,6 +1,7 @@
 #include "services/common/json_fields.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <ctime>
 
 #include <fmt/core.h>
@@ -134,11 +135,34 @@ Result<int64_t> parse_rfc3339(std::string_view text) {
 }
 
 std::string format_rfc3339(int64_t unix_ms) {
-  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+  // Calendar arithmetic, not gmtime_r: glibc's takes a process-wide lock,
+  // and every hold and session answer carries a time.
+  using namespace std::chrono;
+  const sys_time<milliseconds> at{milliseconds(unix_ms)};
+  const auto day = floor<days>(at);
+  const year_month_day date{day};
+  const hh_mm_ss<milliseconds> time{at - day};
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year,
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                       time.hours().count(), time.minutes().count(), time.seconds().count(),
+                       time.subseconds().count());
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  const auto put = [&out](size_t at_index, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) {
+      out[at_index + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+    }
+  };
+  put(0, year, 4);
+  put(5, static_cast<unsigned>(date.month()), 2);
+  put(8, static_cast<unsigned>(date.day()), 2);
+  put(11, time.hours().count(), 2);
+  put(14, time.minutes().count(), 2);
+  put(17, time.seconds().count(), 2);
+  put(20, time.subseconds().count(), 3);
+  return out;
 }
 
 }  // namespace seatflow::services

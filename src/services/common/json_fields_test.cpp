@@ -28,6 +28,14 @@ TEST(Rfc3339Test, ParsesAndFormats) {
   EXPECT_EQ(*parse_rfc3339("2027-03-01T19:30:00.250Z"), 1803929400250);
   EXPECT_EQ(*parse_rfc3339("2027-03-01T20:30:00+01:00"), 1803929400000);
   EXPECT_EQ(format_rfc3339(1803929400250), "2027-03-01T19:30:00.250Z");
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(951782400007), "2000-02-29T00:00:00.007Z");  // a leap day
+  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_rfc3339(253402300799999), "9999-12-31T23:59:59.999Z");
+  for (const int64_t ms :
+       {int64_t{1}, int64_t{86'399'999}, int64_t{1'709'251'199'123}, int64_t{4'102'444'800'000}}) {
+    EXPECT_EQ(*parse_rfc3339(format_rfc3339(ms)), ms) << ms;
+  }
   for (const char* bad : {"", "2027-03-01", "2027-13-01T00:00:00Z", "2027-03-01T19:30:00",
                           "2027-03-01T19:30:00.Z", "2027-03-01 19:30:00Z"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
