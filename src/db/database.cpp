@@ -212,7 +212,8 @@ Status Database::ping() {
 namespace {
 
 bool is_word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
 }
 
 // The words of `sql` in order, skipping punctuation; enough to find the
