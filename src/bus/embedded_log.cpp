@@ -119,6 +119,9 @@ class EmbeddedSubscription final : public Subscription {
   // Reads and handles what is new in every partition, from the file or, when
   // `recent` and they are there, from the recent messages; false when stopped.
   bool consume_once(bool recent, bool& any);
+  // The next messages of each of `partitions`, read from the file.
+  Status read_partitions(const std::vector<PartitionKey>& partitions,
+                         std::vector<std::pair<PartitionKey, db::Rows>>& batches);
   Status commit();
 
   EmbeddedLog& log_;
@@ -164,9 +167,12 @@ class EmbeddedLog final : public Bus {
     const int64_t now = clock_.now_unix_ms();
     auto st = db_->transact([&](db::Session& s) -> Status {
       std::map<PartitionKey, int64_t> next;  // next offset per partition touched
-      // What this commits, per partition: the end before, and the messages.
-      auto appended =
-          std::make_shared<std::map<PartitionKey, std::pair<int64_t, std::vector<Message>>>>();
+      // What this commits, per partition.
+      struct Committed {
+        int64_t end = 0;  // the partition's end before these messages
+        std::vector<Message> messages;
+      };
+      auto appended = std::make_shared<std::map<PartitionKey, Committed>>();
       for (size_t i = 0; i < messages.size(); ++i) {
         const OutgoingMessage& m = messages[i];
         auto partitions = partitions_of(s, m.topic);
@@ -181,28 +187,28 @@ class EmbeddedLog final : public Bus {
           if (!end) return fail(end.error());
           it = next.emplace(where, *end).first;
         }
-        std::string headers = encode_headers(m.headers);
         auto n = s.execute(
             "INSERT INTO messages (topic, part, msg_offset, msg_key, headers, payload, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            {m.topic, int64_t{where.second}, it->second, m.key, headers, m.payload, now});
+            {m.topic, int64_t{where.second}, it->second, m.key, encode_headers(m.headers),
+             m.payload, now});
         if (!n) return fail(n.error());
-        std::vector<Message>& batch =
-            appended->try_emplace(where, it->second, std::vector<Message>{}).first->second.second;
-        // As a consumer reading the row would see it.
-        batch.push_back(Message{.topic = m.topic,
-                                .partition = where.second,
-                                .offset = it->second,
-                                .key = m.key,
-                                .headers = decode_headers(headers).value_or(Headers{}),
-                                .payload = m.payload,
-                                .timestamp_ms = now});
+        // As a consumer reading the row would see it (the headers' text
+        // decodes to the headers it was made of).
+        appended->try_emplace(where, Committed{.end = it->second, .messages = {}})
+            .first->second.messages.push_back(Message{.topic = m.topic,
+                                                      .partition = where.second,
+                                                      .offset = it->second,
+                                                      .key = m.key,
+                                                      .headers = m.headers,
+                                                      .payload = m.payload,
+                                                      .timestamp_ms = now});
         ++it->second;
       }
       // Before the consumers wake: the callbacks run in this order.
       s.after_commit([this, appended] {
         for (auto& [where, committed] : *appended) {
-          recent_.add(where, committed.first, std::move(committed.second));
+          recent_.add(where, committed.end, std::move(committed.messages));
         }
       });
       return db_->notify(s, kAppendedChannel);
@@ -386,6 +392,29 @@ void EmbeddedSubscription::run() {
   }
 }
 
+Status EmbeddedSubscription::read_partitions(
+    const std::vector<PartitionKey>& partitions,
+    std::vector<std::pair<PartitionKey, db::Rows>>& batches) {
+  // One read transaction for all: a transaction per partition cost each
+  // wake-up of each group as many transactions as the topics have
+  // partitions, most of them finding nothing.
+  return log_.db().transact(
+      [&](db::Session& s) -> Status {
+        batches.clear();
+        for (const auto& where : partitions) {
+          auto rows = s.query(
+              "SELECT msg_offset, msg_key, headers, payload, created_at FROM messages "
+              "WHERE topic = $1 AND part = $2 AND msg_offset >= $3 ORDER BY msg_offset LIMIT $4",
+              {where.first, int64_t{where.second}, positions_.at(where),
+               int64_t{log_.options().max_batch}});
+          if (!rows) return fail(rows.error());
+          batches.emplace_back(where, std::move(*rows));
+        }
+        return ok();
+      },
+      {.read_only = true});
+}
+
 bool EmbeddedSubscription::consume_once(bool recent, bool& any) {
   std::vector<Message> messages;
   std::vector<PartitionKey> unread;  // partitions the recent messages cannot answer for
@@ -395,28 +424,8 @@ bool EmbeddedSubscription::consume_once(bool recent, bool& any) {
       unread.push_back(where);
     }
   }
-  // Those partitions' next messages in one read transaction: a transaction
-  // per partition cost each wake-up of each group as many transactions as
-  // the topics have partitions, most of them finding nothing.
   std::vector<std::pair<PartitionKey, db::Rows>> batches;
-  auto read = unread.empty()
-                  ? Status(ok())
-                  : log_.db().transact(
-                        [&](db::Session& s) -> Status {
-                          batches.clear();
-                          for (const auto& where : unread) {
-                            auto rows = s.query(
-                                "SELECT msg_offset, msg_key, headers, payload, created_at FROM "
-                                "messages WHERE topic = $1 AND part = $2 AND msg_offset >= $3 "
-                                "ORDER BY msg_offset LIMIT $4",
-                                {where.first, int64_t{where.second}, positions_.at(where),
-                                 int64_t{log_.options().max_batch}});
-                            if (!rows) return fail(rows.error());
-                            batches.emplace_back(where, std::move(*rows));
-                          }
-                          return ok();
-                        },
-                        {.read_only = true});
+  auto read = unread.empty() ? Status(ok()) : read_partitions(unread, batches);
   if (!read) {
     log::warn("consumer {}: cannot read its partitions: {}", options_.group,
               read.error().to_string());

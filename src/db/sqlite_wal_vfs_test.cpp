@@ -39,6 +39,16 @@ class WalCoalescingVfs : public ::testing::Test {
     return std::move(*db);
   }
 
+  // A database with the table t (id, payload) the tests write to.
+  std::unique_ptr<Database> open_with_table() {
+    auto db = open();
+    auto created = db->run_transaction({}, [](Session& s) {
+      return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
+    });
+    EXPECT_TRUE(created) << created.error().message();
+    return db;
+  }
+
   static void write(Database& db, int first, int count) {
     auto st = db.run_transaction({}, [&](Session& s) -> Status {
       for (int i = first; i < first + count; ++i) {
@@ -91,10 +101,7 @@ struct PlainConnection {
 
 TEST_F(WalCoalescingVfs, ACommitOfManyPagesIsOneWrite) {
   ASSERT_NE(wal_coalescing_vfs(), nullptr);
-  auto db = open();
-  ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-    return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-  }));
+  auto db = open_with_table();
   const WalWriteCounts before = wal_write_counts();
   write(*db, 0, 40);  // ~40 KB: ten pages or more, each a header and a page
   const WalWriteCounts after = wal_write_counts();
@@ -103,10 +110,7 @@ TEST_F(WalCoalescingVfs, ACommitOfManyPagesIsOneWrite) {
 }
 
 TEST_F(WalCoalescingVfs, ATransactionLargerThanOneWriteGoesOutInParts) {
-  auto db = open();
-  ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-    return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-  }));
+  auto db = open_with_table();
   const WalWriteCounts before = wal_write_counts();
   write(*db, 0, 600);  // ~600 KB, far above what the unix VFS takes in one write
   const WalWriteCounts after = wal_write_counts();
@@ -118,10 +122,7 @@ TEST_F(WalCoalescingVfs, ATransactionLargerThanOneWriteGoesOutInParts) {
 }
 
 TEST_F(WalCoalescingVfs, EveryCommitIsVisibleAtOnceToAnotherProgram) {
-  auto db = open();
-  ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-    return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-  }));
+  auto db = open_with_table();
   PlainConnection other(path_);
   // Enough pages to pass the default checkpoint (1,000 pages) and restart
   // the WAL from its beginning several times.
@@ -138,10 +139,7 @@ TEST_F(WalCoalescingVfs, EveryCommitIsVisibleAtOnceToAnotherProgram) {
 // The WAL's pages reach the database file while the database is open and
 // the writer goes on: checkpoints run on a thread of their own.
 TEST_F(WalCoalescingVfs, TheWalIsCheckpointedIntoTheDatabaseFileWhileOpen) {
-  auto db = open();
-  ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-    return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-  }));
+  auto db = open_with_table();
   const auto file_size_before = fs::file_size(path_);
   write(*db, 0, 6000);  // ~6 MB: a commit of 1,500 pages and more, past the threshold
   // The file holds the rows once a checkpoint has copied them there.
@@ -159,12 +157,7 @@ TEST_F(WalCoalescingVfs, TheWalIsCheckpointedIntoTheDatabaseFileWhileOpen) {
 // A file the adapter creates has its page size; one that exists keeps its
 // own; a size SQLite cannot use is refused.
 TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn) {
-  {
-    auto db = open();
-    ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-      return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-    }));
-  }
+  { auto db = open_with_table(); }
   EXPECT_EQ(PlainConnection(path_).scalar("PRAGMA page_size"), SqliteOptions{}.page_size);
 
   const std::string old_path = (dir_ / "old.db").string();
@@ -192,12 +185,7 @@ TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn)
 // kill -9 in the middle of writing: every commit that returned is there, the
 // file is sound.
 TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
-  {
-    auto db = open();
-    ASSERT_TRUE(db->run_transaction({}, [](Session& s) {
-      return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-    }));
-  }
+  { auto db = open_with_table(); }
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
   const pid_t child = ::fork();
