@@ -63,6 +63,35 @@ AttributeValue read_value(std::string_view bytes, size_t i) {
   }
 }
 
+// One attribute of an encoded list: where its Span field starts and ends,
+// its key, and where its value field starts.
+struct Field {
+  size_t begin = 0;
+  size_t end = 0;
+  std::string_view key;
+  size_t value = 0;
+};
+
+// Calls `visit(field)` for each attribute in `bytes` (written here, so well
+// formed) until it returns true; returns that field, if any.
+template <typename Visit>
+std::optional<Field> walk(std::string_view bytes, Visit visit) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    Field f;
+    f.begin = i++;  // the Span field's tag
+    const uint64_t size = get_varint(bytes, i);
+    f.end = i + size;
+    ++i;  // the key's tag
+    const uint64_t key_size = get_varint(bytes, i);
+    f.key = bytes.substr(i, key_size);
+    f.value = i + key_size;
+    if (visit(f)) return f;
+    i = f.end;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 AttributeList::AttributeList(std::initializer_list<Attribute> attributes) {
@@ -71,7 +100,7 @@ AttributeList::AttributeList(std::initializer_list<Attribute> attributes) {
 
 void AttributeList::clear() {
   bytes_.clear();
-  entries_.clear();
+  count_ = 0;
   key_filter_ = 0;
 }
 
@@ -90,30 +119,20 @@ uint64_t AttributeList::filter_bit(std::string_view key) {
 }
 
 void AttributeList::erase(std::string_view key) {
-  const uint64_t bit = filter_bit(key);
-  if ((key_filter_ & bit) == 0) {  // a key not set before, the common case
-    key_filter_ |= bit;
-    return;
-  }
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry found = entries_[i];
-    if (found.key_size != key.size() ||
-        std::memcmp(bytes_.data() + found.key_offset, key.data(), key.size()) != 0) {
-      continue;
-    }
-    const auto first = bytes_.begin() + found.offset;
-    bytes_.erase(first, first + found.size);
-    for (size_t k = i + 1; k < entries_.size(); ++k) {
-      entries_[k].offset -= found.size;
-      entries_[k].key_offset -= found.size;
-    }
-    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
-    return;
-  }
+  const auto found = walk(wire(), [&](const Field& f) { return f.key == key; });
+  if (!found) return;
+  const auto first = bytes_.begin() + static_cast<std::ptrdiff_t>(found->begin);
+  bytes_.erase(first, first + static_cast<std::ptrdiff_t>(found->end - found->begin));
+  --count_;
 }
 
 char* AttributeList::append(std::string_view key, size_t value_field_size) {
-  erase(key);
+  const uint64_t bit = filter_bit(key);
+  if ((key_filter_ & bit) != 0) {
+    erase(key);  // set before, or another key with the same bit
+  } else {
+    key_filter_ |= bit;  // a key not set before, the common case
+  }
   const size_t key_value = 1 + varint_size(key.size()) + key.size() + value_field_size;
   const size_t total = 1 + varint_size(key_value) + key_value;
   const size_t offset = bytes_.size();
@@ -123,10 +142,8 @@ char* AttributeList::append(std::string_view key, size_t value_field_size) {
   p = put_varint(p, key_value);
   *p++ = kKey;
   p = put_varint(p, key.size());
-  const auto key_offset = static_cast<uint32_t>(p - bytes_.data());
   std::memcpy(p, key.data(), key.size());
-  entries_.push_back({static_cast<uint32_t>(offset), static_cast<uint32_t>(total), key_offset,
-                      static_cast<uint32_t>(key.size())});
+  ++count_;
   return p + key.size();
 }
 
@@ -198,21 +215,18 @@ void AttributeList::set(std::string_view key, const AttributeValue& value) {
 
 std::vector<Attribute> AttributeList::decode() const {
   std::vector<Attribute> out;
-  out.reserve(entries_.size());
-  for (const Entry& e : entries_) {
-    out.push_back({std::string(bytes_.data() + e.key_offset, e.key_size),
-                   read_value(wire(), e.key_offset + e.key_size)});
-  }
+  out.reserve(count_);
+  walk(wire(), [&](const Field& f) {
+    out.push_back({std::string(f.key), read_value(wire(), f.value)});
+    return false;
+  });
   return out;
 }
 
 std::optional<AttributeValue> AttributeList::find(std::string_view key) const {
-  for (const Entry& e : entries_) {
-    if (std::string_view(bytes_.data() + e.key_offset, e.key_size) == key) {
-      return read_value(wire(), e.key_offset + e.key_size);
-    }
-  }
-  return std::nullopt;
+  const auto found = walk(wire(), [&](const Field& f) { return f.key == key; });
+  if (!found) return std::nullopt;
+  return read_value(wire(), found->value);
 }
 
 }  // namespace seatflow::trace

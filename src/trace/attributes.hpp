@@ -69,8 +69,8 @@ class AttributeList {
   void set_bool(std::string_view key, bool value);
   void set(std::string_view key, const AttributeValue& value);
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
   // Keeps the capacity.
   void clear();
 
@@ -105,13 +105,8 @@ class AttributeList {
     }
   };
 
-  struct Entry {
-    uint32_t offset = 0;  // of the field's tag in bytes_
-    uint32_t size = 0;    // tag, length and KeyValue
-    uint32_t key_offset = 0;
-    uint32_t key_size = 0;
-  };
-  // Removes `key` if present, and notes it in key_filter_.
+  // Removes `key` if it was set before. Called only when its filter bit
+  // says it may have been.
   void erase(std::string_view key);
   static uint64_t filter_bit(std::string_view key);
   // Appends tag, length and the KeyValue's key field; the caller writes the
@@ -121,8 +116,10 @@ class AttributeList {
   // Appends a string attribute whose key and value are valid UTF-8.
   void put_text(std::string_view key, std::string_view value);
 
+  // The attributes one after the other, nothing beside them: the rare
+  // look-ups (a key set twice, decode(), find()) walk the encoding itself.
   std::vector<char, UninitializedAllocator<char>> bytes_;
-  std::vector<Entry> entries_;
+  uint32_t count_ = 0;
   // A bit per key set, by a hash of a few of its bytes: a key whose bit is
   // clear is new, with no need to compare it against every other.
   uint64_t key_filter_ = 0;
