@@ -110,7 +110,7 @@ class SqliteConnection {
       }
     } reset{s};
 
-    if (auto bound = bind(s, params); !bound) return fail(bound.error());
+    if (auto bound = bind(**prepared, params); !bound) return fail(bound.error());
 
     const int ncols = sqlite3_column_count(s);
     std::shared_ptr<const std::vector<std::string>>& columns = (*prepared)->columns;
@@ -138,9 +138,12 @@ class SqliteConnection {
   }
 
  private:
-  // A prepared statement and the names of its result columns.
+  // A prepared statement, the number N of each of its placeholders ($N, in
+  // SQLite's order) and the names of its result columns.
   struct Prepared {
     StmtHandle stmt;
+    std::vector<size_t> placeholders;
+    size_t highest = 0;  // the largest N
     std::shared_ptr<const std::vector<std::string>> columns;
   };
 
@@ -159,14 +162,17 @@ class SqliteConnection {
       return fail(ErrorCode::kInvalidArgument,
                   "query() runs one statement; this text holds several (use execute_script)");
     }
-    return &statements_.emplace(std::string(sql), Prepared{std::move(stmt), nullptr}).first->second;
+    Prepared prepared{std::move(stmt), {}, 0, nullptr};
+    if (auto st = read_placeholders(prepared); !st) return fail(st.error());
+    return &statements_.emplace(std::string(sql), std::move(prepared)).first->second;
   }
 
-  // Binds $N to params[N-1]. SQLite numbers "$N" by first appearance, so
-  // each parameter is looked up by the name written in the SQL.
-  Status bind(sqlite3_stmt* s, const Params& params) {
+  // Reads $N from each placeholder's name, once per statement. SQLite
+  // numbers "$N" by first appearance, not by N.
+  static Status read_placeholders(Prepared& prepared) {
+    sqlite3_stmt* s = prepared.stmt.get();
     const int count = sqlite3_bind_parameter_count(s);
-    size_t highest = 0;
+    prepared.placeholders.reserve(static_cast<size_t>(count));
     for (int i = 1; i <= count; ++i) {
       const char* name = sqlite3_bind_parameter_name(s, i);
       size_t n = 0;
@@ -176,18 +182,30 @@ class SqliteConnection {
                     std::string("placeholders must be written $1, $2, ...; found ") +
                         (name != nullptr ? name : "?"));
       }
-      highest = std::max(highest, n);
-      if (n > params.size()) {
-        return fail(ErrorCode::kInvalidArgument, "parameter $" + std::to_string(n) +
-                                                     " has no value (" +
-                                                     std::to_string(params.size()) + " given)");
-      }
-      if (auto st = bind_one(s, i, params[n - 1]); !st) return st;
+      prepared.placeholders.push_back(n);
+      prepared.highest = std::max(prepared.highest, n);
     }
-    if (highest != params.size()) {
-      return fail(ErrorCode::kInvalidArgument, "statement uses " + std::to_string(highest) +
-                                                   " parameters but " +
-                                                   std::to_string(params.size()) + " were given");
+    return ok();
+  }
+
+  // Binds $N to params[N-1].
+  Status bind(const Prepared& prepared, const Params& params) {
+    if (prepared.highest > params.size()) {
+      return fail(ErrorCode::kInvalidArgument, "parameter $" + std::to_string(prepared.highest) +
+                                                   " has no value (" +
+                                                   std::to_string(params.size()) + " given)");
+    }
+    if (prepared.highest != params.size()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "statement uses " + std::to_string(prepared.highest) + " parameters but " +
+                      std::to_string(params.size()) + " were given");
+    }
+    for (size_t i = 0; i < prepared.placeholders.size(); ++i) {
+      if (auto st = bind_one(prepared.stmt.get(), static_cast<int>(i + 1),
+                             params[prepared.placeholders[i] - 1]);
+          !st) {
+        return st;
+      }
     }
     return ok();
   }

@@ -112,6 +112,13 @@ TEST_F(DatabaseContract, BindsPlaceholdersByTheNumberWritten) {
   auto row = db_->transact([](Session& s) { return s.query("SELECT note FROM items"); });
   ASSERT_TRUE(row);
   EXPECT_EQ((*row)[0].get<std::string>(0), "third");
+  // The same statement again, now prepared already, binds by number too.
+  auto none = db_->transact([](Session& s) {
+    return s.query("SELECT id, qty FROM items WHERE qty = $2 AND id = $1 AND qty >= $2",
+                   {std::string("x"), int64_t{8}});
+  });
+  ASSERT_TRUE(none) << none.error().to_string();
+  EXPECT_EQ(none->size(), 0u);
 }
 
 TEST_F(DatabaseContract, ValuesNeverBecomeSql) {
@@ -139,6 +146,11 @@ TEST_F(DatabaseContract, WrongParameterCountIsInvalidArgument) {
   });
   ASSERT_FALSE(too_few);
   EXPECT_EQ(too_few.error().code(), ErrorCode::kInvalidArgument) << too_few.error().to_string();
+  auto right = db_->transact([](Session& s) {  // the statement refused above, now right
+    return s.query("SELECT id FROM items WHERE id = $1 OR id = $2",
+                   {std::string("a"), std::string("b")});
+  });
+  EXPECT_TRUE(right) << right.error().to_string();
 }
 
 TEST_F(DatabaseContract, UniqueViolationIsAlreadyExists) {
