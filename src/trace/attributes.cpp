@@ -92,6 +92,10 @@ std::optional<Field> walk(std::string_view bytes, Visit visit) {
   return std::nullopt;
 }
 
+std::optional<Field> find_key(std::string_view bytes, std::string_view key) {
+  return walk(bytes, [&](const Field& f) { return f.key == key; });
+}
+
 }  // namespace
 
 AttributeList::AttributeList(std::initializer_list<Attribute> attributes) {
@@ -119,7 +123,7 @@ uint64_t AttributeList::filter_bit(std::string_view key) {
 }
 
 void AttributeList::erase(std::string_view key) {
-  const auto found = walk(wire(), [&](const Field& f) { return f.key == key; });
+  const auto found = find_key(wire(), key);
   if (!found) return;
   const auto first = bytes_.begin() + static_cast<std::ptrdiff_t>(found->begin);
   bytes_.erase(first, first + static_cast<std::ptrdiff_t>(found->end - found->begin));
@@ -224,7 +228,7 @@ std::vector<Attribute> AttributeList::decode() const {
 }
 
 std::optional<AttributeValue> AttributeList::find(std::string_view key) const {
-  const auto found = walk(wire(), [&](const Field& f) { return f.key == key; });
+  const auto found = find_key(wire(), key);
   if (!found) return std::nullopt;
   return read_value(wire(), found->value);
 }
