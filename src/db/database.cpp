@@ -256,9 +256,9 @@ void Database::set_tracer(const trace::Tracer* tracer, std::string name) {
   name_ = std::move(name);
 }
 
-Result<Rows> Session::query(std::string_view sql, const Params& params) {
+trace::Span Session::statement_span(std::string_view sql) const {
   const trace::SpanContext* parent = tracer_ != nullptr ? trace::current_context() : nullptr;
-  if (parent == nullptr || !parent->sampled()) return run_query(sql, params);
+  if (parent == nullptr || !parent->sampled()) return {};
   auto [operation, table] = summarize(sql);
   trace::Span span = tracer_->start_span(table.empty() ? operation : operation + " " + table,
                                          {.kind = trace::SpanKind::kClient});
@@ -267,11 +267,21 @@ Result<Rows> Session::query(std::string_view sql, const Params& params) {
       .set_attribute("db.operation.name", operation)
       .set_attribute("db.query.text", sql);
   if (!table.empty()) span.set_attribute("db.collection.name", table);
-  auto rows = run_query(sql, params);
-  if (!rows) {
-    span.set_attribute("error.type", std::string(error_code_name(rows.error().code())))
-        .set_status(trace::StatusCode::kError, rows.error().message());
+  return span;
+}
+
+void Session::finish_span(trace::Span& span, const Status& outcome) {
+  if (!outcome && span.recording()) {
+    span.set_attribute("error.type", std::string(error_code_name(outcome.error().code())))
+        .set_status(trace::StatusCode::kError, outcome.error().message());
   }
+  span.end();
+}
+
+Result<Rows> Session::query(std::string_view sql, const Params& params) {
+  trace::Span span = statement_span(sql);
+  auto rows = run_query(sql, params);
+  if (span.recording()) finish_span(span, rows ? ok() : Status(fail(rows.error())));
   return rows;
 }
 
@@ -279,6 +289,17 @@ Result<int64_t> Session::execute(std::string_view sql, const Params& params) {
   auto rows = query(sql, params);
   if (!rows) return fail(rows.error());
   return rows->affected();
+}
+
+Status Session::execute_deferred(std::string_view sql, const Params& params) {
+  return run_deferred(sql, params, statement_span(sql));
+}
+
+Status Session::run_deferred(std::string_view sql, const Params& params, trace::Span&& span) {
+  auto rows = run_query(sql, params);
+  Status outcome = rows ? ok() : Status(fail(rows.error()));
+  finish_span(span, outcome);
+  return outcome;
 }
 
 const Value& Row::value(size_t column) const {

@@ -42,8 +42,9 @@
 #include "core/status.hpp"
 
 namespace seatflow::trace {
+class Span;
 class Tracer;
-}
+}  // namespace seatflow::trace
 
 namespace seatflow::db {
 
@@ -175,6 +176,15 @@ class Session {
 
   // Like query(), returning the number of rows changed.
   Result<int64_t> execute(std::string_view sql, const Params& params = {});
+  // Runs a statement of which the caller needs neither rows nor count, only
+  // that it succeeds: an insert into an outbox or a history. The adapter may
+  // hold it back and send it with the transaction's next statement, or with
+  // its COMMIT, in the same round trip (PostgreSQL); its error then comes
+  // back from that statement or from the commit instead, with the same code,
+  // and the transaction rolls back as after any error. Statements still run
+  // in the order they were given. Outside a transaction it runs at once.
+  // Traced as query() is.
+  Status execute_deferred(std::string_view sql, const Params& params = {});
 
   // Runs a script of several statements with no parameters. For migrations.
   virtual Status execute_script(std::string_view sql) = 0;
@@ -187,6 +197,13 @@ class Session {
  protected:
   // The adapter's statement execution, untraced.
   virtual Result<Rows> run_query(std::string_view sql, const Params& params) = 0;
+  // The adapter's execute_deferred(): by default the statement runs at once.
+  // `span` is the statement's (non-recording outside a trace); an adapter
+  // that holds the statement back keeps it and hands it to finish_span()
+  // once the statement has run.
+  virtual Status run_deferred(std::string_view sql, const Params& params, trace::Span&& span);
+  // Records `outcome` on a statement's span and ends it.
+  static void finish_span(trace::Span& span, const Status& outcome);
   // How run_in_transaction begins, commits and rolls back; by default the
   // SQL as a script. An adapter may defer or combine them.
   virtual Status begin_transaction(std::string_view sql) { return execute_script(sql); }
@@ -195,6 +212,9 @@ class Session {
 
  private:
   friend class Database;
+  // The CLIENT span of `sql` under the current context; a non-recording one
+  // outside a sampled trace or without a tracer.
+  trace::Span statement_span(std::string_view sql) const;
   std::vector<std::function<void()>> after_commit_;
   const trace::Tracer* tracer_ = nullptr;
   std::string_view namespace_;  // db.namespace of its spans

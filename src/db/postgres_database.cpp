@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "trace/span.hpp"
 
 namespace seatflow::db {
 namespace {
@@ -61,7 +63,7 @@ std::string trim_message(const char* text) {
   return message;
 }
 
-Error result_error(PGconn* conn, PGresult* res, std::string_view what) {
+Error result_error(PGconn* conn, const PGresult* res, std::string_view what) {
   const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string message(what);
   message += ": ";
@@ -154,6 +156,54 @@ struct PooledConn {
 };
 using PooledHandle = std::unique_ptr<PooledConn>;
 
+// A statement's parameters in libpq's text form (bytea in binary), owned.
+// `values` points into `storage`, whose strings stay where they are when the
+// struct is moved.
+struct BoundParams {
+  std::vector<std::string> storage;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  std::vector<Oid> types;
+};
+
+BoundParams bind_params(const Params& params) {
+  const auto n = params.size();
+  BoundParams b{.storage = std::vector<std::string>(n),
+                .values = std::vector<const char*>(n, nullptr),
+                .lengths = std::vector<int>(n, 0),
+                .formats = std::vector<int>(n, 0),
+                .types = std::vector<Oid>(n, 0)};
+  for (size_t i = 0; i < n; ++i) {
+    const Value& v = params[i];
+    std::string& text = b.storage[i];
+    if (std::holds_alternative<std::nullptr_t>(v)) continue;
+    if (const auto* x = std::get_if<int64_t>(&v)) {
+      text = std::to_string(*x);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      char buf[32];
+      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *d);
+      text.assign(buf, ptr);
+    } else if (const auto* flag = std::get_if<bool>(&v)) {
+      text = *flag ? "true" : "false";
+    } else if (const auto* str = std::get_if<std::string>(&v)) {
+      text = *str;
+    } else if (const auto* blob = std::get_if<Blob>(&v)) {
+      text.assign(blob->bytes.begin(), blob->bytes.end());
+      b.formats[i] = 1;
+      b.types[i] = kByteaOid;
+    }
+    b.values[i] = text.data();
+    b.lengths[i] = static_cast<int>(text.size());
+  }
+  return b;
+}
+
+bool result_ok(const PGresult* res) {
+  const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+}
+
 class PgSession final : public Session {
  public:
   // With `statements`, statements are prepared once per connection.
@@ -163,62 +213,17 @@ class PgSession final : public Session {
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   Result<Rows> run_query(std::string_view sql, const Params& params) override {
-    // The server cannot type a parameter the statement never uses, so an
-    // extra value would surface as an obscure type error; count them here.
-    const size_t used = highest_placeholder(sql);
-    if (used != params.size()) {
-      return fail(ErrorCode::kInvalidArgument, "statement uses " + std::to_string(used) +
-                                                   " parameters but " +
-                                                   std::to_string(params.size()) + " were given");
-    }
-    const std::string text(sql);
-    const auto n = params.size();
-    std::vector<std::string> storage(n);
-    std::vector<const char*> values(n, nullptr);
-    std::vector<int> lengths(n, 0);
-    std::vector<int> formats(n, 0);
-    std::vector<Oid> types(n, 0);
-    for (size_t i = 0; i < n; ++i) {
-      const Value& v = params[i];
-      if (std::holds_alternative<std::nullptr_t>(v)) continue;
-      if (const auto* x = std::get_if<int64_t>(&v)) {
-        storage[i] = std::to_string(*x);
-      } else if (const auto* d = std::get_if<double>(&v)) {
-        char buf[32];
-        auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *d);
-        storage[i].assign(buf, ptr);
-      } else if (const auto* b = std::get_if<bool>(&v)) {
-        storage[i] = *b ? "true" : "false";
-      } else if (const auto* s = std::get_if<std::string>(&v)) {
-        storage[i] = *s;
-      } else if (const auto* blob = std::get_if<Blob>(&v)) {
-        storage[i].assign(blob->bytes.begin(), blob->bytes.end());
-        formats[i] = 1;
-        types[i] = kByteaOid;
-      }
-      values[i] = storage[i].data();
-      lengths[i] = static_cast<int>(storage[i].size());
-    }
-    const std::string* name = nullptr;
-    if (statements_ != nullptr) {
-      auto prepared = statements_->prepare(conn_, text, types);
-      if (!prepared) return fail(prepared.error());
-      name = *prepared;
-    }
-    const Statement statement{.name = name,
-                              .text = text,
-                              .count = static_cast<int>(n),
-                              .types = types.data(),
-                              .values = values.data(),
-                              .lengths = lengths.data(),
-                              .formats = formats.data()};
-    auto sent = begin_.empty() ? ResultHandle(exec(statement)) : begin_with(statement);
+    auto text = checked_text(sql, params);
+    if (!text) return fail(text.error());
+    const BoundParams bound = bind_params(params);
+    auto name = prepare(*text, bound);
+    if (!name) return fail(name.error());
+    const Statement statement = statement_of(*text, *name, bound);
+    auto sent = begin_.empty() && deferred_.empty() ? ResultHandle(exec(statement))
+                                                    : pipeline(&statement, {});
     if (!sent) return fail(sent.error());
     ResultHandle res = std::move(*sent);
-    const auto status = res != nullptr ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      return fail(result_error(conn_, res.get(), "statement failed"));
-    }
+    if (!result_ok(res.get())) return fail(result_error(conn_, res.get(), "statement failed"));
     const int ncols = PQnfields(res.get());
     auto columns = std::make_shared<std::vector<std::string>>();
     columns->reserve(static_cast<size_t>(ncols));
@@ -242,8 +247,8 @@ class PgSession final : public Session {
   }
 
   Status execute_script(std::string_view sql) override {
-    if (!begin_.empty()) {
-      if (auto st = run_script(std::exchange(begin_, {})); !st) return st;
+    if (!begin_.empty() || !deferred_.empty()) {
+      if (auto sent = pipeline(nullptr, {}); !sent) return fail(sent.error());
     }
     return run_script(sql);
   }
@@ -256,28 +261,66 @@ class PgSession final : public Session {
   }
 
  protected:
+  // Inside a transaction the statement waits for the next one that needs an
+  // answer, or for the COMMIT, and goes out in the same round trip.
+  Status run_deferred(std::string_view sql, const Params& params, trace::Span&& span) override {
+    if (!in_transaction_) return Session::run_deferred(sql, params, std::move(span));
+    auto text = checked_text(sql, params);
+    if (!text) {
+      Status refused = fail(text.error());
+      finish_span(span, refused);
+      return refused;
+    }
+    BoundParams bound = bind_params(params);
+    auto name = prepare(*text, bound);
+    if (!name) {
+      Status refused = fail(name.error());
+      finish_span(span, refused);
+      return refused;
+    }
+    deferred_.push_back(Deferred{.text = std::move(*text),
+                                 .name = *name,
+                                 .params = std::move(bound),
+                                 .span = std::move(span)});
+    return ok();
+  }
+
   // BEGIN waits for the transaction's first statement and travels with it;
   // a transaction that runs no statement costs no round trip at all.
   Status begin_transaction(std::string_view sql) override {
     begin_ = sql;
+    in_transaction_ = true;
     notifications_.clear();
+    deferred_.clear();
     return ok();
   }
 
-  // The NOTIFYs and the COMMIT go in one round trip.
+  // The deferred statements, the NOTIFYs and the COMMIT go in one round trip.
   Status commit_transaction() override {
-    const bool began = begin_.empty();
-    begin_.clear();
-    if (!began && notifications_.empty()) return ok();
+    in_transaction_ = false;
+    if (deferred_.empty() && !begin_.empty()) {
+      // Nothing ran: no transaction to commit, only the NOTIFYs to send.
+      begin_.clear();
+      if (notifications_.empty()) return ok();
+    } else {
+      std::vector<std::string> tail;
+      for (const auto& channel : notifications_) tail.push_back("NOTIFY \"" + channel + "\"");
+      tail.emplace_back("COMMIT");
+      notifications_.clear();
+      auto sent = pipeline(nullptr, tail);
+      if (!sent) return fail(sent.error());
+      return ok();
+    }
     std::string script;
     for (const auto& channel : notifications_) script += "NOTIFY \"" + channel + "\"; ";
     notifications_.clear();
-    if (began) script += "COMMIT";
     return run_script(script);
   }
 
   Status rollback_transaction() override {
+    in_transaction_ = false;
     notifications_.clear();
+    deferred_.clear();  // never sent: their spans end as they go
     if (!begin_.empty()) {
       begin_.clear();
       return ok();
@@ -296,6 +339,44 @@ class PgSession final : public Session {
     const int* formats;
   };
 
+  // A statement held back until the next round trip.
+  struct Deferred {
+    std::string text;
+    const std::string* name;  // in statements_, which outlives the session
+    BoundParams params;
+    trace::Span span;
+  };
+
+  // `sql` as text, if its placeholders match `params`: the server cannot type
+  // a parameter the statement never uses, so an extra value would surface as
+  // an obscure type error; count them here.
+  static Result<std::string> checked_text(std::string_view sql, const Params& params) {
+    const size_t used = highest_placeholder(sql);
+    if (used != params.size()) {
+      return fail(ErrorCode::kInvalidArgument, "statement uses " + std::to_string(used) +
+                                                   " parameters but " +
+                                                   std::to_string(params.size()) + " were given");
+    }
+    return std::string(sql);
+  }
+
+  // The prepared statement's name; null to send the text (no cache, or full).
+  Result<const std::string*> prepare(const std::string& text, const BoundParams& bound) {
+    if (statements_ == nullptr) return nullptr;
+    return statements_->prepare(conn_, text, bound.types);
+  }
+
+  static Statement statement_of(const std::string& text, const std::string* name,
+                                const BoundParams& bound) {
+    return Statement{.name = name,
+                     .text = text,
+                     .count = static_cast<int>(bound.values.size()),
+                     .types = bound.types.data(),
+                     .values = bound.values.data(),
+                     .lengths = bound.lengths.data(),
+                     .formats = bound.formats.data()};
+  }
+
   PGresult* exec(const Statement& s) {
     return s.name != nullptr
                ? PQexecPrepared(conn_, s.name->c_str(), s.count, s.values, s.lengths, s.formats, 0)
@@ -310,6 +391,10 @@ class PgSession final : public Session {
                                                   s.lengths, s.formats, 0)) == 1;
   }
 
+  bool send_text(const std::string& sql) {
+    return PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+
   // One query's result, and the end-of-query marker behind it.
   ResultHandle next_result() {
     ResultHandle result(PQgetResult(conn_));
@@ -319,20 +404,40 @@ class PgSession final : public Session {
     return result;
   }
 
-  // The deferred BEGIN and `statement` in one round trip (libpq's pipeline
-  // mode): statement's result, or BEGIN's error.
-  Result<ResultHandle> begin_with(const Statement& statement) {
+  // Sends in one round trip (libpq's pipeline mode) the BEGIN not sent yet,
+  // the deferred statements, `last` (if any) and `tail` (statements without
+  // parameters: NOTIFY, COMMIT), in that order. Returns `last`'s result
+  // (null without one), or the first error among the others: after an
+  // error the server skips the rest up to the end of the pipeline, and the
+  // transaction is left for the caller to roll back. Each deferred
+  // statement's span gets its own outcome.
+  Result<ResultHandle> pipeline(const Statement* last, const std::vector<std::string>& tail) {
     const std::string begin = std::exchange(begin_, {});
-    if (PQenterPipelineMode(conn_) != 1) {
-      if (auto st = run_script(begin); !st) return fail(st.error());
-      return ResultHandle(exec(statement));
-    }
-    ResultHandle began;
+    std::vector<Deferred> deferred = std::exchange(deferred_, {});
+    if (PQenterPipelineMode(conn_) != 1) return one_by_one(begin, deferred, last, tail);
+    bool sent = begin.empty() || send_text(begin);
+    for (const auto& d : deferred) sent = sent && send(statement_of(d.text, d.name, d.params));
+    if (last != nullptr) sent = sent && send(*last);
+    for (const auto& sql : tail) sent = sent && send_text(sql);
+    sent = sent && PQpipelineSync(conn_) == 1;
+    std::optional<Error> error;
     ResultHandle result;
-    if (PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-        send(statement) && PQpipelineSync(conn_) == 1) {
-      began = next_result();
-      result = next_result();
+    if (sent) {
+      // Keeps the first error; a statement the server skipped after it
+      // reports that error too.
+      auto check = [&](const PGresult* res, std::string_view what) -> Status {
+        if (result_ok(res)) return ok();
+        if (error) return fail(*error);
+        error = result_error(conn_, res, what);
+        return fail(*error);
+      };
+      if (!begin.empty()) (void)check(next_result().get(), "BEGIN failed");
+      for (auto& d : deferred) {
+        const Status outcome = check(next_result().get(), "statement failed");
+        finish_span(d.span, outcome);
+      }
+      if (last != nullptr) result = next_result();
+      for (size_t i = 0; i < tail.size(); ++i) (void)check(next_result().get(), "statement failed");
       ResultHandle sync = next_result();
     }
     if (PQexitPipelineMode(conn_) != 1) {
@@ -340,8 +445,28 @@ class PgSession final : public Session {
       return fail(ErrorCode::kUnavailable,
                   "PostgreSQL pipeline did not complete: " + trim_message(PQerrorMessage(conn_)));
     }
-    if (began == nullptr || PQresultStatus(began.get()) != PGRES_COMMAND_OK) {
-      return fail(result_error(conn_, began.get(), "BEGIN failed"));
+    if (error) return fail(*error);
+    return result;
+  }
+
+  // pipeline() where the connection cannot enter pipeline mode: each in its
+  // own round trip.
+  Result<ResultHandle> one_by_one(const std::string& begin, std::vector<Deferred>& deferred,
+                                  const Statement* last, const std::vector<std::string>& tail) {
+    if (!begin.empty()) {
+      if (auto st = run_script(begin); !st) return fail(st.error());
+    }
+    for (auto& d : deferred) {
+      ResultHandle res(exec(statement_of(d.text, d.name, d.params)));
+      const Status outcome = result_ok(res.get())
+                                 ? ok()
+                                 : Status(fail(result_error(conn_, res.get(), "statement failed")));
+      finish_span(d.span, outcome);
+      if (!outcome) return fail(outcome.error());
+    }
+    ResultHandle result(last != nullptr ? exec(*last) : nullptr);
+    for (const auto& sql : tail) {
+      if (auto st = run_script(sql); !st) return fail(st.error());
     }
     return result;
   }
@@ -358,7 +483,9 @@ class PgSession final : public Session {
 
   PGconn* conn_;
   StatementCache* statements_;
+  bool in_transaction_ = false;
   std::string begin_;  // a BEGIN not sent yet
+  std::vector<Deferred> deferred_;
   std::vector<std::string> notifications_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "tests/db/test_database.hpp"
 #include "trace/span.hpp"
+#include "trace/testing.hpp"
 
 namespace seatflow::db {
 namespace {
@@ -162,6 +163,102 @@ TEST_F(DatabaseContract, UniqueViolationIsAlreadyExists) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code(), ErrorCode::kAlreadyExists) << result.error().to_string();
   EXPECT_EQ(count_items(), 0) << "the first insert must have been rolled back too";
+}
+
+// execute_deferred() may hold a statement back until the next one or the
+// COMMIT (PostgreSQL sends them together); these hold either way.
+TEST_F(DatabaseContract, DeferredStatementsRunInOrderBeforeTheNextStatement) {
+  auto seen = db_->transact([&](Session& s) -> Result<int64_t> {
+    if (auto st = s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                                     {std::string("a"), int64_t{1}});
+        !st) {
+      return fail(st.error());
+    }
+    if (auto st = s.execute_deferred("UPDATE items SET qty = qty + $1 WHERE id = $2",
+                                     {int64_t{10}, std::string("a")});
+        !st) {
+      return fail(st.error());
+    }
+    auto rows = s.query("SELECT qty FROM items WHERE id = $1", {std::string("a")});
+    if (!rows) return fail(rows.error());
+    return rows->empty() ? int64_t{-1} : (*rows)[0].get<int64_t>(0);
+  });
+  ASSERT_TRUE(seen) << seen.error().to_string();
+  EXPECT_EQ(*seen, 11);
+  // Only deferred statements: they run with the COMMIT.
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    for (const char* id : {"b", "c"}) {
+      if (auto st = s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                                       {std::string(id), int64_t{2}});
+          !st) {
+        return st;
+      }
+    }
+    return ok();
+  }));
+  EXPECT_EQ(count_items(), 3);
+}
+
+TEST_F(DatabaseContract, AFailedDeferredStatementFailsTheTransactionWithItsCode) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "dup", 1);
+    return n ? ok() : fail(n.error());
+  }));
+  auto deferred_insert = [](Session& s, const char* id) {
+    return s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                              {std::string(id), int64_t{2}});
+  };
+  // Surfacing at the COMMIT: nothing of the transaction stays.
+  auto at_commit = db_->transact([&](Session& s) -> Status {
+    if (auto st = deferred_insert(s, "new"); !st) return st;
+    return deferred_insert(s, "dup");
+  });
+  ASSERT_FALSE(at_commit);
+  EXPECT_EQ(at_commit.error().code(), ErrorCode::kAlreadyExists) << at_commit.error().to_string();
+  EXPECT_EQ(count_items(), 1);
+  // Surfacing at the next statement, which fails with it.
+  auto at_next = db_->transact([&](Session& s) -> Status {
+    if (auto st = deferred_insert(s, "dup"); !st) return st;
+    auto rows = s.query("SELECT COUNT(*) FROM items");
+    return rows ? ok() : fail(rows.error());
+  });
+  ASSERT_FALSE(at_next);
+  EXPECT_EQ(at_next.error().code(), ErrorCode::kAlreadyExists) << at_next.error().to_string();
+  EXPECT_EQ(count_items(), 1);
+  // A statement with the wrong parameter count is refused at once, and the
+  // connection goes on serving transactions.
+  auto refused = db_->transact([&](Session& s) -> Status {
+    auto st = s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)", {std::string("x")});
+    EXPECT_TRUE(!st && st.error().code() == ErrorCode::kInvalidArgument);
+    return st;
+  });
+  EXPECT_FALSE(refused);
+  ASSERT_TRUE(db_->transact([&](Session& s) { return deferred_insert(s, "after"); }));
+  EXPECT_EQ(count_items(), 2);
+}
+
+TEST_F(DatabaseContract, DeferredStatementsAreTracedWithTheirOutcome) {
+  trace::testing::SpanCollector spans;
+  const trace::Tracer tracer(trace::Sampler{}, &spans);
+  db_->set_tracer(&tracer, "contract");
+  trace::Span parent = tracer.start_span("parent");
+  trace::Scope scope(parent);
+  ASSERT_TRUE(db_->transact([&](Session& s) {
+    return s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                              {std::string("a"), int64_t{1}});
+  }));
+  auto failed = db_->transact([&](Session& s) {
+    return s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                              {std::string("a"), int64_t{2}});
+  });
+  ASSERT_FALSE(failed);
+  const auto inserts = spans.named("INSERT items");
+  ASSERT_EQ(inserts.size(), 2u);
+  EXPECT_EQ(inserts[0].parent_span_id, parent.context().span_id);
+  EXPECT_EQ(inserts[0].status, trace::StatusCode::kUnset);
+  EXPECT_EQ(inserts[1].status, trace::StatusCode::kError);
+  EXPECT_EQ(trace::testing::attribute(inserts[1], "error.type"),
+            trace::AttributeValue(std::string("already_exists")));
 }
 
 TEST_F(DatabaseContract, CommitsWhenTheBodySucceeds) {
