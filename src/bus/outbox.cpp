@@ -39,7 +39,9 @@ Result<std::string> Outbox::add(db::Session& session, const OutboxMessage& messa
   set_messaging_attributes(span, system_, kOperationCreate, message.topic);
   span.set_attribute(kMessageIdAttr, id);
   span.set_attribute(kMessageKeyAttr, message.key);
-  auto n = session.execute(
+  // Sent with the transaction's next statement or its COMMIT (see
+  // Session::execute_deferred): the insert's error fails that instead.
+  auto n = session.execute_deferred(
       "INSERT INTO outbox (id, lane, topic, msg_key, msg_type, headers, payload, traceparent, "
       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
       {id, int64_t{partition_for(message.key, kOutboxLanes)}, message.topic, message.key,

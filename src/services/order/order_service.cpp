@@ -315,7 +315,9 @@ void OrderService::place(http::Request& request, http::Responder responder) {
         // and no wake-up of every claimer. Otherwise it is left due.
         const bool local = reserve_slot();
         auto placed = ctx_.db.transact([&](db::Session& s) -> Status {
-          auto inserted = s.execute(
+          // Sent with the COMMIT; a key or hold taken fails the commit
+          // with kAlreadyExists, answered below.
+          auto inserted = s.execute_deferred(
               "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, event_id, hold_id, "
               "seats, amount_minor, currency, status, trace_id, created_at, updated_at) VALUES "
               "($1, "
@@ -324,7 +326,7 @@ void OrderService::place(http::Request& request, http::Responder responder) {
                field("currency"),
                context != nullptr ? db::Value(context->trace_id.hex()) : db::Value(nullptr), now});
           if (!inserted) return fail(inserted.error());
-          if (auto r = s.execute(
+          if (auto r = s.execute_deferred(
                   "INSERT INTO saga_steps (order_id, step, due_at, deadline_at, card_number, "
                   "traceparent, lease_owner, lease_until, attempts) VALUES ($1, 'authorize', $2, "
                   "$3, $4, $5, $6, $7, $8)",
@@ -334,9 +336,10 @@ void OrderService::place(http::Request& request, http::Responder responder) {
               !r) {
             return fail(r.error());
           }
-          if (auto r = s.execute("INSERT INTO order_history (order_id, seq, at, status, detail) "
-                                 "VALUES ($1, 1, $2, 'AUTHORIZING', 'order placed')",
-                                 {order_id, now});
+          if (auto r = s.execute_deferred(
+                  "INSERT INTO order_history (order_id, seq, at, status, detail) "
+                  "VALUES ($1, 1, $2, 'AUTHORIZING', 'order placed')",
+                  {order_id, now});
               !r) {
             return fail(r.error());
           }
@@ -470,7 +473,7 @@ Result<bool> OrderService::transition(db::Session& session, const std::string& o
       step_params);
   if (!step) return fail(step.error());
   if (held != nullptr && *step == 0) return fail(ErrorCode::kAborted, "the step's lease was lost");
-  auto history = session.execute(
+  auto history = session.execute_deferred(
       "INSERT INTO order_history (order_id, seq, at, status, detail) VALUES ($1, (SELECT "
       "COALESCE(MAX(seq), 0) + 1 FROM order_history WHERE order_id = $1), $2, $3, $4)",
       {order_id, now, std::string(status),

@@ -574,12 +574,13 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
     if (!price) return fail(price.error());
     hold.amount_minor = (*price)[0].get<int64_t>(0);
     hold.currency = (*price)[0].get<std::string>(1);
-    if (auto r = s.execute("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, "
-                           "amount_minor, currency, expires_at, created_at) VALUES ($1, $2, $3, "
-                           "'ACTIVE', $4, $5, $6, $7, $8, $9)",
-                           {hold.id, event_id, buyer_id, join(seat_ids, ","),
-                            static_cast<int64_t>(seat_ids.size()), hold.amount_minor, hold.currency,
-                            hold.expires_at, hold.created_at});
+    if (auto r = s.execute_deferred(
+            "INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, "
+            "amount_minor, currency, expires_at, created_at) VALUES ($1, $2, $3, "
+            "'ACTIVE', $4, $5, $6, $7, $8, $9)",
+            {hold.id, event_id, buyer_id, join(seat_ids, ","),
+             static_cast<int64_t>(seat_ids.size()), hold.amount_minor, hold.currency,
+             hold.expires_at, hold.created_at});
         !r) {
       return fail(r.error());
     }
@@ -816,7 +817,7 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
     return fail(ErrorCode::kInternal, fmt::format("hold {} has {} seats but {} were HELD by it",
                                                   hold_id, hold.seats.size(), sold->size()));
   }
-  if (auto r = session.execute(
+  if (auto r = session.execute_deferred(
           "UPDATE holds SET status = 'SOLD', order_id = $2, ended_at = $3 WHERE id = $1",
           {hold_id, order_id, ctx_.clock.now_unix_ms()});
       !r) {
