@@ -342,6 +342,44 @@ TEST_F(DatabaseContract, ReadOnlyTransactionRefusesWrites) {
   EXPECT_EQ(count_items(), 0);
 }
 
+// PostgreSQL runs each statement of a READ COMMITTED read-only transaction
+// with its own BEGIN and COMMIT, in one round trip; this holds either way.
+TEST_F(DatabaseContract, ReadOnlyTransactionsReadSeveralStatementsAndSurviveAFailedOne) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    for (const char* id : {"a", "b"}) {
+      if (auto n = insert(s, id, 3); !n) return fail(n.error());
+    }
+    return ok();
+  }));
+  auto read = [&]() {
+    return db_->transact(
+        [](Session& s) -> Result<int64_t> {
+          auto count = s.query("SELECT COUNT(*) FROM items");
+          if (!count) return fail(count.error());
+          auto qty = s.query("SELECT qty FROM items WHERE id = $1", {std::string("b")});
+          if (!qty) return fail(qty.error());
+          return (*count)[0].get<int64_t>(0) * 10 + (*qty)[0].get<int64_t>(0);
+        },
+        {.read_only = true});
+  };
+  auto both = read();
+  ASSERT_TRUE(both) << both.error().to_string();
+  EXPECT_EQ(*both, 23);
+  for (int i = 0; i < 3; ++i) {  // more than once: each time on a pooled connection
+    auto failed = db_->transact(
+        [](Session& s) -> Status {
+          auto rows = s.query("SELECT no_such_column FROM items");
+          return rows ? ok() : Status(fail(rows.error()));
+        },
+        {.read_only = true});
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code(), ErrorCode::kInternal) << failed.error().to_string();
+  }
+  auto after = read();
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_EQ(*after, 23);
+}
+
 TEST_F(DatabaseContract, SyntaxErrorIsInternalAndNamesTheProblem) {
   auto rows = db_->transact([](Session& s) { return s.query("SELEC 1"); });
   ASSERT_FALSE(rows);
