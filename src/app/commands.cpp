@@ -53,8 +53,8 @@ bool migrate_service(const Settings& settings, const ServiceModule& module, bool
 
 }  // namespace
 
-int run_topics(const Settings& settings, bool dry_run) {
-  const auto specs = topic_specs(settings.bus);
+int run_topics(const Settings& settings, bool dry_run, const ServiceModule* only) {
+  const auto specs = topic_specs(settings.bus, only);
   if (dry_run) {
     for (const auto& t : specs) {
       fmt::print("{}: would create topic {} ({} partitions)\n", settings.bus.backend, t.name,
@@ -87,7 +87,8 @@ int run_migrate(const Settings& settings, const MigrateOptions& options) {
                  *options.service);
       return 2;
     }
-    return migrate_service(settings, *module, options.dry_run) ? 0 : 1;
+    if (!migrate_service(settings, *module, options.dry_run)) return 1;
+    return run_topics(settings, options.dry_run, module);
   }
   bool all_ok = true;
   for (const auto& module : service_modules()) {

@@ -13,16 +13,19 @@
 
 namespace seatflow::app {
 
+struct ServiceModule;
+
 struct MigrateOptions {
   std::optional<std::string> service;  // all services when empty
   bool dry_run = false;
 };
-// Migrates the services' schemas, then creates the bus topics (as run_topics).
+// Migrates the services' schemas, then creates the bus topics (as
+// run_topics); with a service, its schema and the topics it publishes.
 int run_migrate(const Settings& settings, const MigrateOptions& options);
 
-// Creates the topics the services publish to on the configured bus, with
-// bus.partitions partitions; topics that exist are left as they are.
-int run_topics(const Settings& settings, bool dry_run);
+// Creates the topics the services (or `only`) publish to on the configured
+// bus, with bus.partitions partitions; topics that exist are left as they are.
+int run_topics(const Settings& settings, bool dry_run, const ServiceModule* only = nullptr);
 
 // Prints the effective configuration, or with `reference` the Markdown table
 // of every key that docs/configuration.md holds.

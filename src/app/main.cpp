@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   CLI::App* migrate_cmd = cli.add_subcommand(
       "migrate",
       "Apply pending schema migrations of every service (or of --service), then create the bus "
-      "topics.");
+      "topics they publish.");
   migrate_cmd->add_option("--service", migrate.service, "reservation, payment or order");
   migrate_cmd->add_flag("--dry-run", migrate.dry_run, "List what would be applied; change nothing");
 

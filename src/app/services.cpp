@@ -31,9 +31,10 @@ std::vector<db::MigrationFile> migration_files(const ServiceModule& module) {
   return files;
 }
 
-std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings) {
+std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings, const ServiceModule* only) {
   std::vector<bus::TopicSpec> specs;
   for (const auto& module : service_modules()) {
+    if (only != nullptr && module.name != only->name) continue;
     for (const auto topic : module.published_topics) {
       specs.push_back({std::string(topic), settings.partitions});
     }

@@ -27,8 +27,10 @@ struct ServiceModule {
 // src/bus/migrations), then its own migrations.
 std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
 
-// Every topic a service publishes, with the configured partition count.
-std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings);
+// Every topic the services publish (or only `only`'s), with the configured
+// partition count.
+std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings,
+                                        const ServiceModule* only = nullptr);
 
 // The configured bus: the embedded log at <data_dir>/bus.db, or Kafka.
 Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const std::string& data_dir,

@@ -109,6 +109,9 @@ if [[ "$backend" == "sqlite" ]]; then
     grep -qF "embedded: topic order.events is there" "$work/out"
   run --data-dir "$work/data" migrate --service order
   check "second migrate is up to date" grep -qF "order: schema is up to date" "$work/out"
+  check "a service's migrate creates the topics it publishes" \
+    grep -qF "embedded: topic order.events is there" "$work/out"
+  check "and only those" test "$(grep -c "topic .* is there" "$work/out")" -eq 1
   run --data-dir "$work/data" topics --dry-run
   check "topics --dry-run lists the topics" grep -qF "would create topic seat.changes (8 partitions)" "$work/out"
 
