@@ -439,6 +439,10 @@ class PgSession final : public Session {
       if (last != nullptr) result = next_result();
       for (size_t i = 0; i < tail.size(); ++i) (void)check(next_result().get(), "statement failed");
       ResultHandle sync = next_result();
+    } else {
+      // Nothing may have reached the server: never report a commit.
+      error = Error(ErrorCode::kUnavailable,
+                    "cannot send to PostgreSQL: " + trim_message(PQerrorMessage(conn_)));
     }
     if (PQexitPipelineMode(conn_) != 1) {
       // Results left over: the connection is not fit to go back to the pool.
