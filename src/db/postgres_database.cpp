@@ -266,13 +266,8 @@ class PgSession final : public Session {
   Status run_deferred(std::string_view sql, const Params& params, trace::Span&& span) override {
     if (!in_transaction_) return Session::run_deferred(sql, params, std::move(span));
     auto text = checked_text(sql, params);
-    if (!text) {
-      Status refused = fail(text.error());
-      finish_span(span, refused);
-      return refused;
-    }
     BoundParams bound = bind_params(params);
-    auto name = prepare(*text, bound);
+    Result<const std::string*> name = text ? prepare(*text, bound) : fail(text.error());
     if (!name) {
       Status refused = fail(name.error());
       finish_span(span, refused);
@@ -414,7 +409,10 @@ class PgSession final : public Session {
   Result<ResultHandle> pipeline(const Statement* last, const std::vector<std::string>& tail) {
     const std::string begin = std::exchange(begin_, {});
     std::vector<Deferred> deferred = std::exchange(deferred_, {});
-    if (PQenterPipelineMode(conn_) != 1) return one_by_one(begin, deferred, last, tail);
+    if (PQenterPipelineMode(conn_) != 1) {  // only when the connection is busy: unusable
+      return fail(ErrorCode::kUnavailable, "PostgreSQL connection cannot enter pipeline mode: " +
+                                               trim_message(PQerrorMessage(conn_)));
+    }
     bool sent = begin.empty() || send_text(begin);
     for (const auto& d : deferred) sent = sent && send(statement_of(d.text, d.name, d.params));
     if (last != nullptr) sent = sent && send(*last);
@@ -450,28 +448,6 @@ class PgSession final : public Session {
                   "PostgreSQL pipeline did not complete: " + trim_message(PQerrorMessage(conn_)));
     }
     if (error) return fail(*error);
-    return result;
-  }
-
-  // pipeline() where the connection cannot enter pipeline mode: each in its
-  // own round trip.
-  Result<ResultHandle> one_by_one(const std::string& begin, std::vector<Deferred>& deferred,
-                                  const Statement* last, const std::vector<std::string>& tail) {
-    if (!begin.empty()) {
-      if (auto st = run_script(begin); !st) return fail(st.error());
-    }
-    for (auto& d : deferred) {
-      ResultHandle res(exec(statement_of(d.text, d.name, d.params)));
-      const Status outcome = result_ok(res.get())
-                                 ? ok()
-                                 : Status(fail(result_error(conn_, res.get(), "statement failed")));
-      finish_span(d.span, outcome);
-      if (!outcome) return fail(outcome.error());
-    }
-    ResultHandle result(last != nullptr ? exec(*last) : nullptr);
-    for (const auto& sql : tail) {
-      if (auto st = run_script(sql); !st) return fail(st.error());
-    }
     return result;
   }
 
