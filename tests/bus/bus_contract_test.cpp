@@ -414,22 +414,30 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
     return st;
   });
 
+  // A publish first, elsewhere, so that the producer is ready (a broker
+  // just started keeps it waiting a while) and the first relay's pass
+  // below takes far less than its lease.
+  const std::string elsewhere = testing::unique_name("warm-up");
+  ASSERT_TRUE(bus_->create_topics({{elsewhere, 1}}));
+  ASSERT_TRUE(bus_->publish_one({.topic = elsewhere, .key = "k", .payload = "ready?"}));
+
   // The first relay publishes the batch and "dies" before marking it.
   RelayOptions dying = relay_options("relay-a");
   dying.before_mark = [] { return false; };
   OutboxRelay first("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(), dying);
   auto pass = first.run_once();
   ASSERT_FALSE(pass);
-  ASSERT_TRUE(log.wait_for(20));
-  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 20);
 
-  // Another relay takes the lanes over once the lease has run out and
-  // publishes everything again; the inbox drops the duplicates.
+  // Another relay finds the lanes still leased to the first, takes them
+  // over once the lease has run out and publishes everything again; the
+  // inbox drops the duplicates.
   OutboxRelay second("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(),
                      relay_options("relay-b"));
   auto early = second.run_once();
   ASSERT_TRUE(early);
   EXPECT_EQ(*early, 0u) << "the lanes are still leased to the first relay";
+  ASSERT_TRUE(log.wait_for(20));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 20);
   std::this_thread::sleep_for(2200ms);
   auto again = second.run_once();
   ASSERT_TRUE(again) << again.error().to_string();
