@@ -58,8 +58,15 @@ size_t handle_all_until_done(const SubscriptionOptions& options, std::span<const
         handled += batch.size();
         continue;
       }
-      log::warn("consumer {}: a batch of {} messages failed: {}; handling them one at a time",
-                options.group, batch.size(), st.error().to_string());
+      if (st.error().code() == ErrorCode::kAlreadyExists) {  // a redelivery, say
+        log::info(
+            "consumer {}: a batch of {} messages holds one already handled ({}); "
+            "handling them one at a time",
+            options.group, batch.size(), st.error().to_string());
+      } else {
+        log::warn("consumer {}: a batch of {} messages failed: {}; handling them one at a time",
+                  options.group, batch.size(), st.error().to_string());
+      }
     }
     for (const Message& message : batch) {
       if (!handle_until_done(options, message, stop)) return handled;

@@ -47,6 +47,15 @@ Inbox::~Inbox() = default;
 
 namespace {
 
+// A message's inbox row. Alone, a duplicate's insert changes nothing and
+// says so; in a batch it fails the batch.
+constexpr std::string_view kInsertInbox =
+    "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
+    "VALUES ($1, $2, $3, $4, 'processed', $5)";
+constexpr std::string_view kInsertInboxUnlessThere =
+    "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
+    "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING";
+
 bool acts_on_type(const std::vector<std::string>& acts_on, const Message& m) {
   return acts_on.empty() || std::find(acts_on.begin(), acts_on.end(), m.type()) != acts_on.end();
 }
@@ -96,14 +105,15 @@ trace::Span start_process_span(const trace::Tracer& tracer, std::string_view sys
 Result<bool> Inbox::apply(db::Session& s, const Message& message, const std::string& id,
                           const InboxHandler& handler) {
   // Inserting first also makes a concurrent duplicate wait for this one.
-  auto inserted = s.execute(
-      "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
-      "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING",
-      {options_.consumer, id, message.topic, message.type(), clock_.now_unix_ms()});
+  auto inserted = s.execute(kInsertInboxUnlessThere, inbox_row(message, id));
   if (!inserted) return fail(inserted.error());
   if (*inserted == 0) return true;
   if (auto st = handler(s, message); !st) return fail(st.error());
   return false;
+}
+
+db::Params Inbox::inbox_row(const Message& message, const std::string& id) const {
+  return {options_.consumer, id, message.topic, message.type(), clock_.now_unix_ms()};
 }
 
 void Inbox::acknowledge_duplicate(trace::Span& span, const Message& message,
@@ -151,16 +161,18 @@ Status Inbox::handle_batch(std::span<const Message> messages, const InboxHandler
     any = any || acts;
   }
   if (!any) return ok();
-  std::vector<char> duplicate(messages.size(), 0);
+  // Each message's inbox row goes out with its handler's first statement,
+  // not in a round trip of its own, and is still inserted before that
+  // statement runs. A message already handled fails the batch at its
+  // insert (kAlreadyExists), and the bus then offers the messages one at a
+  // time, through handle(), which acknowledges the duplicate.
   auto st = db_.transact([&](db::Session& s) -> Status {
     for (size_t i = 0; i < messages.size(); ++i) {
       if (ids[i].empty()) continue;
       trace::Scope scope(spans[i]);
-      auto applied = apply(s, messages[i], ids[i], handler);
-      if (!applied) {
-        return fail(applied.error().with_context(messages[i].type() + " " + ids[i]));
-      }
-      duplicate[i] = *applied ? 1 : 0;
+      Status applied = s.execute_deferred(kInsertInbox, inbox_row(messages[i], ids[i]));
+      if (applied) applied = handler(s, messages[i]);
+      if (!applied) return fail(applied.error().with_context(messages[i].type() + " " + ids[i]));
     }
     return ok();
   });
@@ -171,9 +183,6 @@ Status Inbox::handle_batch(std::span<const Message> messages, const InboxHandler
       spans[i].set_status(trace::StatusCode::kError, st.error().message());
     }
     return st;
-  }
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (duplicate[i] != 0) acknowledge_duplicate(spans[i], messages[i], ids[i]);
   }
   purge_if_due();
   return ok();

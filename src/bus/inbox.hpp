@@ -17,6 +17,8 @@
 // messages: each has its inbox row and effect applied in turn, and they
 // commit together or not at all. A batch that fails is not counted against
 // its messages: the bus then offers them one at a time, through handle().
+// A batch holding a message already handled fails too (its inbox row
+// cannot be inserted), so a batch costs no round trip per inbox row.
 //
 // Each message is handled inside a `process <topic>` CONSUMER span, child
 // of the context in its headers; the handler's spans and logs sit under it.
@@ -96,6 +98,8 @@ class Inbox {
   // already in the inbox (nothing done).
   Result<bool> apply(db::Session& s, const Message& message, const std::string& id,
                      const InboxHandler& handler);
+  // The parameters of an inbox row for `message`.
+  db::Params inbox_row(const Message& message, const std::string& id) const;
   // Counts and logs a duplicate acknowledged without effect.
   void acknowledge_duplicate(trace::Span& span, const Message& message, const std::string& id);
 

@@ -577,6 +577,47 @@ TEST_F(BusContract, ABatchCommitsTogetherAndAFailedOneIsRetriedMessageByMessage)
   EXPECT_GT(rolled_back, 0);
 }
 
+// A batch sends its inbox rows with its effects, without asking first
+// whether each message was handled before: one that was fails the batch at
+// its row, and the messages are then handled one at a time, the duplicate
+// acknowledged without effect.
+TEST_F(BusContract, ABatchHoldingAMessageAlreadyHandledIsRetriedMessageByMessage) {
+  ASSERT_TRUE(db_->transact([](db::Session& s) {
+    return s.execute_script("CREATE TABLE effects (message_id TEXT PRIMARY KEY)");
+  }));
+  Inbox inbox(*db_, bus_->system(), tracer_, SystemClock::instance(), {.consumer = "again"});
+  const InboxHandler effect = [&](db::Session& s, const Message& m) -> Status {
+    auto n = s.execute("INSERT INTO effects (message_id) VALUES ($1)", {m.id()});
+    return n ? ok() : fail(n.error());
+  };
+  constexpr int kMessages = 10;
+  std::vector<Message> received;
+  for (int i = 0; i < kMessages; ++i) {
+    const OutgoingMessage out = message("k", i);
+    received.push_back(
+        {.topic = out.topic, .key = out.key, .headers = out.headers, .payload = out.payload});
+  }
+  ASSERT_TRUE(inbox.handle(received[3], effect));  // k#3 was handled before
+
+  auto batch = inbox.handle_batch(received, effect);
+  ASSERT_FALSE(batch);
+  EXPECT_EQ(batch.error().code(), ErrorCode::kAlreadyExists) << batch.error().to_string();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 1) << "the batch rolled back whole";
+
+  for (const Message& m : received) ASSERT_TRUE(inbox.handle(m, effect));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), kMessages) << "each effect exactly once";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM inbox WHERE consumer = 'again'"), kMessages);
+  int duplicates = 0;
+  for (const auto& span : spans_.all()) {
+    if (trace::testing::attribute(span, "seatflow.message.duplicate")) ++duplicates;
+  }
+  EXPECT_EQ(duplicates, 1);
+
+  // A batch of messages all handled before changes nothing either.
+  EXPECT_FALSE(inbox.handle_batch(received, effect));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), kMessages);
+}
+
 TEST_F(BusContract, InboxRowsPastTheRetentionArePurged) {
   ManualClock clock;
   Inbox inbox(*db_, bus_->system(), tracer_, clock,
