@@ -368,6 +368,19 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual((states["A-2-1"], states["A-2-2"]), ("SOLD", "SOLD"))
         stream.close()
 
+    def test_a_hold_costs_the_price_of_each_seats_tier(self):
+        s = self.server
+        token = s.session()
+        # premium 120.00 + balcony 45.00; then standard 75.00 + balcony 45.00
+        for seats, amount in ((["A-9-1", "D-9-1"], 16500), (["B-9-2", "D-9-2"], 12000)):
+            status, hold = s.hold(token, self.event, seats)
+            self.assertEqual(status, 201, hold)
+            self.assertEqual((hold["amount_minor"], hold["currency"]), (amount, "EUR"), hold)
+            status, read = s.request("GET", f"/api/holds/{hold['id']}", token=token)
+            self.assertEqual((status, read["amount_minor"]), (200, amount), read)
+            status, released = s.request("DELETE", f"/api/holds/{hold['id']}", token=token)
+            self.assertEqual(status, 200, released)
+
     def test_order_status_stream(self):
         s = self.server
         token = s.session()

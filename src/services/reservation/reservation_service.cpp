@@ -178,6 +178,8 @@ struct ReservationService::SeatMap {
   std::string event_json;                    // {"id":..,"name":..,...}
   std::string layout_json;                   // "tiers":[..],"sections":[..]
   std::map<std::string, int64_t> positions;  // seat id -> pos
+  std::vector<int64_t> prices;               // pos -> the seat's price, in minor units
+  std::string currency;
   int64_t seat_count = 0;
 };
 
@@ -412,15 +414,18 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
         map->event_json = json::serialize(event_json((*event)[0]));
         map->seat_count = (*event)[0].get<int64_t>("seat_count");
+        map->currency = (*event)[0].get<std::string>("currency");
         auto tiers = s.query(
             "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
             "DESC, name",
             {event_id});
         if (!tiers) return fail(tiers.error());
         json::array tier_list;
+        std::map<std::string, int64_t, std::less<>> tier_prices;
         for (const auto& t : *tiers) {
           tier_list.push_back(
               json::object{{"name", t.get<std::string>(0)}, {"price_minor", t.get<int64_t>(1)}});
+          tier_prices.emplace(t.get<std::string>(0), t.get<int64_t>(1));
         }
         auto seats = s.query(
             "SELECT seat_id, pos, section, row_label, number, tier FROM seats WHERE event_id = $1 "
@@ -430,18 +435,28 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         // Sections of rows of consecutive seats: {"name","rows":[{"label","tier","first",
         // "count","pos"}]}, in seat map order.
         json::array sections;
+        map->prices.resize(seats->size());
         for (const auto& seat : *seats) {
           const auto section = seat.get<std::string>("section");
           const auto row = seat.get<std::string>("row_label");
           const auto pos = seat.get<int64_t>("pos");
+          const auto tier = seat.get<std::string>("tier");
           map->positions.emplace(seat.get<std::string>("seat_id"), pos);
+          if (pos < 0 || std::cmp_greater_equal(pos, seats->size())) {
+            return fail(
+                ErrorCode::kInternal,
+                fmt::format("seat {} of event {} has position {} of {} seats",
+                            seat.get<std::string>("seat_id"), event_id, pos, seats->size()));
+          }
+          const auto price = tier_prices.find(tier);
+          map->prices[static_cast<size_t>(pos)] = price == tier_prices.end() ? 0 : price->second;
           if (sections.empty() || sections.back().as_object()["name"].as_string() != section) {
             sections.push_back(json::object{{"name", section}, {"rows", json::array()}});
           }
           json::array& rows = sections.back().as_object()["rows"].as_array();
           if (rows.empty() || rows.back().as_object()["label"].as_string() != row) {
             rows.push_back(json::object{{"label", row},
-                                        {"tier", seat.get<std::string>("tier")},
+                                        {"tier", tier},
                                         {"first", seat.get<int64_t>("number")},
                                         {"count", 0},
                                         {"pos", pos}});
@@ -526,6 +541,12 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
             .expires_at = 0,
             .created_at = ctx_.clock.now_unix_ms()};
   hold.expires_at = hold.created_at + options_.hold_ttl.count();
+  // The price from the seat map: an event's seats and price tiers never
+  // change once it is created.
+  hold.currency = (*map)->currency;
+  for (const auto& id : seat_ids) {
+    hold.amount_minor += (*map)->prices[static_cast<size_t>((*map)->positions.at(id))];
+  }
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     auto owned = s.query(
         "SELECT COALESCE(SUM(seat_count), 0) FROM holds WHERE event_id = $1 AND buyer_id = $2 "
@@ -563,17 +584,6 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
       return fail(ErrorCode::kConflict,
                   "these seats are no longer available: " + join(names, ", "));
     }
-    db::Params price_params{event_id};
-    for (const auto& id : seat_ids) price_params.emplace_back(id);
-    auto price = s.query(
-        "SELECT COALESCE(SUM(t.price_minor), 0), MIN(e.currency) FROM seats s "
-        "JOIN price_tiers t ON t.event_id = s.event_id AND t.name = s.tier "
-        "JOIN events e ON e.id = s.event_id WHERE s.event_id = $1 AND s.seat_id IN (" +
-            db::placeholder_list(2, seat_ids.size()) + ")",
-        price_params);
-    if (!price) return fail(price.error());
-    hold.amount_minor = (*price)[0].get<int64_t>(0);
-    hold.currency = (*price)[0].get<std::string>(1);
     if (auto r = s.execute_deferred(
             "INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, "
             "amount_minor, currency, expires_at, created_at) VALUES ($1, $2, $3, "
