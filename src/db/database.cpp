@@ -88,11 +88,17 @@ std::vector<std::function<void()>> Database::take_after_commit(Session& session)
 }
 
 Status Database::run_body(Session& session, const std::function<Status(Session&)>& body) {
+  session.failed_.reset();
+  Status result;
   try {
-    return body(session);
+    result = body(session);
   } catch (const RowAccessError& e) {
     return fail(ErrorCode::kInternal, e.what());
   }
+  if (result && session.failed_) {
+    return fail(session.failed_->with_context("a statement of the transaction failed"));
+  }
+  return result;
 }
 
 Status Database::run_in_transaction(Session& session, std::string_view begin_sql,
@@ -281,7 +287,11 @@ void Session::finish_span(trace::Span& span, const Status& outcome) {
 Result<Rows> Session::query(std::string_view sql, const Params& params) {
   trace::Span span = statement_span(sql);
   auto rows = run_query(sql, params);
-  if (span.recording()) finish_span(span, rows ? ok() : Status(fail(rows.error())));
+  if (!rows || span.recording()) {
+    const Status outcome = rows ? ok() : Status(fail(rows.error()));
+    remember(outcome);
+    if (span.recording()) finish_span(span, outcome);
+  }
   return rows;
 }
 
@@ -292,7 +302,13 @@ Result<int64_t> Session::execute(std::string_view sql, const Params& params) {
 }
 
 Status Session::execute_deferred(std::string_view sql, const Params& params) {
-  return run_deferred(sql, params, statement_span(sql));
+  Status outcome = run_deferred(sql, params, statement_span(sql));
+  remember(outcome);
+  return outcome;
+}
+
+void Session::remember(const Status& outcome) {
+  if (!outcome && !failed_) failed_ = outcome.error();
 }
 
 Status Session::run_deferred(std::string_view sql, const Params& params, trace::Span&& span) {

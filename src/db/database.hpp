@@ -215,7 +215,14 @@ class Session {
   // The CLIENT span of `sql` under the current context; a non-recording one
   // outside a sampled trace or without a tracer.
   trace::Span statement_span(std::string_view sql) const;
+  // Keeps the first error of a statement of the transaction.
+  void remember(const Status& outcome);
   std::vector<std::function<void()>> after_commit_;
+  // The transaction's first failed statement: the transaction then never
+  // commits, even if the body goes on and returns ok. PostgreSQL would
+  // answer its COMMIT with a ROLLBACK, not an error; SQLite would commit the
+  // other statements.
+  std::optional<Error> failed_;
   const trace::Tracer* tracer_ = nullptr;
   std::string_view namespace_;  // db.namespace of its spans
 };
@@ -254,7 +261,8 @@ class Database {
 
   // Runs `body` in a transaction; commits if it returns ok, rolls back if it
   // returns an error or throws RowAccessError. Returns body's error, or the
-  // commit's.
+  // commit's. A transaction in which a statement failed rolls back even if
+  // the body returns ok, and returns that statement's error.
   virtual Status run_transaction(const TransactionOptions& options,
                                  const std::function<Status(Session&)>& body) = 0;
 
@@ -279,7 +287,9 @@ class Database {
   // and hands over the after-commit callbacks a body registered.
   void attach(Session& session) const;
   static std::vector<std::function<void()>> take_after_commit(Session& session);
-  // Runs `body`; a RowAccessError it throws becomes ErrorCode::kInternal.
+  // Runs `body`; a RowAccessError it throws becomes ErrorCode::kInternal,
+  // and a body that returns ok after one of its statements failed returns
+  // that statement's error.
   static Status run_body(Session& session, const std::function<Status(Session&)>& body);
 
  public:

@@ -237,6 +237,44 @@ TEST_F(DatabaseContract, AFailedDeferredStatementFailsTheTransactionWithItsCode)
   EXPECT_EQ(count_items(), 2);
 }
 
+// A body that goes on after one of its statements failed, and returns ok,
+// still does not commit: PostgreSQL answers the COMMIT of such a
+// transaction with a ROLLBACK (no error), and SQLite would commit the
+// statements around the failed one. Both refuse it alike, with the failed
+// statement's error, and keep nothing of it.
+TEST_F(DatabaseContract, ABodyThatGoesOnAfterAFailedStatementCommitsNothing) {
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "dup", 1);
+    return n ? ok() : fail(n.error());
+  }));
+  auto ignored = db_->transact([&](Session& s) -> Status {
+    (void)insert(s, "before", 1);
+    (void)insert(s, "dup", 1);  // fails; its error is dropped
+    (void)insert(s, "after", 1);
+    return ok();
+  });
+  ASSERT_FALSE(ignored);
+  EXPECT_EQ(ignored.error().code(), ErrorCode::kAlreadyExists) << ignored.error().to_string();
+  EXPECT_EQ(count_items(), 1);
+  // A deferred statement whose error came back through the next statement
+  // and was dropped there too.
+  auto dropped = db_->transact([&](Session& s) -> Status {
+    (void)s.execute_deferred("INSERT INTO items (id, qty) VALUES ($1, $2)",
+                             {std::string("dup"), int64_t{2}});
+    (void)s.query("SELECT COUNT(*) FROM items");
+    return ok();
+  });
+  ASSERT_FALSE(dropped);
+  EXPECT_EQ(dropped.error().code(), ErrorCode::kAlreadyExists) << dropped.error().to_string();
+  EXPECT_EQ(count_items(), 1);
+  // The next transaction on the same connections starts clean.
+  ASSERT_TRUE(db_->transact([&](Session& s) -> Status {
+    auto n = insert(s, "fine", 1);
+    return n ? ok() : fail(n.error());
+  }));
+  EXPECT_EQ(count_items(), 2);
+}
+
 TEST_F(DatabaseContract, DeferredStatementsAreTracedWithTheirOutcome) {
   trace::testing::SpanCollector spans;
   const trace::Tracer tracer(trace::Sampler{}, &spans);
