@@ -58,14 +58,14 @@ size_t handle_all_until_done(const SubscriptionOptions& options, std::span<const
         handled += batch.size();
         continue;
       }
-      if (st.error().code() == ErrorCode::kAlreadyExists) {  // a redelivery, say
-        log::info(
-            "consumer {}: a batch of {} messages holds one already handled ({}); "
-            "handling them one at a time",
-            options.group, batch.size(), st.error().to_string());
-      } else {
-        log::warn("consumer {}: a batch of {} messages failed: {}; handling them one at a time",
-                  options.group, batch.size(), st.error().to_string());
+      // A batch holding a message already handled (a redelivery) is usual.
+      const log::Level level =
+          st.error().code() == ErrorCode::kAlreadyExists ? log::Level::kInfo : log::Level::kWarn;
+      if (log::enabled(level)) {
+        log::write(level,
+                   fmt::format("consumer {}: a batch of {} messages failed: {}; handling them one "
+                               "at a time",
+                               options.group, batch.size(), st.error().to_string()));
       }
     }
     for (const Message& message : batch) {

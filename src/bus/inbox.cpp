@@ -52,9 +52,8 @@ namespace {
 constexpr std::string_view kInsertInbox =
     "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
     "VALUES ($1, $2, $3, $4, 'processed', $5)";
-constexpr std::string_view kInsertInboxUnlessThere =
-    "INSERT INTO inbox (consumer, message_id, topic, msg_type, outcome, processed_at) "
-    "VALUES ($1, $2, $3, $4, 'processed', $5) ON CONFLICT (consumer, message_id) DO NOTHING";
+const std::string kInsertInboxUnlessThere =
+    std::string(kInsertInbox) + " ON CONFLICT (consumer, message_id) DO NOTHING";
 
 bool acts_on_type(const std::vector<std::string>& acts_on, const Message& m) {
   return acts_on.empty() || std::find(acts_on.begin(), acts_on.end(), m.type()) != acts_on.end();

@@ -287,11 +287,8 @@ void Session::finish_span(trace::Span& span, const Status& outcome) {
 Result<Rows> Session::query(std::string_view sql, const Params& params) {
   trace::Span span = statement_span(sql);
   auto rows = run_query(sql, params);
-  if (!rows || span.recording()) {
-    const Status outcome = rows ? ok() : Status(fail(rows.error()));
-    remember(outcome);
-    if (span.recording()) finish_span(span, outcome);
-  }
+  if (!rows) remember(rows.error());
+  if (span.recording()) finish_span(span, rows ? ok() : Status(fail(rows.error())));
   return rows;
 }
 
@@ -303,12 +300,12 @@ Result<int64_t> Session::execute(std::string_view sql, const Params& params) {
 
 Status Session::execute_deferred(std::string_view sql, const Params& params) {
   Status outcome = run_deferred(sql, params, statement_span(sql));
-  remember(outcome);
+  if (!outcome) remember(outcome.error());
   return outcome;
 }
 
-void Session::remember(const Status& outcome) {
-  if (!outcome && !failed_) failed_ = outcome.error();
+void Session::remember(const Error& error) {
+  if (!failed_) failed_ = error;
 }
 
 Status Session::run_deferred(std::string_view sql, const Params& params, trace::Span&& span) {

@@ -215,8 +215,8 @@ class Session {
   // The CLIENT span of `sql` under the current context; a non-recording one
   // outside a sampled trace or without a tracer.
   trace::Span statement_span(std::string_view sql) const;
-  // Keeps the first error of a statement of the transaction.
-  void remember(const Status& outcome);
+  // Keeps `error` if it is the transaction's first failed statement's.
+  void remember(const Error& error);
   std::vector<std::function<void()>> after_commit_;
   // The transaction's first failed statement: the transaction then never
   // commits, even if the body goes on and returns ok. PostgreSQL would

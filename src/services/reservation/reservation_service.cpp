@@ -525,28 +525,27 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
   if (std::adjacent_find(seat_ids.begin(), seat_ids.end()) != seat_ids.end()) {
     return fail(ErrorCode::kInvalidArgument, "a seat is listed twice");
   }
+  // The price from the seat map: an event's seats and price tiers never
+  // change once it is created.
+  int64_t amount_minor = 0;
   for (const auto& id : seat_ids) {
-    if (!(*map)->positions.contains(id)) {
+    const auto pos = (*map)->positions.find(id);
+    if (pos == (*map)->positions.end()) {
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("event {} has no seat {}", event_id, id));
     }
+    amount_minor += (*map)->prices[static_cast<size_t>(pos->second)];
   }
   Hold hold{.id = ids_.next().to_string(),
             .event_id = event_id,
             .buyer_id = buyer_id,
             .status = "ACTIVE",
             .seats = seat_ids,
-            .amount_minor = 0,
-            .currency = "",
+            .amount_minor = amount_minor,
+            .currency = (*map)->currency,
             .expires_at = 0,
             .created_at = ctx_.clock.now_unix_ms()};
   hold.expires_at = hold.created_at + options_.hold_ttl.count();
-  // The price from the seat map: an event's seats and price tiers never
-  // change once it is created.
-  hold.currency = (*map)->currency;
-  for (const auto& id : seat_ids) {
-    hold.amount_minor += (*map)->prices[static_cast<size_t>((*map)->positions.at(id))];
-  }
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     auto owned = s.query(
         "SELECT COALESCE(SUM(seat_count), 0) FROM holds WHERE event_id = $1 AND buyer_id = $2 "
