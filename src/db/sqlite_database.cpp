@@ -1,6 +1,7 @@
 #include "db/sqlite_database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -282,13 +283,29 @@ class SqliteSession final : public Session {
 // checkpoints the file on a connection of its own, PASSIVE as the automatic
 // checkpoint is (it never waits for readers or the writer), while the
 // writer goes on. The threshold is SQLite's default.
+//
+// The WAL starts over from its beginning only when a write begins with
+// every frame of it copied, and under a steady stream of writes that never
+// happens by itself: each checkpoint leaves the frames written while it
+// copied. The WAL then grew for as long as the writes went on, by some
+// 100 KB a purchase in a flash sale, each commit into newly allocated
+// blocks of the file. So once the WAL is `restart_pages` long, the writer
+// itself copies what is left right after the thread's next checkpoint, and
+// the write after that starts the WAL over. That copy, and its two fsyncs,
+// hold the file's writes up for a moment (10-40 ms on the test machine's
+// disk) once per cycle.
 class Checkpointer {
  public:
   static constexpr int kWalPages = 1000;
 
   // Takes over the writer's checkpoints.
-  Checkpointer(sqlite3* writer, std::unique_ptr<SqliteConnection> own, std::string path)
-      : writer_(writer), own_(std::move(own)), path_(std::move(path)) {
+  Checkpointer(sqlite3* writer, std::unique_ptr<SqliteConnection> own, std::string path,
+               int restart_pages)
+      : writer_(writer),
+        own_(std::move(own)),
+        path_(std::move(path)),
+        restart_pages_(restart_pages),
+        finish_at_(restart_pages) {
     sqlite3_wal_hook(writer_, &Checkpointer::committed, this);
     thread_ = std::thread([this] { run(); });
   }
@@ -309,22 +326,58 @@ class Checkpointer {
  private:
   // The writer's WAL hook, after each commit: `pages` is the WAL's size.
   // Asks for a checkpoint each time the WAL has grown by the threshold
-  // since the last ask. (A WAL whose readers kept a checkpoint from copying
-  // all of it does not start over, and asking again after every commit
-  // would checkpoint, and fsync, a few pages at a time.)
-  static int committed(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+  // since the last ask, or finishes one once it is long. (A WAL whose
+  // readers kept a checkpoint from copying all of it does not start over,
+  // and checkpointing again after every commit would copy, and fsync, a few
+  // pages at a time.)
+  static int committed(void* self, sqlite3* db, const char* /*schema*/, int pages) {
     auto* checkpointer = static_cast<Checkpointer*>(self);
-    if (pages < checkpointer->last_pages_) checkpointer->asked_at_ = 0;  // the WAL started over
-    checkpointer->last_pages_ = pages;
-    if (pages - checkpointer->asked_at_ >= kWalPages) {
-      checkpointer->asked_at_ = pages;
-      {
-        std::lock_guard lock(checkpointer->mu_);
-        checkpointer->due_ = true;
-      }
-      checkpointer->wake_.notify_one();
+    if (pages < checkpointer->last_pages_) {  // the WAL started over
+      checkpointer->asked_at_ = 0;
+      checkpointer->finish_at_ = checkpointer->restart_pages_;
+      checkpointer->finish_after_ = 0;
     }
+    checkpointer->last_pages_ = pages;
+    if (pages >= checkpointer->finish_at_) {
+      checkpointer->finish(db, pages);
+      return SQLITE_OK;
+    }
+    if (pages - checkpointer->asked_at_ >= kWalPages) checkpointer->ask(pages);
     return SQLITE_OK;
+  }
+
+  // Wakes the thread for a checkpoint.
+  void ask(int pages) {
+    asked_at_ = pages;
+    {
+      std::lock_guard lock(mu_);
+      due_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  // On the writer, right after a commit, once the WAL is long: copies what
+  // the thread's checkpoint left (the frames written while it copied), so
+  // that the next write starts the WAL over. The thread is asked first, and
+  // not again until then: this copies right after its checkpoint ends, when
+  // what is left is least. If a reader kept this from copying every frame,
+  // the thread takes over again for kWalPages.
+  void finish(sqlite3* db, int pages) {
+    const uint64_t done = checkpoints_done_.load(std::memory_order_acquire);
+    if (finish_after_ == 0) {
+      // One checkpoint of the thread from now: the one in progress, if
+      // any, started before the WAL was this long.
+      finish_after_ = done + 1 + (copying_.load(std::memory_order_acquire) ? 1 : 0);
+      ask(pages);
+      return;
+    }
+    if (done < finish_after_) return;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc == SQLITE_BUSY) return;  // the thread began another checkpoint
+    if (rc != SQLITE_OK) log::warn("checkpoint of {}: {}", path_, sqlite3_errmsg(db));
+    finish_at_ = pages + kWalPages;
+    finish_after_ = 0;
   }
 
   void run() {
@@ -335,10 +388,11 @@ class Checkpointer {
       if (stopping_) return;
       due_ = false;
       lock.unlock();
-      int wal_pages = 0;
-      int copied = 0;
+      copying_.store(true, std::memory_order_release);
       const int rc = sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                               &wal_pages, &copied);
+                                               nullptr, nullptr);
+      copying_.store(false, std::memory_order_release);
+      checkpoints_done_.fetch_add(1, std::memory_order_release);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         log::warn("checkpoint of {}: {}", path_, sqlite3_errmsg(own_->handle()));
       }
@@ -351,6 +405,11 @@ class Checkpointer {
   const std::string path_;
   int last_pages_ = 0;  // the writer's: the WAL's size at the last commit
   int asked_at_ = 0;    // the writer's: its size at the last ask
+  const int restart_pages_;
+  int finish_at_;                              // the writer's: the size at which it finishes
+  uint64_t finish_after_ = 0;                  // the writer's: the thread's checkpoint it waits for
+  std::atomic<bool> copying_{false};           // the thread is checkpointing
+  std::atomic<uint64_t> checkpoints_done_{0};  // by the thread
   std::mutex mu_;
   std::condition_variable wake_;
   bool due_ = false;       // guarded by mu_
@@ -386,8 +445,8 @@ class SqliteDatabase final : public Database {
     }
     auto own = connect(false);
     if (!own) return fail(own.error());
-    checkpointer_ =
-        std::make_unique<Checkpointer>(writer_->handle(), std::move(*own), options_.path);
+    checkpointer_ = std::make_unique<Checkpointer>(writer_->handle(), std::move(*own),
+                                                   options_.path, options_.wal_restart_pages);
     return ok();
   }
 

@@ -37,6 +37,10 @@ struct SqliteOptions {
   // transaction here changes a few rows in several B-trees and writes each
   // page it touches whole, to the WAL and again at the checkpoint.
   int page_size = 2048;
+  // The WAL's length in pages at which the writer finishes the background
+  // checkpoint itself, so that the WAL starts over instead of growing for as
+  // long as writes never pause (see the Checkpointer). About 32 MiB.
+  int wal_restart_pages = 16'000;
 };
 
 Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options);
