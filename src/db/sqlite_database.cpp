@@ -371,7 +371,7 @@ class Checkpointer {
       ask(pages);
       return;
     }
-    if (done < finish_after_) return;
+    if (done < finish_after_ || copying_.load(std::memory_order_acquire)) return;
     const int rc =
         sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc == SQLITE_BUSY) return;  // the thread began another checkpoint
@@ -661,6 +661,11 @@ Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
   }
   if (options.reader_connections < 1) {
     return fail(ErrorCode::kInvalidArgument, "SQLite needs at least one reader connection");
+  }
+  if (options.wal_restart_pages < 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "SQLite's WAL restart length must be at least one page, got " +
+                    std::to_string(options.wal_restart_pages));
   }
   auto db = std::make_unique<SqliteDatabase>(options);
   if (auto st = db->open(); !st) return fail(st.error());

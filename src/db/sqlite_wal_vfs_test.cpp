@@ -181,6 +181,13 @@ TEST_F(WalCoalescingVfs, TheWalStartsOverWhileWritesNeverPause) {
   EXPECT_EQ(other.text("PRAGMA integrity_check"), "ok");
 }
 
+TEST_F(WalCoalescingVfs, AWalRestartLengthUnderOnePageIsRefused) {
+  auto refused = open_sqlite({.path = path_, .wal_restart_pages = 0});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(path_));
+}
+
 // A file the adapter creates has its page size; one that exists keeps its
 // own; a size SQLite cannot use is refused.
 TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn) {
