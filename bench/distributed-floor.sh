@@ -35,28 +35,16 @@
 # measurement, 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DURATION="${DURATION:-15}"
 source scripts/lib/common.sh
+source scripts/lib/bench.sh  # installs, builds; $work and $pids, cleaned up on exit
 source scripts/lib/postgres.sh
 source scripts/lib/up.sh
 
 goal="${GOAL:-1500}"
 writes="${WRITES:-6}"
 requests="${REQUESTS:-6}"
-duration="${DURATION:-15}"
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-
-work="$(mktemp -d -t seatflow-bench-floor.XXXXXX)"
-chmod 755 "$work"
-nginx_pid=""
-cleanup() {
-  [[ -n "$nginx_pid" ]] && kill "$nginx_pid" 2>/dev/null || true
-  up_stop
-  pg_stop
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'pg_stop; _bench_cleanup' EXIT
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 # µs of busy CPU per unit: per_unit_us TICKS_BEFORE TICKS_AFTER UNITS
@@ -105,6 +93,7 @@ pg_stop
 
 # HTTP through nginx.
 up_start "$work"
+pids+=("$UP_PID")
 upstream="${UP_URL#http://}"
 gateway_port="$(free_port)"
 mkdir -p "$work/nginx"
@@ -129,7 +118,7 @@ http {
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
-nginx_pid=$!
+pids+=($!)
 url="http://127.0.0.1:$gateway_port/health/live"
 wait_for 15 curl -sf "$url"
 wrk -t 2 -c 64 -d 3s "$url" >/dev/null
