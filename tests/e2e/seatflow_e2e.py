@@ -445,7 +445,8 @@ class PurchaseTest(unittest.TestCase):
         status, hold = s.hold(token, self.event, ["C-2-1"])
         self.assertEqual(status, 201, hold)
         first = s.order(token, hold["id"], GOOD_CARD, "same-key")
-        again = s.order(token, hold["id"], GOOD_CARD, "same-key")
+        # The hold's id in capitals names the same hold: the same request.
+        again = s.order(token, hold["id"].upper(), GOOD_CARD, "same-key")
         self.assertEqual(first[0], 202)
         self.assertEqual(again[0], 202)
         self.assertEqual(first[1]["id"], again[1]["id"])
@@ -480,6 +481,12 @@ class PurchaseTest(unittest.TestCase):
             self.assertIn("detail", problem)
         status, problem = s.order(token, "no-such-hold", GOOD_CARD, "bad-1")
         self.assertEqual(status, 404, problem)
+        # A hold id that is no UUID names no hold, whatever it holds: it does
+        # not reach the hold check's URL (its path, its query).
+        for n, hold_id in enumerate(("../../api/events", "A-1-1 x", "x?y=1", "%2e%2e", "\u00e9")):
+            status, problem = s.order(token, hold_id, GOOD_CARD, f"bad-id-{n}")
+            self.assertEqual(status, 404, (hold_id, problem))
+            self.assertIn("no hold", problem["detail"])
         status, problem = s.order(token, "x", "1234", "bad-2")
         self.assertEqual(status, 400, problem)
         status, problem = s.request("POST", "/api/orders", token=token, body={"hold_id": "x"})

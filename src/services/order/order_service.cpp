@@ -11,6 +11,7 @@
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
+#include "core/uuid.hpp"
 #include "http/json.hpp"
 #include "services/common/cards.hpp"
 #include "services/common/json_fields.hpp"
@@ -217,15 +218,21 @@ void OrderService::place(http::Request& request, http::Responder responder) {
   if (!body) return responder.send(http::json_error_response(body.error()));
   auto object = services::as_object(*body);
   if (!object) return responder.send(http::problem_for(object.error()));
-  auto hold_id = services::string_field(**object, "hold_id", 64);
-  if (!hold_id) return responder.send(http::problem_for(hold_id.error()));
+  auto hold_field = services::string_field(**object, "hold_id", 64);
+  if (!hold_field) return responder.send(http::problem_for(hold_field.error()));
   auto card = services::string_field(**object, "card_number", 40);
   if (!card) return responder.send(http::problem_for(card.error()));
   const std::string digits = services::normalize_card_number(*card);
   if (!services::valid_card_number(digits)) {
     return responder.send(http::problem(400, "field 'card_number' is not a valid card number"));
   }
-  const std::string hash = services::sha256_hex(*hold_id + "|" + digits);
+  // A hold id is a UUID: anything else names no hold, and must not become
+  // part of the hold check's URL ("../", a space, a query). Taken in its
+  // canonical form, so that the id in capitals names the same hold.
+  const auto hold_uuid = Uuid::parse(*hold_field);
+  if (!hold_uuid) return responder.send(http::problem(404, "no hold " + *hold_field));
+  const std::string hold = hold_uuid->to_string();
+  const std::string hash = services::sha256_hex(hold + "|" + digits);
 
   // A repeat of an earlier request answers what that one did. It is looked
   // up only when this one cannot go ahead: when the hold check refuses it
@@ -252,12 +259,11 @@ void OrderService::place(http::Request& request, http::Responder responder) {
   };
 
   http::ClientRequest check{.method = http::Method::kGet,
-                            .url = peer_url(false) + "/internal/holds/" + *hold_id,
+                            .url = peer_url(false) + "/internal/holds/" + hold,
                             .headers = {},
                             .body = {},
                             .deadline = std::chrono::milliseconds(5000)};
   check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
-  const std::string hold = *hold_id;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   // Answers a refused request: with the earlier order of its key, if any.
   auto refuse = [this, shared, answer_existing](http::Response problem) {
