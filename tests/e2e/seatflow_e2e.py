@@ -499,12 +499,18 @@ class PurchaseTest(unittest.TestCase):
         s = self.server
         token = s.service_token()
 
-        def authorize(key, amount, card=GOOD_CARD):
+        def authorize(key, amount, card=GOOD_CARD, currency="EUR"):
             return s.internal_request(
                 "POST", "/internal/payments/authorize", token=token,
-                body={"order_id": "order-" + key, "amount_minor": amount, "currency": "EUR",
+                body={"order_id": "order-" + key, "amount_minor": amount, "currency": currency,
                       "card_number": card},
                 headers={"Idempotency-Key": key})
+
+        # A currency is an ISO 4217 code in capitals, as an event's is.
+        for currency in ("eur", "E", "1 2"):
+            status, problem = authorize(f"e2e-pay-{uuid.uuid4()}", 5000, currency=currency)
+            self.assertEqual(status, 400, (currency, problem))
+            self.assertIn("ISO 4217", problem["detail"])
 
         key = f"e2e-pay-{uuid.uuid4()}"
         status, first = authorize(key, 5000)

@@ -1,5 +1,6 @@
 #include "services/common/json_fields.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -41,6 +42,16 @@ Result<std::string> string_field(const boost::json::object& object, std::string_
   if (!s) return fail(s.error());
   if (!*s) return fail(field_error(key, "is required"));
   return std::move(**s);
+}
+
+Result<std::string> currency_field(const boost::json::object& object, std::string_view key) {
+  auto code = string_field(object, key);
+  if (!code) return code;
+  if (code->size() != 3 ||
+      !std::all_of(code->begin(), code->end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return fail(field_error(key, "must be an ISO 4217 code in capitals, such as EUR"));
+  }
+  return code;
 }
 
 Result<int64_t> integer_field(const boost::json::object& object, std::string_view key, int64_t min,

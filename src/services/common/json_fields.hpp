@@ -28,6 +28,10 @@ Result<std::optional<std::string>> optional_string_field(const boost::json::obje
                                                          std::string_view key,
                                                          size_t max_length = 200);
 
+// A required currency: an ISO 4217 code in capitals ("EUR").
+Result<std::string> currency_field(const boost::json::object& object,
+                                   std::string_view key = "currency");
+
 // A required integer within [min, max].
 Result<int64_t> integer_field(const boost::json::object& object, std::string_view key, int64_t min,
                               int64_t max);

@@ -1,5 +1,6 @@
 #include "services/common/json_fields.hpp"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
@@ -21,6 +22,21 @@ TEST(JsonFieldsTest, ReadsFieldsAndNamesTheWrongOne) {
   EXPECT_EQ(integer_field(o, "count", 5, 9).error().message(), "field 'count' must be 5 to 9");
   EXPECT_FALSE(string_field(o, "name", 3));
   EXPECT_FALSE(as_object(boost::json::parse("[]")));
+}
+
+TEST(JsonFieldsTest, ACurrencyIsAnIso4217CodeInCapitals) {
+  const auto v = boost::json::parse(
+      R"({"eur":"EUR","lower":"eur","short":"EU","long":"EURO","space":"E R","number":978})");
+  const auto& o = v.get_object();
+  EXPECT_EQ(*currency_field(o, "eur"), "EUR");
+  for (const char* key : {"lower", "short", "long", "space"}) {
+    auto code = currency_field(o, key);
+    ASSERT_FALSE(code) << key;
+    EXPECT_EQ(code.error().message(),
+              fmt::format("field '{}' must be an ISO 4217 code in capitals, such as EUR", key));
+  }
+  EXPECT_EQ(currency_field(o, "number").error().message(), "field 'number' must be a string");
+  EXPECT_EQ(currency_field(o).error().message(), "field 'currency' is required");
 }
 
 TEST(Rfc3339Test, ParsesAndFormats) {

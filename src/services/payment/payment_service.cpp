@@ -167,7 +167,7 @@ void PaymentService::authorize(http::Request& request, http::Responder responder
   if (!object) return responder.send(http::problem_for(object.error()));
   auto order_id = services::string_field(**object, "order_id");
   auto amount = services::integer_field(**object, "amount_minor", 1, 100'000'000'000);
-  auto currency = services::string_field(**object, "currency", 3);
+  auto currency = services::currency_field(**object);
   auto card = services::string_field(**object, "card_number", 40);
   for (const Error* e : {order_id ? nullptr : &order_id.error(), amount ? nullptr : &amount.error(),
                          currency ? nullptr : &currency.error(), card ? nullptr : &card.error()}) {

@@ -39,11 +39,6 @@ bool valid_label(std::string_view s) {
   });
 }
 
-bool valid_currency(std::string_view s) {
-  return s.size() == 3 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-}
-
 std::string seat_id(std::string_view section, int row, int number) {
   return fmt::format("{}-{}-{}", section, row, number);
 }
@@ -92,12 +87,8 @@ Result<EventSpec> parse_event_spec(const json::value& body) {
   auto starts_ms = services::parse_rfc3339(*starts);
   if (!starts_ms) return fail(starts_ms.error().with_context("field 'starts_at'"));
   spec.starts_at_ms = *starts_ms;
-  auto currency = services::string_field(o, "currency", 3);
+  auto currency = services::currency_field(o);
   if (!currency) return fail(currency.error());
-  if (!valid_currency(*currency)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "field 'currency' must be an ISO 4217 code in capitals, such as EUR");
-  }
   spec.currency = std::move(*currency);
 
   auto tiers = services::array_field(o, "tiers", 32);
