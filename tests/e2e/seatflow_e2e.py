@@ -453,6 +453,8 @@ class PurchaseTest(unittest.TestCase):
         status, problem = s.order(token, hold["id"], DECLINED_CARD, "same-key")
         self.assertEqual(status, 422, problem)
         self.assertIn("Idempotency-Key", problem["detail"])
+        status, problem = s.order(token, "not-a-hold", GOOD_CARD, "same-key")
+        self.assertEqual(status, 422, problem)
         # Another buyer's key space is their own, and this order is not theirs.
         other = s.session()
         status, _ = s.request("GET", f"/api/orders/{first[1]['id']}", token=other)

@@ -226,12 +226,11 @@ void OrderService::place(http::Request& request, http::Responder responder) {
   if (!services::valid_card_number(digits)) {
     return responder.send(http::problem(400, "field 'card_number' is not a valid card number"));
   }
-  // A hold id is a UUID: anything else names no hold, and must not become
-  // part of the hold check's URL ("../", a space, a query). Taken in its
-  // canonical form, so that the id in capitals names the same hold.
+  // A hold id is a UUID, taken in its canonical form (the id in capitals
+  // names the same hold). Anything else names no hold, and must not become
+  // part of the hold check's URL ("../", a space, a query).
   const auto hold_uuid = Uuid::parse(*hold_field);
-  if (!hold_uuid) return responder.send(http::problem(404, "no hold " + *hold_field));
-  const std::string hold = hold_uuid->to_string();
+  const std::string hold = hold_uuid ? hold_uuid->to_string() : *hold_field;
   const std::string hash = services::sha256_hex(hold + "|" + digits);
 
   // A repeat of an earlier request answers what that one did. It is looked
@@ -258,12 +257,6 @@ void OrderService::place(http::Request& request, http::Responder responder) {
     return std::optional<http::Response>(std::move(r));
   };
 
-  http::ClientRequest check{.method = http::Method::kGet,
-                            .url = peer_url(false) + "/internal/holds/" + hold,
-                            .headers = {},
-                            .body = {},
-                            .deadline = std::chrono::milliseconds(5000)};
-  check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   // Answers a refused request: with the earlier order of its key, if any.
   auto refuse = [this, shared, answer_existing](http::Response problem) {
@@ -271,6 +264,14 @@ void OrderService::place(http::Request& request, http::Responder responder) {
     if (existing && *existing) return shared->send(std::move(**existing));
     shared->send(std::move(problem));
   };
+  if (!hold_uuid) return refuse(http::problem(404, "no hold " + hold));
+
+  http::ClientRequest check{.method = http::Method::kGet,
+                            .url = peer_url(false) + "/internal/holds/" + hold,
+                            .headers = {},
+                            .body = {},
+                            .deadline = std::chrono::milliseconds(5000)};
+  check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
   client_.async_send(
       std::move(check), trace::bind_context([this, shared, buyer_id, key, hash, hold, digits,
                                              refuse](Result<http::ClientResponse> reply) {
