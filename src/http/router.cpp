@@ -96,8 +96,11 @@ void Router::dispatch(Request& request, Responder responder) const {
 
   request.route = "unmatched";
   if (!allow.empty()) {
-    Response r = problem(405, "method " + std::string(method_name(request.method)) +
-                                  " is not allowed here; allowed: " + allow);
+    // A method this server does not know has no name to give back.
+    const std::string method = request.method == Method::kOther
+                                   ? std::string("the request's method")
+                                   : "method " + std::string(method_name(request.method));
+    Response r = problem(405, method + " is not allowed here; allowed: " + allow);
     r.headers.set("Allow", allow);
     responder.send(std::move(r));
     return;

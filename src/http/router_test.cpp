@@ -55,6 +55,11 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   Response r = route(router, Method::kDelete, "/api/orders");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers.get("Allow"), "POST");
+  EXPECT_NE(r.body.find("method DELETE is not allowed here; allowed: POST"), std::string::npos);
+  // A method it does not know is not named "OTHER".
+  r = route(router, Method::kOther, "/api/orders");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_NE(r.body.find("the request's method is not allowed here"), std::string::npos) << r.body;
   EXPECT_EQ(route(router, Method::kGet, "/api/orders/").status, 404);  // empty param
 }
 
