@@ -126,6 +126,23 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("on a phone the page keeps to the screen's width and the map scrolls inside its box", async () => {
+    const eventId = await seatflow.createEvent("Phone", 4, 40); // 40 seats a row: wider than the screen
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      const widths = await page.evaluate(() => {
+        const map = document.querySelector("[data-testid=seat-map]");
+        return { page: document.documentElement.scrollWidth, map: map.clientWidth, content: map.scrollWidth };
+      });
+      assert.equal(widths.page, 390, "the page is no wider than the screen");
+      assert.ok(widths.map < 390 && widths.content > widths.map, `the map scrolls in its box: ${JSON.stringify(widths)}`);
+      await page.screenshot({ path: `${artifacts}/phone.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
   it("says so when Seatflow cannot be reached", async () => {
     const eventId = await seatflow.createEvent("Unreachable", 2, 10);
     const context = await browser.newContext();
