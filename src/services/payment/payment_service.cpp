@@ -21,8 +21,8 @@ const std::vector<TestCard>& test_cards() {
       {"4000000000000002", CardOutcome::kDecline, "declined: card_declined"},
       {"4000000000009995", CardOutcome::kInsufficientFunds, "declined: insufficient_funds"},
       {"4000000000000077", CardOutcome::kSlowApprove,
-       "approved after payment.slow_card_delay, later than the order service waits: the "
-       "outcome is unknown to it, so it voids the payment and cancels the order"},
+       "approved too late: the order service stops waiting, voids the payment and cancels "
+       "the order"},
   };
   return kCards;
 }

@@ -350,7 +350,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
               input.focus();
             },
           }, groupCard(card.number)),
-          ` ${card.outcome.split(",")[0]}`,
+          ` ${card.outcome}`,
         ),
       );
     }
