@@ -1,5 +1,7 @@
 #include "app/process.hpp"
 
+#include <sys/resource.h>
+
 #include <utility>
 #include <vector>
 
@@ -57,9 +59,35 @@ http::Handler server_entry(const Settings& settings, http::Router& router,
   });
 }
 
+namespace {
+
+// Every connection is a file descriptor, and the soft limit on them is often
+// 1,024: it is raised to the hard limit, as Go's runtime and nginx's
+// worker_rlimit_nofile do. A limit still under http.max_connections is
+// reported; past it, new connections wait until one closes.
+void raise_open_files_limit(size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections) {
+    log::warn(
+        "this process may open {} files (RLIMIT_NOFILE), fewer than http.max_connections ({}): "
+        "past about that many connections new ones wait until one closes; raise the limit "
+        "(ulimit -n, LimitNOFILE=) or lower http.max_connections",
+        limit.rlim_cur, max_connections);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<http::HttpServer>> start_http_server(const Settings& settings,
                                                             http::Handler entry,
                                                             metrics::Registry& registry) {
+  raise_open_files_limit(settings.http.server.max_connections);
   auto server =
       std::make_unique<http::HttpServer>(settings.http.server, std::move(entry), registry);
   if (auto started = server->start(); !started) return fail(started.error());

@@ -56,9 +56,16 @@ struct ServerMetrics {
                       .Name("seatflow_http_malformed_requests_total")
                       .Help("Requests refused before routing: unparseable or over a limit")
                       .Register(r)
-                      .Add({})) {}
+                      .Add({})),
+        accept_failures(prometheus::BuildCounter()
+                            .Name("seatflow_http_accept_failures_total")
+                            .Help("Failed accepts of a new connection, e.g. when the process "
+                                  "is out of file descriptors")
+                            .Register(r)
+                            .Add({})) {}
   prometheus::Counter& rejected;
   prometheus::Counter& malformed;
+  prometheus::Counter& accept_failures;
 };
 
 // The status and detail for a request that could not be parsed.
@@ -177,7 +184,8 @@ class HttpServer::Impl {
   std::shared_ptr<SharedState> state_ = std::make_shared<SharedState>();
 
   std::vector<std::shared_ptr<Worker>> workers_;
-  std::unique_ptr<tcp::acceptor> acceptor_;  // lives on workers_[0]
+  std::unique_ptr<tcp::acceptor> acceptor_;           // lives on workers_[0]
+  std::unique_ptr<asio::steady_timer> accept_pause_;  // on workers_[0]: waits after a failed accept
   uint16_t port_ = 0;
   bool running_ = false;
   size_t next_worker_ = 0;  // used by accept_loop only
@@ -617,6 +625,7 @@ Status HttpServer::Impl::start() {
                                                  "': not an IP address (" + ec.message() + ")");
   }
   acceptor_ = std::make_unique<tcp::acceptor>(workers_[0]->ioc);
+  accept_pause_ = std::make_unique<asio::steady_timer>(workers_[0]->ioc);
   const tcp::endpoint endpoint(address, options_.port);
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
@@ -649,6 +658,14 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     return serialize_head(r, false) + "Content-Length: " + std::to_string(r.body.size()) +
            "\r\n\r\n" + r.body;
   }();
+  // After a failed accept the connection stays queued, so accepting again at
+  // once fails again (out of file descriptors, EMFILE, until a connection
+  // closes): the loop pauses, 5 ms doubling up to 1 s, and logs the first
+  // failure of each run of them and its end.
+  constexpr std::chrono::milliseconds kFirstPause{5};
+  constexpr std::chrono::milliseconds kLongestPause{1000};
+  std::chrono::milliseconds pause{0};
+  uint64_t failures = 0;
   while (acceptor_->is_open()) {
     const std::shared_ptr<Worker>& worker = workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
@@ -657,8 +674,20 @@ awaitable<void> HttpServer::Impl::accept_loop() {
         co_await acceptor_->async_accept(worker->ioc, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
-      log::warn("accept failed: {}", ec.message());
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      metrics_.accept_failures.Increment();
+      if (failures++ == 0) {
+        log::warn("accept failed: {}; the server keeps serving its {} connections and retries",
+                  ec.message(), state_->active.load());
+      }
+      pause = std::clamp(pause * 2, kFirstPause, kLongestPause);
+      accept_pause_->expires_after(pause);
+      co_await accept_pause_->async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (failures > 0) {
+      log::info("accepting connections again, after {} failed accepts", failures);
+      failures = 0;
+      pause = std::chrono::milliseconds(0);
     }
     if (state_->active.load() >= options_.max_connections) {
       metrics_.rejected.Increment();
@@ -681,6 +710,7 @@ void HttpServer::Impl::stop() {
   asio::post(workers_[0]->ioc, [this] {
     beast::error_code ignored;
     if (acceptor_) acceptor_->close(ignored);
+    if (accept_pause_) accept_pause_->cancel();
   });
   for (auto& w : workers_) {
     asio::post(w->ioc, [&w = *w] {
@@ -710,6 +740,7 @@ void HttpServer::Impl::stop() {
   acceptor_->close(ignored);
   // Let every coroutine see its closed socket and end, so no frame (and no
   // connection it holds) outlives the server.
+  if (accept_pause_) accept_pause_->cancel();
   for (auto& w : workers_) {
     w->sweep_timer.cancel();
     w->ioc.restart();

@@ -2,7 +2,12 @@
 // asynchronous handlers, metrics and health, graceful shutdown.
 #include "http/server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <future>
+#include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -139,6 +144,43 @@ TEST(HttpServer, ConnectionsBeyondTheMaximumGet503) {
   auto ok = a.read_response();
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// Out of file descriptors, a connection waits in the listen queue until one
+// is free; accepting it fails at once each time until then (EMFILE), so the
+// server pauses between tries instead of spinning and logging each failure.
+TEST(HttpServer, OutOfFileDescriptorsAcceptingPausesInsteadOfSpinning) {
+  TestServer s;
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct Restore {
+    const rlimit& limit;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } restore{saved};
+  const int lowest_free = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  rlimit one_left = saved;  // descriptors are numbered from the lowest free one
+  one_left.rlim_cur = static_cast<rlim_t>(lowest_free) + 1;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &one_left), 0);
+  RawConnection c(s.port());  // takes the last one; the server has none to accept it
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(c.connected());
+
+  // With descriptors free again it is accepted at the next try and served.
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response(5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto m = testing::get(s.port(), "/metrics");
+  ASSERT_TRUE(m);
+  const std::string name = "\nseatflow_http_accept_failures_total ";
+  const size_t at = m->body.find(name);
+  ASSERT_NE(at, std::string::npos) << m->body;
+  const double failures = std::stod(m->body.substr(at + name.size()));
+  EXPECT_GE(failures, 2) << "it tried again";
+  EXPECT_LE(failures, 20) << "5 ms between the first tries, doubling: about 9 in 1.5 s";
 }
 
 TEST(HttpServer, JsonErrorsAreProblems) {
