@@ -60,8 +60,9 @@ services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const 
                                          http::SseHub& hub, const services::Auth& auth,
                                          std::string instance);
 
-// Creates the demo event (about 2,000 seats, a month from now) when there is
-// no event yet; logs a warning when it cannot.
-void create_demo_event_if_empty(reservation::ReservationService& reservation);
+// Creates the demo event (about 2,000 seats, a month from now) when no event
+// is on sale (none yet, or every one has started); logs a warning when it
+// cannot.
+void create_demo_event_if_none_on_sale(reservation::ReservationService& reservation);
 
 }  // namespace seatflow::app

@@ -143,7 +143,7 @@ int run_serve(const Settings& settings, std::string_view service) {
     http::add_trace_conformance_route(router, client);
     log::warn("{} is enabled (trace.conformance_route)", http::kTraceConformancePath);
   }
-  if (reservation && settings.demo_event) create_demo_event_if_empty(*reservation);
+  if (reservation && settings.demo_event) create_demo_event_if_none_on_sale(*reservation);
 
   auto server =
       start_http_server(settings, server_entry(settings, router, tracer, registry), registry);

@@ -191,7 +191,8 @@ ConfigSchema config_schema() {
       {"services.payment_url", T::kString, "",
        "Base URL of the payment service, for the order service. Empty: this process."},
       {"demo.event", T::kBoolean, "true",
-       "`up` creates a demo event of 2,000 seats when there is no event yet."},
+       "`up` (and `serve reservation`) creates a demo event of 2,000 seats, a month ahead, when "
+       "no event is on sale: none yet, or every one has started."},
       {"ui.dir", T::kString, "",
        "The built web UI to serve at /. Empty: web/dist beside the binary's folder, else "
        "./web/dist; without one the API still runs."},

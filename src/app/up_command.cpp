@@ -163,7 +163,7 @@ int run_up(const Settings& settings) {
       return 1;
     }
   }
-  if (settings.demo_event) create_demo_event_if_empty(reservation);
+  if (settings.demo_event) create_demo_event_if_none_on_sale(reservation);
   if (auth_options.admin_token.empty()) {
     log::info("the admin API is off: set auth.admin_token (SEATFLOW_AUTH_ADMIN_TOKEN) to use it");
   }

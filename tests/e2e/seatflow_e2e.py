@@ -17,6 +17,7 @@ and stop Kafka.
 """
 
 import concurrent.futures
+import datetime
 import http.client
 import json
 import os
@@ -139,9 +140,9 @@ class Server:
         assert status == 200, body
         return body["events"][0]["id"]
 
-    def create_event(self, sections):
+    def create_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
         status, body = self.request("POST", "/api/admin/events", token=self.admin_token, body={
-            "name": "E2E", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+            "name": "E2E", "venue": "Test Hall", "starts_at": starts_at,
             "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
             "sections": sections})
         assert status == 201, body
@@ -473,6 +474,37 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual([a[0] for a in answers], [202, 202], answers)
         self.assertEqual(answers[0][1]["id"], answers[1][1]["id"])
         self.assertEqual(s.wait_terminal(token, answers[0][1]["id"])["status"], "COMPLETED")
+
+    def test_sales_close_when_the_event_starts(self):
+        s = self.server
+        status, body = s.request("POST", "/api/admin/events", token=s.admin_token, body={
+            "name": "Yesterday", "venue": "Test Hall", "starts_at": "2020-01-01T20:00:00Z",
+            "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
+            "sections": [{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}]})
+        self.assertEqual(status, 400, body)
+        self.assertIn("has passed", body["detail"])
+
+        starts = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
+        event = s.create_event([{"name": "S", "tier": "std", "rows": 1, "seats_per_row": 4}],
+                               starts_at=starts.isoformat(timespec="milliseconds"))
+        listed = lambda: [e["id"] for e in s.request("GET", "/api/events")[1]["events"]]
+        self.assertIn(event, listed())
+        token = s.session()
+        status, hold = s.hold(token, event, ["S-1-1"])
+        self.assertEqual(status, 201, hold)
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        time.sleep(max(0.0, (starts - now).total_seconds()) + 0.1)
+        status, refused = s.hold(token, event, ["S-1-2"])
+        self.assertEqual(status, 422, refused)
+        self.assertIn("closed when it started", refused["detail"])
+        self.assertEqual(s.seat_states(event)["S-1-2"], "AVAILABLE", "a refused hold changes nothing")
+        self.assertNotIn(event, listed(), "the list holds the events on sale")
+        self.assertEqual(s.request("GET", f"/api/events/{event}")[0], 200)
+        # A hold placed before the start is still paid for until it expires.
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "after-start-1")
+        self.assertEqual(status, 202, placed)
+        self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
 
     def test_bad_input_is_refused_with_a_problem(self):
         s = self.server

@@ -172,6 +172,7 @@ struct ReservationService::SeatMap {
   std::vector<int64_t> prices;               // pos -> the seat's price, in minor units
   std::string currency;
   int64_t seat_count = 0;
+  int64_t starts_at_ms = 0;  // sales close then
 };
 
 // One letter per seat in seat map order (A available, H held, S sold), and
@@ -364,10 +365,11 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
   return id;
 }
 
-Result<int64_t> ReservationService::event_count() {
+Result<int64_t> ReservationService::upcoming_event_count() {
+  const int64_t now = ctx_.clock.now_unix_ms();
   return ctx_.db.transact(
-      [](db::Session& s) -> Result<int64_t> {
-        auto rows = s.query("SELECT COUNT(*) FROM events");
+      [now](db::Session& s) -> Result<int64_t> {
+        auto rows = s.query("SELECT COUNT(*) FROM events WHERE starts_at > $1", {now});
         if (!rows) return fail(rows.error());
         return (*rows)[0].get<int64_t>(0);
       },
@@ -406,6 +408,7 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         map->event_json = json::serialize(event_json((*event)[0]));
         map->seat_count = (*event)[0].get<int64_t>("seat_count");
         map->currency = (*event)[0].get<std::string>("currency");
+        map->starts_at_ms = (*event)[0].get<int64_t>("starts_at");
         auto tiers = s.query(
             "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
             "DESC, name",
@@ -512,6 +515,12 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
                                                                 std::vector<std::string> seat_ids) {
   auto map = seat_map(event_id);
   if (!map) return fail(map.error());
+  const int64_t now = ctx_.clock.now_unix_ms();
+  if (now >= (*map)->starts_at_ms) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("sales of event {} closed when it started, at {}", event_id,
+                            services::format_rfc3339((*map)->starts_at_ms)));
+  }
   std::sort(seat_ids.begin(), seat_ids.end());
   if (std::adjacent_find(seat_ids.begin(), seat_ids.end()) != seat_ids.end()) {
     return fail(ErrorCode::kInvalidArgument, "a seat is listed twice");
@@ -535,7 +544,7 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
             .amount_minor = amount_minor,
             .currency = (*map)->currency,
             .expires_at = 0,
-            .created_at = ctx_.clock.now_unix_ms()};
+            .created_at = now};
   hold.expires_at = hold.created_at + options_.hold_ttl.count();
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     auto owned = s.query(
@@ -919,12 +928,16 @@ void ReservationService::add_routes(http::Router& router) {
                           {"expires_at", services::format_rfc3339(session.expires_at_ms)}});
   });
 
+  // The events on sale: an event leaves the list when it starts (it can
+  // still be read by its id).
   router.add_sync(http::Method::kGet, "/api/events", [this](const http::Request&) {
+    const int64_t now = ctx_.clock.now_unix_ms();
     auto events = ctx_.db.transact(
-        [](db::Session& s) -> Result<json::array> {
+        [now](db::Session& s) -> Result<json::array> {
           auto rows = s.query(
-              "SELECT id, name, venue, starts_at, currency, seat_count FROM events ORDER BY "
-              "starts_at, id");
+              "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE "
+              "starts_at > $1 ORDER BY starts_at, id",
+              {now});
           if (!rows) return fail(rows.error());
           json::array out;
           for (const auto& r : *rows) out.push_back(event_json(r));
@@ -941,6 +954,13 @@ void ReservationService::add_routes(http::Router& router) {
     if (!body) return http::json_error_response(body.error());
     auto spec = parse_event_spec(*body);
     if (!spec) return error_response(spec.error());
+    if (spec->starts_at_ms <= ctx_.clock.now_unix_ms()) {
+      return error_response(
+          Error(ErrorCode::kInvalidArgument,
+                fmt::format("field 'starts_at': {} has passed; an event is put on sale before "
+                            "it starts",
+                            services::format_rfc3339(spec->starts_at_ms))));
+    }
     auto id = create_event(*spec);
     if (!id) return error_response(id.error());
     auto map = seat_map(*id);

@@ -118,7 +118,8 @@ class ReservationService {
 
   // Creates an event and its seats; returns its id.
   Result<std::string> create_event(const EventSpec& spec);
-  Result<int64_t> event_count();
+  // Events that have not started yet: the ones on sale.
+  Result<int64_t> upcoming_event_count();
 
   // Ends the holds whose expiry has passed; returns how many.
   Result<size_t> sweep_expired();

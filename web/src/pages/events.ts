@@ -12,7 +12,7 @@ export async function eventsPage(root: HTMLElement, app: App): Promise<() => voi
     const { events } = await app.api.events();
     status.remove();
     if (events.length === 0) {
-      root.append(h("p", {}, "No events on sale yet."));
+      root.append(h("p", {}, "No events on sale right now."));
       return () => {};
     }
     const list = h("ul", { class: "events" });
