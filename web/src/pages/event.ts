@@ -166,9 +166,18 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   }
 
   // ---- selection
+  // Sales close when the event starts; the server refuses later holds too.
+  const salesClosed = (): boolean => Date.now() >= Date.parse(event.starts_at);
+  const CLOSED = "Sales for this event closed when it started.";
+
   function toggle(pos: number): void {
     if (hold) {
       show("Your seats are held. Release them to choose others.", "info");
+      return;
+    }
+    if (!selected.has(pos) && salesClosed()) {
+      show(CLOSED, "info");
+      renderPanel();
       return;
     }
     if (selected.has(pos)) {
@@ -201,6 +210,10 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     clear(panel);
     if (hold) return renderHold(hold);
     panel.append(h("h2", {}, "Your seats"));
+    if (selected.size === 0 && salesClosed()) {
+      panel.append(h("p", { class: "muted", "data-testid": "sales-closed" }, CLOSED));
+      return;
+    }
     if (selected.size === 0) {
       panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."));
       return;

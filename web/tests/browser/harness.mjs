@@ -82,11 +82,11 @@ export async function startSeatflow(env = {}) {
       return { status: response.status, body: text ? JSON.parse(text) : null };
     },
     // An event of `rows` x `perRow` seats in one section "F", tier std.
-    async createEvent(name, rows, perRow, sections = 1) {
+    async createEvent(name, rows, perRow, sections = 1, startsAt = "2030-01-01T20:00:00Z") {
       const { status, body } = await this.api("POST", "/api/admin/events", {
         name,
         venue: "Test Hall",
-        starts_at: "2030-01-01T20:00:00Z",
+        starts_at: startsAt,
         currency: "EUR",
         tiers: [{ name: "std", price_minor: 5000 }],
         sections: Array.from({ length: sections }, (_, i) => ({

@@ -126,6 +126,23 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("an event that has started takes no selection: its sales are closed", async () => {
+    const starts = new Date(Date.now() + 1500);
+    const eventId = await seatflow.createEvent("Started", 2, 10, 1, starts.toISOString());
+    await new Promise((resolve) => setTimeout(resolve, starts.getTime() - Date.now() + 100));
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      assert.match(await page.textContent("[data-testid=sales-closed]"), /closed when it started/);
+      await selectFirstRowSeats(page, 1);
+      assert.match(await page.textContent("[data-testid=message]"), /closed when it started/);
+      assert.equal(await page.locator("[data-testid=hold]").count(), 0);
+      await expectColour(page, "F-1-1", AVAILABLE);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("on a phone the page keeps to the screen's width and the map scrolls inside its box", async () => {
     const eventId = await seatflow.createEvent("Phone", 4, 40); // 40 seats a row: wider than the screen
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
