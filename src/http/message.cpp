@@ -1,7 +1,9 @@
 #include "http/message.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdio>
 
 #include "core/text.hpp"
 
@@ -150,6 +152,25 @@ Response problem_for(const Error& error) {
     return problem(status, "the server failed to handle the request");
   }
   return problem(status, error.message());
+}
+
+std::string format_http_date(std::chrono::sys_seconds time) {
+  static constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                            "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto day = std::chrono::floor<std::chrono::days>(time);
+  const std::chrono::year_month_day date{day};
+  const std::chrono::hh_mm_ss clock{time - day};
+  const std::chrono::weekday weekday{day};
+  std::array<char, 32> out{};
+  const int n = std::snprintf(
+      out.data(), out.size(), "%.3s, %02u %.3s %04d %02d:%02d:%02d GMT",
+      kDays[weekday.c_encoding()].data(), static_cast<unsigned>(date.day()),
+      kMonths[static_cast<unsigned>(date.month()) - 1].data(), static_cast<int>(date.year()),
+      static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
+      static_cast<int>(clock.seconds().count()));
+  return {out.data(), static_cast<size_t>(std::max(n, 0))};
 }
 
 std::string_view reason_phrase(int status) {

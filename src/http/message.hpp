@@ -7,6 +7,7 @@
 // Thread safety: values; a Request belongs to the handler it was passed to.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,9 @@ Response problem_for(const Error& error);
 
 // "Not Found" for 404, ...
 std::string_view reason_phrase(int status);
+
+// The HTTP date of RFC 9110 (IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string format_http_date(std::chrono::sys_seconds time);
 
 // Percent-decodes `in`; nullopt on a malformed escape or a decoded NUL.
 // With `plus_as_space`, '+' decodes to ' ' (query strings).

@@ -69,3 +69,19 @@ TEST(Methods, ParseAndIdempotency) {
 
 }  // namespace
 }  // namespace seatflow::http
+
+namespace seatflow::http {
+namespace {
+
+TEST(HttpDate, IsTheImfFixdateOfRfc9110) {
+  using std::chrono::sys_seconds;
+  EXPECT_EQ(format_http_date(sys_seconds(std::chrono::seconds(784111777))),
+            "Sun, 06 Nov 1994 08:49:37 GMT");  // the RFC's own example
+  EXPECT_EQ(format_http_date(sys_seconds(std::chrono::seconds(0))),
+            "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(format_http_date(sys_seconds(std::chrono::seconds(951868799))),
+            "Tue, 29 Feb 2000 23:59:59 GMT");
+}
+
+}  // namespace
+}  // namespace seatflow::http

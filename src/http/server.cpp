@@ -83,12 +83,26 @@ std::pair<int, std::string> parse_failure(const beast::error_code& ec, const Ser
   return {400, "malformed HTTP request: " + ec.message()};
 }
 
+// "Date: <now>\r\n": RFC 9110 has an origin server with a clock send it on
+// every response. Formatted once a second on each thread.
+std::string_view date_line() {
+  thread_local std::chrono::sys_seconds formatted_for{};
+  thread_local std::string line;
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (line.empty() || now != formatted_for) {
+    line = "Date: " + format_http_date(now) + "\r\n";
+    formatted_for = now;
+  }
+  return line;
+}
+
 std::string serialize_head(const Response& response, bool keep_alive) {
   std::string head = "HTTP/1.1 ";
   head += std::to_string(response.status);
   head += ' ';
   head += reason_phrase(response.status);
   head += "\r\n";
+  head += date_line();
   for (const auto& h : response.headers) {
     head += h.name;
     head += ": ";
@@ -652,12 +666,12 @@ Status HttpServer::Impl::start() {
 }
 
 awaitable<void> HttpServer::Impl::accept_loop() {
-  const std::string busy = [] {
+  const auto busy = [] {
     Response r = problem(503, "the server has too many connections; retry later");
     r.headers.add("Retry-After", "1");
     return serialize_head(r, false) + "Content-Length: " + std::to_string(r.body.size()) +
            "\r\n\r\n" + r.body;
-  }();
+  };
   // After a failed accept the connection stays queued, so accepting again at
   // once fails again (out of file descriptors, EMFILE, until a connection
   // closes): the loop pauses, 5 ms doubling up to 1 s, and logs the first
@@ -692,7 +706,7 @@ awaitable<void> HttpServer::Impl::accept_loop() {
     if (state_->active.load() >= options_.max_connections) {
       metrics_.rejected.Increment();
       beast::error_code ignored;
-      asio::write(socket, asio::buffer(busy), ignored);
+      asio::write(socket, asio::buffer(busy()), ignored);
       socket.close(ignored);
       continue;
     }

@@ -41,6 +41,21 @@ TEST(HttpServer, RoutesAndAnswersProblemJson) {
   EXPECT_THAT(missing->body, HasSubstr(R"("detail":"no route for /nope")"));
 }
 
+// RFC 9110: an origin server with a clock sends Date on every response; a
+// browser reads the server's time from it (the hold's countdown does).
+TEST(HttpServer, EveryResponseCarriesTheDate) {
+  TestServer s;
+  const auto before = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  auto hello = testing::get(s.port(), "/hello");
+  auto missing = testing::get(s.port(), "/nope");
+  const auto after = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  ASSERT_TRUE(hello && missing);
+  for (const auto* r : {&*hello, &*missing}) {
+    const auto date = r->header("Date").value_or("");
+    EXPECT_TRUE(date == format_http_date(before) || date == format_http_date(after)) << date;
+  }
+}
+
 TEST(HttpServer, KeepsConnectionsAlive) {
   TestServer s;
   RawConnection c(s.port());
