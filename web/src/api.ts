@@ -103,6 +103,10 @@ type Listener = (reachable: boolean) => void;
 export class Api {
   private session: Session | null = null;
   private listeners: Listener[] = [];
+  // The server's clock minus this browser's, learnt from each response's
+  // Date header: a hold's expiry and a session's are the server's times,
+  // and a browser's clock may be minutes off.
+  private clockOffsetMs = 0;
 
   constructor(
     private readonly base = "",
@@ -116,6 +120,11 @@ export class Api {
         this.session = null;
       }
     }
+  }
+
+  // Now, by the server's clock (to within a second or two).
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   // Told after every request whether Seatflow answered.
@@ -176,7 +185,7 @@ export class Api {
   }
 
   private async ensureSession(): Promise<Session> {
-    const valid = this.session && Date.parse(this.session.expires_at) - Date.now() > 60_000;
+    const valid = this.session && Date.parse(this.session.expires_at) - this.now() > 60_000;
     if (!valid) {
       this.session = await this.request<Session>("POST", "/api/session");
       this.storage?.setItem(SESSION_KEY, JSON.stringify(this.session));
@@ -203,6 +212,7 @@ export class Api {
       this.tell(false);
       throw new ApiError("network", 0, "Unreachable", "Seatflow cannot be reached.");
     }
+    this.learnClock(response);
     const error = response.status >= 400 ? await problemOf(response) : null;
     this.tell(!(error?.unreachable ?? false));
     if (error) {
@@ -214,6 +224,16 @@ export class Api {
       throw error;
     }
     return (await response.json()) as T;
+  }
+
+  private learnClock(response: Response): void {
+    const date = response.headers.get("Date");
+    const server = date ? Date.parse(date) : Number.NaN;
+    if (Number.isNaN(server)) return;
+    // The header counts whole seconds and was written a moment ago, so a
+    // difference under two seconds is that, not a clock that is off.
+    const offset = server - Date.now();
+    this.clockOffsetMs = Math.abs(offset) < 2000 ? 0 : offset;
   }
 
   private tell(reachable: boolean): void {

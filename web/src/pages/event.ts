@@ -167,7 +167,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
 
   // ---- selection
   // Sales close when the event starts; the server refuses later holds too.
-  const salesClosed = (): boolean => Date.now() >= Date.parse(event.starts_at);
+  const salesClosed = (): boolean => api.now() >= Date.parse(event.starts_at);
   const CLOSED = "Sales for this event closed when it started.";
 
   function toggle(pos: number): void {
@@ -301,7 +301,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
 
   function tick(): void {
     if (!hold) return;
-    const left = hold.expires_at_ms - Date.now();
+    const left = hold.expires_at_ms - api.now();
     const clock = panel.querySelector<HTMLElement>("[data-testid=countdown]");
     if (clock) clock.textContent = formatCountdown(left);
     if (left <= 0) {
@@ -317,7 +317,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
         "p",
         { class: "hold-timer" },
         "Your seats are held for ",
-        h("strong", { role: "timer", "data-testid": "countdown" }, formatCountdown(current.expires_at_ms - Date.now())),
+        h("strong", { role: "timer", "data-testid": "countdown" }, formatCountdown(current.expires_at_ms - api.now())),
       ),
       h("ul", { class: "selection" }, ...current.seats.map((id) => h("li", {}, id))),
       h("p", { class: "total" }, `Total ${formatMoney(current.amount_minor, currency)}`),
@@ -404,7 +404,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   if (previous) {
     try {
       const restored = await api.readHold(previous);
-      if (restored.status === "ACTIVE" && restored.expires_at_ms > Date.now()) startHold(restored);
+      if (restored.status === "ACTIVE" && restored.expires_at_ms > api.now()) startHold(restored);
       else sessionStorage.removeItem(`seatflow.hold.${eventId}`);
     } catch {
       sessionStorage.removeItem(`seatflow.hold.${eventId}`);

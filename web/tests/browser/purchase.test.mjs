@@ -126,6 +126,24 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("a browser whose clock is 15 minutes fast counts the hold down from 10:00", async () => {
+    const eventId = await seatflow.createEvent("Skewed clock", 2, 10);
+    const context = await browser.newContext();
+    try {
+      // By this browser's clock every hold of 10 minutes has already expired.
+      await context.clock.setSystemTime(new Date(Date.now() + 15 * 60_000));
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 1);
+      await page.click("[data-testid=hold]");
+      await page.waitForSelector("[data-testid=countdown]");
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // a tick or two
+      assert.match(await page.textContent("[data-testid=countdown]"), /^(10:00|9:5\d)$/);
+      assert.equal(await page.locator("[data-testid=pay]").count(), 1, "the hold is still on");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("an event that has started takes no selection: its sales are closed", async () => {
     const starts = new Date(Date.now() + 1500);
     const eventId = await seatflow.createEvent("Started", 2, 10, 1, starts.toISOString());
