@@ -163,7 +163,7 @@ class HttpClient::Impl {
         tracer_->start_span(method, {.kind = trace::SpanKind::kClient}));
     if (span->recording()) {
       span->set_attribute("http.request.method", method);
-      span->set_attribute("url.full", request.url);
+      span->set_attribute("url.full", redact_target(request.url));
       if (auto target = parse_url(request.url)) {
         span->set_attribute("server.address", target->host);
         span->set_attribute("server.port", std::stoi(target->port));

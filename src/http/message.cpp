@@ -154,6 +154,35 @@ Response problem_for(const Error& error) {
   return problem(status, error.message());
 }
 
+std::string redact_query(std::string_view query) {
+  static constexpr std::array<std::string_view, 5> kSecrets = {
+      "access_token", "AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"};
+  std::string out;
+  out.reserve(query.size());
+  while (true) {
+    const size_t end = std::min(query.find('&'), query.size());
+    const std::string_view pair = query.substr(0, end);
+    const size_t equals = pair.find('=');
+    const std::string_view key = pair.substr(0, equals);
+    if (equals != std::string_view::npos &&
+        std::find(kSecrets.begin(), kSecrets.end(), key) != kSecrets.end()) {
+      out.append(key).append("=REDACTED");
+    } else {
+      out.append(pair);
+    }
+    if (end == query.size()) break;
+    out += '&';
+    query.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+std::string redact_target(std::string_view target) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::string(target);
+  return std::string(target.substr(0, question + 1)) + redact_query(target.substr(question + 1));
+}
+
 std::string format_http_date(std::chrono::sys_seconds time) {
   static constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
                                                             "Thu", "Fri", "Sat"};

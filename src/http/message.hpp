@@ -98,6 +98,13 @@ std::string_view reason_phrase(int status);
 // The HTTP date of RFC 9110 (IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string format_http_date(std::chrono::sys_seconds time);
 
+// A query string, or a request target or URL with one, fit for a log line or a
+// span: the values of parameters that carry a credential (`access_token`,
+// which an EventSource sends its bearer token in, and the signatures that
+// OpenTelemetry's semantic conventions name) read "REDACTED".
+std::string redact_query(std::string_view query);
+std::string redact_target(std::string_view target);
+
 // Percent-decodes `in`; nullopt on a malformed escape or a decoded NUL.
 // With `plus_as_space`, '+' decodes to ' ' (query strings).
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space = false);

@@ -73,6 +73,20 @@ TEST(Methods, ParseAndIdempotency) {
 namespace seatflow::http {
 namespace {
 
+TEST(Redact, CredentialsInAQueryReadRedacted) {
+  EXPECT_EQ(redact_query("access_token=abc.123.sig"), "access_token=REDACTED");
+  EXPECT_EQ(redact_query("a=1&access_token=abc&b=2"), "a=1&access_token=REDACTED&b=2");
+  EXPECT_EQ(redact_query("sig=x&Signature=y&X-Goog-Signature=z&AWSAccessKeyId=w"),
+            "sig=REDACTED&Signature=REDACTED&X-Goog-Signature=REDACTED&AWSAccessKeyId=REDACTED");
+  // Other parameters, a key alone and empty pairs stay as they were.
+  EXPECT_EQ(redact_query("last_event_id=4&access_token&&x="), "last_event_id=4&access_token&&x=");
+  EXPECT_EQ(redact_query("my_access_token=1"), "my_access_token=1");
+  EXPECT_EQ(redact_query(""), "");
+  EXPECT_EQ(redact_target("/api/orders/1/events?access_token=t0k3n"),
+            "/api/orders/1/events?access_token=REDACTED");
+  EXPECT_EQ(redact_target("/api/events"), "/api/events");
+}
+
 TEST(HttpDate, IsTheImfFixdateOfRfc9110) {
   using std::chrono::sys_seconds;
   EXPECT_EQ(format_http_date(sys_seconds(std::chrono::seconds(784111777))),

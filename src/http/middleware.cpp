@@ -110,7 +110,7 @@ class AccessLogMiddleware final : public Middleware {
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
       log::write(log::Level::kInfo, "http request",
                  {{"method", std::string(method_name(request.method))},
-                  {"target", request.target},
+                  {"target", redact_target(request.target)},
                   {"status", std::to_string(response.status)},
                   {"duration_us", std::to_string(us)},
                   {"bytes", std::to_string(response.body.size())},

@@ -23,7 +23,7 @@ class TracingMiddleware final : public Middleware {
     if (span->recording()) {
       span->set_attribute("http.request.method", method);
       span->set_attribute("url.path", request.path);
-      if (!request.query.empty()) span->set_attribute("url.query", request.query);
+      if (!request.query.empty()) span->set_attribute("url.query", redact_query(request.query));
       span->set_attribute("url.scheme", "http");
       span->set_attribute("network.protocol.version", "1.1");
       if (!request.remote_address.empty()) {

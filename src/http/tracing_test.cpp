@@ -85,6 +85,16 @@ TEST_F(TracedServer, ContinuesTheCallersTrace) {
   EXPECT_EQ(s.status, trace::StatusCode::kUnset);
 }
 
+// An EventSource sends its bearer token in the query; the span, exported to
+// a trace store, must not carry it.
+TEST_F(TracedServer, ACredentialInTheQueryIsRedacted) {
+  ASSERT_TRUE(testing::get(server_->port(), "/items/1?last_event_id=4&access_token=s3cret"));
+  const auto all = spans(1);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(*attribute(all[0], "url.query")),
+            "last_event_id=4&access_token=REDACTED");
+}
+
 TEST_F(TracedServer, StartsATraceWhenTheCallerHasNone) {
   ASSERT_TRUE(testing::get(server_->port(), "/items/1"));
   ASSERT_TRUE(testing::get(server_->port(), "/fail"));
