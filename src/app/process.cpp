@@ -129,8 +129,8 @@ services::ServiceContext service_context(db::Database& db, bus::Bus& bus, const 
 }
 
 void create_demo_event_if_none_on_sale(reservation::ReservationService& reservation) {
-  auto events = reservation.upcoming_event_count();
-  if (!events || *events != 0) return;
+  auto events = reservation.events_on_sale();
+  if (!events || !events->empty()) return;
   const int64_t in_a_month = SystemClock::instance().now_unix_ms() + int64_t{30} * 86'400'000;
   auto created = reservation.create_event(reservation::demo_event_spec(in_a_month));
   if (!created) log::warn("cannot create the demo event: {}", created.error().message());

@@ -140,11 +140,15 @@ class Server:
         assert status == 200, body
         return body["events"][0]["id"]
 
-    def create_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
-        status, body = self.request("POST", "/api/admin/events", token=self.admin_token, body={
+    def post_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
+        """(status, body) of the admin API's creation of an event."""
+        return self.request("POST", "/api/admin/events", token=self.admin_token, body={
             "name": "E2E", "venue": "Test Hall", "starts_at": starts_at,
             "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
             "sections": sections})
+
+    def create_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
+        status, body = self.post_event(sections, starts_at)
         assert status == 201, body
         return body["id"]
 
@@ -477,10 +481,8 @@ class PurchaseTest(unittest.TestCase):
 
     def test_sales_close_when_the_event_starts(self):
         s = self.server
-        status, body = s.request("POST", "/api/admin/events", token=s.admin_token, body={
-            "name": "Yesterday", "venue": "Test Hall", "starts_at": "2020-01-01T20:00:00Z",
-            "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
-            "sections": [{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}]})
+        status, body = s.post_event([{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}],
+                                    starts_at="2020-01-01T20:00:00Z")
         self.assertEqual(status, 400, body)
         self.assertIn("has passed", body["detail"])
 

@@ -365,17 +365,6 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
   return id;
 }
 
-Result<int64_t> ReservationService::upcoming_event_count() {
-  const int64_t now = ctx_.clock.now_unix_ms();
-  return ctx_.db.transact(
-      [now](db::Session& s) -> Result<int64_t> {
-        auto rows = s.query("SELECT COUNT(*) FROM events WHERE starts_at > $1", {now});
-        if (!rows) return fail(rows.error());
-        return (*rows)[0].get<int64_t>(0);
-      },
-      {.read_only = true});
-}
-
 namespace {
 
 json::object event_json(const db::Row& row) {
@@ -390,6 +379,22 @@ json::object event_json(const db::Row& row) {
 }
 
 }  // namespace
+
+Result<boost::json::array> ReservationService::events_on_sale() {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  return ctx_.db.transact(
+      [now](db::Session& s) -> Result<json::array> {
+        auto rows = s.query(
+            "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE "
+            "starts_at > $1 ORDER BY starts_at, id",
+            {now});
+        if (!rows) return fail(rows.error());
+        json::array out;
+        for (const auto& r : *rows) out.push_back(event_json(r));
+        return out;
+      },
+      {.read_only = true});
+}
 
 Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::seat_map(
     const std::string& event_id) {
@@ -928,22 +933,8 @@ void ReservationService::add_routes(http::Router& router) {
                           {"expires_at", services::format_rfc3339(session.expires_at_ms)}});
   });
 
-  // The events on sale: an event leaves the list when it starts (it can
-  // still be read by its id).
   router.add_sync(http::Method::kGet, "/api/events", [this](const http::Request&) {
-    const int64_t now = ctx_.clock.now_unix_ms();
-    auto events = ctx_.db.transact(
-        [now](db::Session& s) -> Result<json::array> {
-          auto rows = s.query(
-              "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE "
-              "starts_at > $1 ORDER BY starts_at, id",
-              {now});
-          if (!rows) return fail(rows.error());
-          json::array out;
-          for (const auto& r : *rows) out.push_back(event_json(r));
-          return out;
-        },
-        {.read_only = true});
+    auto events = events_on_sale();
     if (!events) return error_response(events.error());
     return http::json_response(200, json::object{{"events", std::move(*events)}});
   });

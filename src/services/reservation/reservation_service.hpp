@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -118,8 +119,9 @@ class ReservationService {
 
   // Creates an event and its seats; returns its id.
   Result<std::string> create_event(const EventSpec& spec);
-  // Events that have not started yet: the ones on sale.
-  Result<int64_t> upcoming_event_count();
+  // The events that have not started yet, by start time: the ones on sale.
+  // A started event leaves the list but is still read by its id.
+  Result<boost::json::array> events_on_sale();
 
   // Ends the holds whose expiry has passed; returns how many.
   Result<size_t> sweep_expired();
