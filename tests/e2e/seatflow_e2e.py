@@ -479,6 +479,44 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(answers[0][1]["id"], answers[1][1]["id"])
         self.assertEqual(s.wait_terminal(token, answers[0][1]["id"])["status"], "COMPLETED")
 
+    def test_a_buyer_lists_their_own_orders_newest_first(self):
+        s = self.server
+        token = s.session()
+        status, body = s.request("GET", "/api/orders", token=token)
+        self.assertEqual((status, body), (200, {"orders": []}))
+        placed = []
+        for n, (seat, card) in enumerate((("D-3-1", GOOD_CARD), ("D-3-2", DECLINED_CARD),
+                                          ("D-3-3", GOOD_CARD))):
+            status, hold = s.hold(token, self.event, [seat])
+            self.assertEqual(status, 201, hold)
+            status, order = s.order(token, hold["id"], card, f"list-{n}")
+            self.assertEqual(status, 202, order)
+            placed.append(order["id"])
+        for order_id in placed:
+            s.wait_terminal(token, order_id)
+
+        status, page = s.request("GET", "/api/orders?limit=2", token=token)
+        self.assertEqual(status, 200, page)
+        self.assertEqual([o["id"] for o in page["orders"]], placed[:0:-1])
+        self.assertEqual(page["orders"][0]["seats"], ["D-3-3"])
+        self.assertEqual(page["orders"][1]["status"], "CANCELLED")
+        self.assertEqual(page["orders"][1]["reason"], "card_declined")
+        status, rest = s.request(
+            "GET", "/api/orders?limit=2&before=" + urllib.parse.quote(page["next"]), token=token)
+        self.assertEqual(status, 200, rest)
+        self.assertEqual([o["id"] for o in rest["orders"]], placed[:1])
+        self.assertEqual(rest["orders"][0]["status"], "COMPLETED")
+        self.assertNotIn("next", rest)
+
+        # Another buyer sees none of them.
+        status, other = s.request("GET", "/api/orders", token=s.session())
+        self.assertEqual((status, other), (200, {"orders": []}))
+        self.assertEqual(s.request("GET", "/api/orders")[0], 401)
+        for query in ("limit=0", "limit=101", "limit=ten", "before=yesterday", "before=-5.x"):
+            status, problem = s.request("GET", f"/api/orders?{query}", token=token)
+            self.assertEqual(status, 400, (query, problem))
+            self.assertIn("detail", problem)
+
     def test_sales_close_when_the_event_starts(self):
         s = self.server
         status, body = s.post_event([{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}],

@@ -1,6 +1,7 @@
 #include "services/order/order_service.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/core.h>
 #include <prometheus/counter.h>
@@ -393,39 +394,87 @@ void OrderService::place(http::Request& request, http::Responder responder) {
       }));
 }
 
+namespace {
+
+// The columns of an order that its JSON shows, for read() and list().
+constexpr std::string_view kOrderColumns =
+    "id, buyer_id, event_id, hold_id, seats, amount_minor, currency, status, reason, payment_id, "
+    "trace_id, created_at, updated_at";
+
+json::object order_json(const db::Row& r) {
+  json::object o{{"id", r.get<std::string>("id")},
+                 {"event_id", r.get<std::string>("event_id")},
+                 {"hold_id", r.get<std::string>("hold_id")},
+                 {"seats", split_seats(r.get<std::string>("seats"))},
+                 {"amount_minor", r.get<int64_t>("amount_minor")},
+                 {"currency", r.get<std::string>("currency")},
+                 {"status", r.get<std::string>("status")},
+                 {"terminal", is_terminal(r.get<std::string>("status"))},
+                 {"created_at", services::format_rfc3339(r.get<int64_t>("created_at"))},
+                 {"updated_at", services::format_rfc3339(r.get<int64_t>("updated_at"))}};
+  if (auto reason = r.get<std::optional<std::string>>("reason")) o["reason"] = *reason;
+  if (auto payment = r.get<std::optional<std::string>>("payment_id")) o["payment_id"] = *payment;
+  if (auto trace_id = r.get<std::optional<std::string>>("trace_id")) o["trace_id"] = *trace_id;
+  return o;
+}
+
+// A page of a buyer's orders ends where the next begins: `next` names the
+// last order shown, by its creation time and id ("<ms>.<id>"), and the next
+// page holds the orders older than it.
+struct Cursor {
+  int64_t created_at = 0;
+  std::string id;
+};
+
+std::string to_cursor(const db::Row& r) {
+  return std::to_string(r.get<int64_t>("created_at")) + "." + r.get<std::string>("id");
+}
+
+// `limit`: how many orders a page holds, kDefaultOrdersPerPage if not given.
+Result<int64_t> parse_limit(const std::optional<std::string>& text) {
+  if (!text) return kDefaultOrdersPerPage;
+  const std::string_view digits = *text;
+  int64_t limit = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), limit);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || limit < 1 ||
+      limit > kMaxOrdersPerPage) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("'limit' must be a whole number from 1 to {}", kMaxOrdersPerPage));
+  }
+  return limit;
+}
+
+Result<Cursor> parse_cursor(std::string_view text) {
+  const auto bad = [&] {
+    return fail(ErrorCode::kInvalidArgument,
+                "'before' is not a cursor from this list: pass the 'next' of the page before");
+  };
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == text.size()) return bad();
+  Cursor cursor;
+  const char* end = text.data() + dot;
+  const auto [ptr, ec] = std::from_chars(text.data(), end, cursor.created_at);
+  if (ec != std::errc() || ptr != end || cursor.created_at < 0) return bad();
+  cursor.id = std::string(text.substr(dot + 1));
+  return cursor;
+}
+
+}  // namespace
+
 http::Response OrderService::read(const http::Request& request) {
   auto buyer = ctx_.auth.buyer(request);
   if (!buyer) return http::problem_for(buyer.error());
   const std::string id(request.param("order_id"));
   auto order = ctx_.db.transact(
       [&](db::Session& s) -> Result<json::object> {
-        auto rows = s.query(
-            "SELECT id, buyer_id, event_id, hold_id, seats, amount_minor, currency, status, "
-            "reason, payment_id, trace_id, created_at, updated_at FROM orders WHERE id = $1",
-            {id});
+        auto rows =
+            s.query("SELECT " + std::string(kOrderColumns) + " FROM orders WHERE id = $1", {id});
         if (!rows) return fail(rows.error());
         // Another buyer's order does not exist, as far as this buyer knows.
         if (rows->empty() || (*rows)[0].get<std::string>("buyer_id") != *buyer) {
           return fail(ErrorCode::kNotFound, "no order " + id);
         }
-        const auto& r = (*rows)[0];
-        json::object o{{"id", id},
-                       {"event_id", r.get<std::string>("event_id")},
-                       {"hold_id", r.get<std::string>("hold_id")},
-                       {"seats", split_seats(r.get<std::string>("seats"))},
-                       {"amount_minor", r.get<int64_t>("amount_minor")},
-                       {"currency", r.get<std::string>("currency")},
-                       {"status", r.get<std::string>("status")},
-                       {"terminal", is_terminal(r.get<std::string>("status"))},
-                       {"created_at", services::format_rfc3339(r.get<int64_t>("created_at"))},
-                       {"updated_at", services::format_rfc3339(r.get<int64_t>("updated_at"))}};
-        if (auto reason = r.get<std::optional<std::string>>("reason")) o["reason"] = *reason;
-        if (auto payment = r.get<std::optional<std::string>>("payment_id")) {
-          o["payment_id"] = *payment;
-        }
-        if (auto trace_id = r.get<std::optional<std::string>>("trace_id")) {
-          o["trace_id"] = *trace_id;
-        }
+        json::object o = order_json((*rows)[0]);
         auto history = s.query(
             "SELECT at, status, detail FROM order_history WHERE order_id = $1 ORDER BY seq", {id});
         if (!history) return fail(history.error());
@@ -442,6 +491,43 @@ http::Response OrderService::read(const http::Request& request) {
       {.read_only = true});
   if (!order) return http::problem_for(order.error());
   return http::json_response(200, *order);
+}
+
+http::Response OrderService::list(const http::Request& request) {
+  auto buyer = ctx_.auth.buyer(request);
+  if (!buyer) return http::problem_for(buyer.error());
+  auto limit = parse_limit(request.query_param("limit"));
+  if (!limit) return http::problem_for(limit.error());
+  std::optional<Cursor> before;
+  if (auto text = request.query_param("before")) {
+    auto cursor = parse_cursor(*text);
+    if (!cursor) return http::problem_for(cursor.error());
+    before = std::move(*cursor);
+  }
+  auto page = ctx_.db.transact(
+      [&](db::Session& s) -> Result<json::object> {
+        // One more than asked for: whether there is a next page.
+        std::string sql =
+            "SELECT " + std::string(kOrderColumns) + " FROM orders WHERE buyer_id = $1";
+        db::Params params{*buyer, *limit + 1};
+        if (before) {
+          sql += " AND (created_at < $3 OR (created_at = $3 AND id < $4))";
+          params.emplace_back(before->created_at);
+          params.emplace_back(before->id);
+        }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT $2";
+        auto rows = s.query(sql, params);
+        if (!rows) return fail(rows.error());
+        json::array orders;
+        const auto shown = std::min(rows->size(), static_cast<size_t>(*limit));
+        for (size_t i = 0; i < shown; ++i) orders.push_back(order_json((*rows)[i]));
+        json::object out{{"orders", std::move(orders)}};
+        if (rows->size() > shown) out["next"] = to_cursor((*rows)[shown - 1]);
+        return out;
+      },
+      {.read_only = true});
+  if (!page) return http::problem_for(page.error());
+  return http::json_response(200, *page);
 }
 
 // ---- transitions ----------------------------------------------------------
@@ -779,6 +865,8 @@ void OrderService::add_routes(http::Router& router) {
   router.add(
       http::Method::kPost, "/api/orders",
       [this](http::Request& r, http::Responder responder) { place(r, std::move(responder)); });
+  router.add_sync(http::Method::kGet, "/api/orders",
+                  [this](const http::Request& r) { return list(r); });
   router.add_sync(http::Method::kGet, "/api/orders/{order_id}",
                   [this](const http::Request& r) { return read(r); });
   router.add(http::Method::kGet, "/api/orders/{order_id}/events",

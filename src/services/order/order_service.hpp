@@ -57,6 +57,10 @@ std::vector<db::MigrationFile> migration_files();
 
 inline constexpr std::string_view kOrderEventsTopic = "order.events";
 
+// GET /api/orders pages: `limit` when none is given, and its largest.
+inline constexpr int64_t kDefaultOrdersPerPage = 20;
+inline constexpr int64_t kMaxOrdersPerPage = 100;
+
 struct OrderOptions {
   std::string reservation_url;  // base URL, e.g. http://127.0.0.1:8080
   std::string payment_url;
@@ -99,6 +103,8 @@ class OrderService {
 
   void place(http::Request& request, http::Responder responder);
   http::Response read(const http::Request& request);
+  // GET /api/orders: the buyer's orders, newest first, a page at a time.
+  http::Response list(const http::Request& request);
 
   // A worker slot for a step leased here at creation (false when none is
   // free); release_slot() gives it back if the step was not created, and
