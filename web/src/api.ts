@@ -68,6 +68,13 @@ export interface Order {
   history: HistoryEntry[];
 }
 
+// A page of the buyer's orders, newest first; `next`, when there are older
+// ones, asks for the page after this one.
+export interface OrderPage {
+  orders: Omit<Order, "history">[];
+  next?: string;
+}
+
 export interface TestCard {
   number: string;
   outcome: string;
@@ -136,6 +143,10 @@ export class Api {
     return this.request("GET", "/api/events");
   }
 
+  event(eventId: string): Promise<EventInfo> {
+    return this.request("GET", `/api/events/${encodeURIComponent(eventId)}`);
+  }
+
   seatMap(eventId: string): Promise<SeatMapData> {
     return this.request("GET", `/api/events/${encodeURIComponent(eventId)}/seats`);
   }
@@ -169,6 +180,11 @@ export class Api {
 
   order(orderId: string): Promise<Order> {
     return this.request("GET", `/api/orders/${encodeURIComponent(orderId)}`, { auth: true });
+  }
+
+  orders(before?: string): Promise<OrderPage> {
+    const query = before === undefined ? "" : `?before=${encodeURIComponent(before)}`;
+    return this.request("GET", `/api/orders${query}`, { auth: true });
   }
 
   async orderStreamUrl(orderId: string): Promise<string> {

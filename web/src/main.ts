@@ -1,6 +1,7 @@
 // The web UI: a few pages over the Seatflow API, routed by path.
 //   /                 the events
 //   /events/{id}      the live seat map, hold and checkout
+//   /orders           the buyer's orders, newest first
 //   /orders/{id}      the order's status, live, and its confirmation
 
 import "./style.css";
@@ -9,6 +10,7 @@ import { clear } from "./dom";
 import { eventsPage } from "./pages/events";
 import { eventPage } from "./pages/event";
 import { orderPage } from "./pages/order";
+import { ordersPage } from "./pages/orders";
 
 export interface App {
   api: Api;
@@ -46,6 +48,7 @@ async function route(): Promise<void> {
   const order = /^\/orders\/([^/]+)$/.exec(path);
   if (event) cleanup = await eventPage(main, app, decodeURIComponent(event[1]));
   else if (order) cleanup = await orderPage(main, app, decodeURIComponent(order[1]));
+  else if (path === "/orders") cleanup = await ordersPage(main, app);
   else cleanup = await eventsPage(main, app);
 }
 

@@ -1,8 +1,8 @@
 // An order's status, live as the saga moves, and its confirmation.
 
-import { ApiError, type Order } from "../api";
+import { ApiError, type EventInfo, type Order } from "../api";
 import { clear, h } from "../dom";
-import { formatMoney, reasonMessage, STATUS_LABEL, type OrderStatus } from "../format";
+import { formatDate, formatMoney, reasonMessage, STATUS_LABEL, type OrderStatus } from "../format";
 import { LiveStream } from "../live";
 import { Refresher } from "../refresher";
 import type { App } from "../main";
@@ -22,6 +22,9 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     jaegerUrl = c.jaeger_url.replace(/\/+$/, "");
   }, () => {});
 
+  // The order's event, read once, for its name and date.
+  let event: EventInfo | null = null;
+
   let stream: LiveStream | null = null;
   let closed = false;
   // A status event during a load asks for one more load: the load in flight
@@ -29,6 +32,7 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
   const refresher = new Refresher(async () => {
     try {
       const order = await api.order(orderId);
+      event ??= await api.event(order.event_id).catch(() => null);
       render(order);
       if (order.terminal) stream?.close();
     } catch (err) {
@@ -84,6 +88,17 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
         {},
         h("dt", {}, "Order"),
         h("dd", {}, h("code", {}, order.id)),
+        ...(event
+          ? [
+              h("dt", {}, "Event"),
+              h(
+                "dd",
+                { "data-testid": "order-event" },
+                `${event.name}, ${event.venue}, `,
+                h("time", { datetime: event.starts_at }, formatDate(event.starts_at)),
+              ),
+            ]
+          : []),
         h("dt", {}, "Seats"),
         h("dd", { "data-testid": "order-seats" }, order.seats.join(", ")),
         h("dt", {}, "Total"),

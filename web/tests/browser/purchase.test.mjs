@@ -71,7 +71,22 @@ describe("buying in the browser", () => {
       await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
       assert.match(await buyer.textContent("[data-testid=confirmation]"), /F-1-1, F-1-2/);
       assert.match(await buyer.textContent("[data-testid=trace]"), /^[0-9a-f]{32}$/);
+      assert.match(await buyer.textContent("[data-testid=order-event]"), /^Live watch, /);
       await buyer.screenshot({ path: `${artifacts}/buyer-confirmation.png` });
+
+      // The order is listed under "Your orders", and leads back to itself.
+      const orderUrl = buyer.url();
+      await buyer.click("text=Your orders");
+      await buyer.waitForSelector("[data-testid=order-card]");
+      assert.equal(await buyer.locator("[data-testid=order-card]").count(), 1);
+      const card = await buyer.textContent("[data-testid=order-card]");
+      assert.match(card, /Live watch/);
+      assert.match(card, /Seats F-1-1, F-1-2/);
+      assert.match(card, /Completed/);
+      await buyer.screenshot({ path: `${artifacts}/buyer-orders.png` });
+      await buyer.click("[data-testid=order-card] a");
+      await buyer.waitForURL(orderUrl);
+      await buyer.waitForSelector("[data-testid=confirmation]");
 
       await expectColour(watcher, "F-1-1", SOLD, 10000);
       await expectColour(watcher, "F-1-2", SOLD);
@@ -80,6 +95,19 @@ describe("buying in the browser", () => {
     } finally {
       await buyerContext.close();
       await watcherContext.close();
+    }
+  });
+
+  it("a buyer with no orders is told so and pointed to the events", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${seatflow.url}/orders`);
+      await page.waitForSelector("text=You have no orders yet.");
+      await page.click("text=See the events");
+      await page.waitForSelector("h1:has-text('Events')");
+    } finally {
+      await context.close();
     }
   });
 
