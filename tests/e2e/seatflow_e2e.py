@@ -517,6 +517,37 @@ class PurchaseTest(unittest.TestCase):
             self.assertEqual(status, 400, (query, problem))
             self.assertIn("detail", problem)
 
+    def test_the_event_list_counts_the_seats_left(self):
+        s = self.server
+        event = s.create_event([{"name": "L", "tier": "std", "rows": 1, "seats_per_row": 3}])
+
+        def seats_left(expected):
+            """The list's count once it is `expected` (another replica's map
+            learns of a change from the live stream, a moment later)."""
+            deadline = time.time() + 10
+            while True:
+                status, body = s.request("GET", "/api/events")
+                self.assertEqual(status, 200, body)
+                listed = {e["id"]: e for e in body["events"]}[event]
+                if listed["seats_available"] == expected or time.time() > deadline:
+                    return listed["seats_available"]
+                time.sleep(0.05)
+
+        self.assertEqual(seats_left(3), 3)
+        token = s.session()
+        status, hold = s.hold(token, event, ["L-1-1", "L-1-2"])
+        self.assertEqual(status, 201, hold)
+        self.assertEqual(seats_left(1), 1)
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "seats-left-1")
+        self.assertEqual(status, 202, placed)
+        self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+        status, hold = s.hold(token, event, ["L-1-3"])
+        self.assertEqual(status, 201, hold)
+        self.assertEqual(seats_left(0), 0)
+        status, _ = s.request("DELETE", f"/api/holds/{hold['id']}", token=token)
+        self.assertEqual(status, 200)
+        self.assertEqual(seats_left(1), 1)
+
     def test_sales_close_when_the_event_starts(self):
         s = self.server
         status, body = s.post_event([{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}],

@@ -515,6 +515,15 @@ Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService
   return std::shared_ptr<const SeatStates>(std::move(states));
 }
 
+Result<int64_t> ReservationService::seats_available(const std::string& event_id) {
+  auto map = seat_map(event_id);
+  if (!map) return fail(map.error());
+  auto states = seat_states(event_id, **map);
+  if (!states) return fail(states.error());
+  return static_cast<int64_t>(
+      std::count((*states)->letters.begin(), (*states)->letters.end(), 'A'));
+}
+
 Result<ReservationService::Hold> ReservationService::place_hold(const std::string& event_id,
                                                                 const std::string& buyer_id,
                                                                 std::vector<std::string> seat_ids) {
@@ -936,6 +945,15 @@ void ReservationService::add_routes(http::Router& router) {
   router.add_sync(http::Method::kGet, "/api/events", [this](const http::Request&) {
     auto events = events_on_sale();
     if (!events) return error_response(events.error());
+    // How many seats each has left, from the seat map's states (read at
+    // most every seat_map_max_age, kept current by the live stream), so
+    // that a flash sale's buyers loading the list do not count seats each.
+    for (json::value& event : *events) {
+      json::object& o = event.as_object();
+      auto left = seats_available(std::string(o.at("id").as_string()));
+      if (!left) return error_response(left.error());
+      o["seats_available"] = *left;
+    }
     return http::json_response(200, json::object{{"events", std::move(*events)}});
   });
 

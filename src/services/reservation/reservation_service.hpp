@@ -134,6 +134,8 @@ class ReservationService {
   Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
   Result<std::shared_ptr<const SeatStates>> seat_states(const std::string& event_id,
                                                         const SeatMap& map);
+  // The event's seats that are AVAILABLE, by its cached states.
+  Result<int64_t> seats_available(const std::string& event_id);
   Result<Hold> place_hold(const std::string& event_id, const std::string& buyer_id,
                           std::vector<std::string> seat_ids);
   Result<Hold> release_hold(const std::string& hold_id, const std::string& buyer_id);
