@@ -48,6 +48,12 @@ export interface LayoutOptions {
 const LABEL_ROWS = 2;
 const GAP = 2;
 
+// Cells that "Section <name>" takes above a block: the view draws it in a
+// bold system font of max(11, cell) px, about 0.65 em a character at most.
+export function labelCols(name: string, cell: number): number {
+  return Math.ceil((`Section ${name}`.length * Math.max(11, cell) * 0.65) / cell);
+}
+
 export function cellSizeFor(seatCount: number): number {
   if (seatCount <= 2_500) return 18;
   if (seatCount <= 8_000) return 12;
@@ -72,10 +78,14 @@ export function computeLayout(sections: Section[], options: LayoutOptions): Layo
   let x = 0;
   let y = 0;
   let lineHeight = 0;
+  let gridCols = 1;
   for (const section of sections) {
     const cols = section.rows.reduce((m, r) => Math.max(m, r.count), 0);
     const rows = section.rows.length;
-    if (x > 0 && x + cols > maxCols) {
+    // A block narrower than its label takes the label's width, so that
+    // the label is not cut by the canvas's edge or drawn over the next one.
+    const span = Math.max(cols, labelCols(section.name, cell));
+    if (x > 0 && x + span > maxCols) {
       x = 0;
       y += lineHeight + GAP;
       lineHeight = 0;
@@ -95,10 +105,10 @@ export function computeLayout(sections: Section[], options: LayoutOptions): Layo
         rowIndexOfPos[pos] = index;
       }
     });
-    x += cols + GAP;
+    x += span + GAP;
+    gridCols = Math.max(gridCols, box.col + span);
     lineHeight = Math.max(lineHeight, rows + LABEL_ROWS);
   }
-  const gridCols = Math.max(1, ...boxes.map((b) => b.col + b.cols));
   const gridRows = Math.max(1, ...boxes.map((b) => b.row + b.rows));
   const grid = new Int32Array(gridCols * gridRows).fill(-1);
   for (let pos = 0; pos < seatCount; pos++) grid[seatRow[pos] * gridCols + seatCol[pos]] = pos;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Section } from "../../src/api";
-import { cellSizeFor, computeLayout, neighbour } from "../../src/seatmap/layout";
+import { cellSizeFor, computeLayout, labelCols, neighbour } from "../../src/seatmap/layout";
 
 function sections(): Section[] {
   return [
@@ -34,6 +34,15 @@ describe("seat map layout", () => {
   it("centres a short row under a long one", () => {
     const layout = computeLayout(sections(), { width: 1000, cell: 10 });
     expect(layout.seatCol[4]).toBe(layout.seatCol[0] + 1);
+  });
+
+  it("leaves a section narrower than its label the label's width", () => {
+    const layout = computeLayout(sections(), { width: 1000, cell: 18 });
+    const [a, b] = layout.sections;
+    expect(a.cols).toBe(4);
+    expect(labelCols("A", 18)).toBeGreaterThan(4);
+    expect(b.col).toBeGreaterThanOrEqual(a.col + labelCols("A", 18) + 1);
+    expect(layout.cols).toBeGreaterThanOrEqual(b.col + labelCols("B", 18));
   });
 
   it("wraps sections that do not fit the width", () => {
