@@ -8,6 +8,8 @@ export interface EventInfo {
   starts_at: string;
   currency: string;
   seat_count: number;
+  // In the events list only: how many seats are AVAILABLE (neither held nor sold).
+  seats_available?: number;
 }
 
 export interface Tier {

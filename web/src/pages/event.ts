@@ -43,6 +43,12 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
 
   // ---- state
   const states = Uint8Array.from(data.states, (c) => c.charCodeAt(0));
+  // Seats AVAILABLE now: none left shows "sold out" in the panel.
+  let available = 0;
+  const countAvailable = (): void => {
+    available = states.reduce((n, s) => n + (s === AVAILABLE ? 1 : 0), 0);
+  };
+  countAvailable();
   const selected = new Set<number>();
   let hold: Hold | null = null;
   let holdPositions = new Set<number>();
@@ -137,8 +143,11 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     if (letter === undefined) return;
     const positions = change.positions ?? change.seats.map((id) => layout.positionOf(id));
     const lost: string[] = [];
+    const wasSoldOut = available === 0;
     for (const pos of positions) {
       if (pos < 0 || pos >= states.length) continue;
+      if (states[pos] === AVAILABLE && letter !== AVAILABLE) available--;
+      else if (states[pos] !== AVAILABLE && letter === AVAILABLE) available++;
       if (selected.has(pos) && letter !== AVAILABLE) {
         selected.delete(pos);
         lost.push(layout.info(pos).id);
@@ -148,6 +157,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     if (lost.length > 0) {
       show(`${lost.join(", ")} ${lost.length === 1 ? "was" : "were"} just taken by another buyer. Pick another seat.`, "warn");
       renderPanel();
+    } else if (wasSoldOut !== (available === 0)) {
+      renderPanel();
     }
   }
 
@@ -156,6 +167,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     try {
       const fresh = await api.seatMap(eventId);
       for (let i = 0; i < states.length; i++) states[i] = fresh.states.charCodeAt(i);
+      countAvailable();
       for (const pos of [...selected]) if (states[pos] !== AVAILABLE) selected.delete(pos);
       view.renderAll();
       renderPanel();
@@ -212,6 +224,13 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     panel.append(h("h2", {}, "Your seats"));
     if (selected.size === 0 && salesClosed()) {
       panel.append(h("p", { class: "muted", "data-testid": "sales-closed" }, CLOSED));
+      return;
+    }
+    if (selected.size === 0 && available === 0) {
+      panel.append(
+        h("p", { class: "sold-out", "data-testid": "sold-out" }, "Sold out."),
+        h("p", { class: "muted" }, "Every seat is sold or held. A held seat comes back if its buyer does not pay in time; this map shows it the moment it does."),
+      );
       return;
     }
     if (selected.size === 0) {

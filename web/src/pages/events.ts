@@ -1,7 +1,15 @@
-import { ApiError } from "../api";
+import { ApiError, type EventInfo } from "../api";
 import { h } from "../dom";
 import { formatDate } from "../format";
 import type { App } from "../main";
+
+// "Sold out", or how many of its seats are left.
+function availability(e: EventInfo): HTMLElement {
+  const left = e.seats_available;
+  if (left === undefined) return h("p", { class: "muted" }, `${e.seat_count.toLocaleString("en")} seats`);
+  if (left === 0) return h("p", { class: "sold-out", "data-testid": "availability" }, "Sold out");
+  return h("p", { class: "muted", "data-testid": "availability" }, `${left.toLocaleString("en")} of ${e.seat_count.toLocaleString("en")} seats left`);
+}
 
 export async function eventsPage(root: HTMLElement, app: App): Promise<() => void> {
   document.title = "Events · Seatflow";
@@ -24,7 +32,7 @@ export async function eventsPage(root: HTMLElement, app: App): Promise<() => voi
           h("a", { href: `/events/${encodeURIComponent(e.id)}`, "data-link": true }, h("h2", {}, e.name)),
           h("p", {}, e.venue),
           h("p", { class: "muted" }, h("time", { datetime: e.starts_at }, formatDate(e.starts_at))),
-          h("p", { class: "muted" }, `${e.seat_count.toLocaleString("en")} seats`),
+          availability(e),
         ),
       );
     }

@@ -111,6 +111,33 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("an event with no seat left says sold out, live, on its page and in the list", async () => {
+    const eventId = await seatflow.createEvent("Tiny show", 1, 2);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      assert.equal(await page.locator("[data-testid=sold-out]").count(), 0);
+      const other = await seatflow.api("POST", "/api/session");
+      const taken = await seatflow.api("POST", `/api/events/${eventId}/holds`, { seats: ["F-1-1", "F-1-2"] }, other.body.token);
+      assert.equal(taken.status, 201);
+      await page.waitForSelector("[data-testid=sold-out]", { timeout: 10000 });
+      await page.screenshot({ path: `${artifacts}/sold-out.png` });
+
+      const list = await context.newPage();
+      await list.goto(seatflow.url);
+      const card = list.locator(".event-card", { hasText: "Tiny show" });
+      assert.equal(await card.locator("[data-testid=availability]").textContent(), "Sold out");
+
+      const released = await seatflow.api("DELETE", `/api/holds/${taken.body.id}`, undefined, other.body.token);
+      assert.equal(released.status, 200);
+      await page.waitForSelector("[data-testid=sold-out]", { state: "detached", timeout: 10000 });
+      await list.reload();
+      assert.equal(await card.locator("[data-testid=availability]").textContent(), "2 of 2 seats left");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a seat taken meanwhile is named and dropped from the selection", async () => {
     const eventId = await seatflow.createEvent("Contention", 2, 10);
     const context = await browser.newContext();
