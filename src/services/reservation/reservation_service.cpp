@@ -476,10 +476,9 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
 // ---- holds ----------------------------------------------------------------
 
 Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService::seat_states(
-    const std::string& event_id, const SeatMap& map) {
+    const std::string& event_id, const SeatMap& map, std::chrono::milliseconds max_age) {
   const auto fresh = [&](const std::shared_ptr<const SeatStates>& s) {
-    return s != nullptr &&
-           std::chrono::steady_clock::now() - s->read_at < options_.seat_map_max_age;
+    return s != nullptr && std::chrono::steady_clock::now() - s->read_at < max_age;
   };
   const auto cached = [&] {
     std::lock_guard lock(states_mu_);
@@ -516,9 +515,16 @@ Result<std::shared_ptr<const ReservationService::SeatStates>> ReservationService
 }
 
 Result<int64_t> ReservationService::seats_available(const std::string& event_id) {
+  // The list of events asks for every event on sale at once: their states
+  // are read again only every kListedStatesMaxAge, not every
+  // seat_map_max_age as a seat map's are. The live stream keeps them
+  // current in between, and a count is a hint; the map is what a buyer
+  // picks from.
+  constexpr std::chrono::milliseconds kListedStatesMaxAge = std::chrono::seconds(30);
   auto map = seat_map(event_id);
   if (!map) return fail(map.error());
-  auto states = seat_states(event_id, **map);
+  auto states =
+      seat_states(event_id, **map, std::max(options_.seat_map_max_age, kListedStatesMaxAge));
   if (!states) return fail(states.error());
   return static_cast<int64_t>(
       std::count((*states)->letters.begin(), (*states)->letters.end(), 'A'));
@@ -990,7 +996,7 @@ void ReservationService::add_routes(http::Router& router) {
         const std::string event_id(r.param("event_id"));
         auto map = seat_map(event_id);
         if (!map) return error_response(map.error());
-        auto states = seat_states(event_id, **map);
+        auto states = seat_states(event_id, **map, options_.seat_map_max_age);
         if (!states) return error_response(states.error());
         std::string body = "{\"event\":" + (*map)->event_json + "," + (*map)->layout_json +
                            ",\"states\":\"" + (*states)->letters +

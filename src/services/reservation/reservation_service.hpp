@@ -132,9 +132,12 @@ class ReservationService {
   struct Hold;
 
   Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
+  // The event's seat states, read from the database if the cached ones were
+  // read longer than `max_age` ago (the live stream patches them between).
   Result<std::shared_ptr<const SeatStates>> seat_states(const std::string& event_id,
-                                                        const SeatMap& map);
-  // The event's seats that are AVAILABLE, by its cached states.
+                                                        const SeatMap& map,
+                                                        std::chrono::milliseconds max_age);
+  // The event's seats that are AVAILABLE, counted in its cached states.
   Result<int64_t> seats_available(const std::string& event_id);
   Result<Hold> place_hold(const std::string& event_id, const std::string& buyer_id,
                           std::vector<std::string> seat_ids);
