@@ -951,9 +951,8 @@ void ReservationService::add_routes(http::Router& router) {
   router.add_sync(http::Method::kGet, "/api/events", [this](const http::Request&) {
     auto events = events_on_sale();
     if (!events) return error_response(events.error());
-    // How many seats each has left, from the seat map's states (read at
-    // most every seat_map_max_age, kept current by the live stream), so
-    // that a flash sale's buyers loading the list do not count seats each.
+    // How many seats each has left, counted in the cached seat states
+    // (see seats_available): loading the list reads no seats.
     for (json::value& event : *events) {
       json::object& o = event.as_object();
       auto left = seats_available(std::string(o.at("id").as_string()));
