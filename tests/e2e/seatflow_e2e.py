@@ -538,6 +538,8 @@ class PurchaseTest(unittest.TestCase):
         status, hold = s.hold(token, event, ["L-1-1", "L-1-2"])
         self.assertEqual(status, 201, hold)
         self.assertEqual(seats_left(1), 1)
+        status, one = s.request("GET", f"/api/events/{event}")
+        self.assertEqual((status, one["seats_available"], one["seat_count"]), (200, 1, 3), one)
         status, placed = s.order(token, hold["id"], GOOD_CARD, "seats-left-1")
         self.assertEqual(status, 202, placed)
         self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")

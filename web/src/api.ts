@@ -8,7 +8,7 @@ export interface EventInfo {
   starts_at: string;
   currency: string;
   seat_count: number;
-  // In the events list only: how many seats are AVAILABLE (neither held nor sold).
+  // How many seats are AVAILABLE (neither held nor sold); not in a seat map's event.
   seats_available?: number;
 }
 

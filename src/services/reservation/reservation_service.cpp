@@ -985,9 +985,15 @@ void ReservationService::add_routes(http::Router& router) {
   });
 
   router.add_sync(http::Method::kGet, "/api/events/{event_id}", [this](const http::Request& r) {
-    auto map = seat_map(std::string(r.param("event_id")));
+    const std::string event_id(r.param("event_id"));
+    auto map = seat_map(event_id);
     if (!map) return error_response(map.error());
-    return http::Response::json(200, (*map)->event_json);
+    auto left = seats_available(event_id);
+    if (!left) return error_response(left.error());
+    // The cached {"id":..,...} with the count added before its closing brace.
+    std::string body = (*map)->event_json;
+    body.insert(body.size() - 1, ",\"seats_available\":" + std::to_string(*left));
+    return http::Response::json(200, std::move(body));
   });
 
   router.add_sync(
