@@ -259,6 +259,13 @@ export class Api {
   }
 }
 
+// What a page says when its first load failed: `what` names what it loads
+// ("The events", "Your orders").
+export function loadFailureText(err: unknown, what: string): string {
+  if (err instanceof ApiError && err.unreachable) return "Seatflow can't be reached right now. Reload to try again.";
+  return `${what} could not be loaded: ${(err as Error).message}`;
+}
+
 async function problemOf(response: Response): Promise<ApiError> {
   let title = response.statusText;
   let detail = "";

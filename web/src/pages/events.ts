@@ -1,4 +1,4 @@
-import { ApiError, type EventInfo } from "../api";
+import { loadFailureText, type EventInfo } from "../api";
 import { h } from "../dom";
 import { formatDate } from "../format";
 import type { App } from "../main";
@@ -38,10 +38,7 @@ export async function eventsPage(root: HTMLElement, app: App): Promise<() => voi
     }
     root.append(list);
   } catch (err) {
-    status.textContent =
-      err instanceof ApiError && err.unreachable
-        ? "Seatflow can't be reached right now. Reload to try again."
-        : `The events could not be loaded: ${(err as Error).message}`;
+    status.textContent = loadFailureText(err, "The events");
     status.className = "error";
   }
   return () => {};

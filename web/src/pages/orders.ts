@@ -1,7 +1,7 @@
 // The buyer's orders, newest first, each with its event, seats, total and
 // status, and a link to the order's own page.
 
-import { ApiError, type EventInfo, type OrderPage } from "../api";
+import { loadFailureText, type EventInfo, type OrderPage } from "../api";
 import { h } from "../dom";
 import { formatDate, formatMoney, STATUS_LABEL, type OrderStatus } from "../format";
 import type { App } from "../main";
@@ -54,10 +54,7 @@ export async function ordersPage(root: HTMLElement, app: App): Promise<() => voi
       status.remove();
       await show(page);
     } catch (err) {
-      status.textContent =
-        err instanceof ApiError && err.unreachable
-          ? "Seatflow can't be reached right now. Reload to try again."
-          : `Your orders could not be loaded: ${(err as Error).message}`;
+      status.textContent = loadFailureText(err, "Your orders");
       status.className = "error";
       if (!status.isConnected) root.insertBefore(status, list);
     } finally {
