@@ -171,10 +171,12 @@ TEST_F(WalCoalescingVfs, TheWalStartsOverWhileWritesNeverPause) {
     for (int i = 0; i < 20'000; ++i) write(**db, i, 1);
     // The file is as long as the WAL ever was (it starts over in place): the
     // restart length, then what came while the writer waited for the
-    // thread's checkpoint, about twice that on this machine, well under the
-    // 80 MB or so of a WAL that never started over.
+    // thread's checkpoint. That wait is the machine's: about twice the
+    // restart length alone, and six times (24.8 MB) once while the rest of
+    // the test suite ran beside it. The bound, ten times, is still under
+    // half the 85 MB or so of a WAL that never started over.
     const auto wal_bytes = fs::file_size(path_ + "-wal");
-    EXPECT_LT(wal_bytes, uintmax_t{5} * kRestartPages * (2048 + 24)) << wal_bytes << " bytes";
+    EXPECT_LT(wal_bytes, uintmax_t{10} * kRestartPages * (2048 + 24)) << wal_bytes << " bytes";
   }
   PlainConnection other(path_);
   EXPECT_EQ(other.scalar("SELECT count(*) FROM t"), 20'000);
