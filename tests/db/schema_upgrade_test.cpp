@@ -8,15 +8,18 @@
 #include "core/clock.hpp"
 #include "db/migrations.hpp"
 #include "services/order/order_service.hpp"
+#include "services/reservation/reservation_service.hpp"
 #include "tests/db/test_database.hpp"
 
 namespace seatflow::db {
 namespace {
 
-// The order service's migrations up to and including `last` (0: all).
-std::vector<Migration> order_migrations(Dialect dialect, int last = 0) {
+// A service's migrations (with the messaging tables every service has) up
+// to and including `last` (0: all).
+std::vector<Migration> service_migrations(const std::vector<MigrationFile>& own, Dialect dialect,
+                                          int last) {
   std::vector<MigrationFile> files = bus::messaging_migration_files();
-  for (auto& f : order::migration_files()) files.push_back(std::move(f));
+  for (const auto& f : own) files.push_back(f);
   auto all = select_migrations(files, dialect);
   EXPECT_TRUE(all) << all.error().to_string();
   std::vector<Migration> out;
@@ -30,8 +33,13 @@ class SchemaUpgrade : public ::testing::Test {
  protected:
   void SetUp() override { db_ = test_db_.open(); }
 
-  void migrate_to(int last) {
-    Migrator m(*db_, "order", order_migrations(test_db_.dialect(), last), clock_);
+  // Migrates the order service's tables, or the reservation service's.
+  void migrate_to(int last, bool reservation = false) {
+    Migrator m(
+        *db_, reservation ? "reservation" : "order",
+        service_migrations(reservation ? reservation::migration_files() : order::migration_files(),
+                           test_db_.dialect(), last),
+        clock_);
     auto applied = m.migrate();
     ASSERT_TRUE(applied) << applied.error().to_string();
     ASSERT_TRUE(m.validate()) << m.validate().error().to_string();
@@ -113,6 +121,72 @@ TEST_F(SchemaUpgrade, OrdersSagaStepsAndHistoryKeepTheirRowsAndForeignKeysThroug
         query("SELECT name FROM sqlite_master WHERE name LIKE '%_v3' OR sql LIKE '%_v3%'").empty());
   }
   EXPECT_TRUE(query("SELECT 1 FROM saga_steps WHERE due_at IS NOT NULL").empty());
+}
+
+TEST_F(SchemaUpgrade, V5KeepsOrdersAndAllowsTheirRefund) {
+  migrate_to(4);
+  ASSERT_TRUE(
+      run("INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, event_id, "
+          "hold_id, seats, amount_minor, currency, status, created_at, updated_at) VALUES "
+          "('o1', 'b1', 'k1', 'h1', 'e1', 'hold1', 'A-1-1', 5000, 'EUR', 'COMPLETED', 1, 2)"));
+  ASSERT_TRUE(run("INSERT INTO saga_steps (order_id, step) VALUES ('o1', 'done')"));
+  ASSERT_TRUE(
+      run("INSERT INTO order_history (order_id, seq, at, status) VALUES ('o1', 1, 1, "
+          "'COMPLETED')"));
+  EXPECT_FALSE(run("UPDATE orders SET status = 'REFUNDING' WHERE id = 'o1'"))
+      << "V4 knows no refund";
+
+  migrate_to(0);
+
+  EXPECT_EQ(query("SELECT status FROM orders WHERE id = 'o1'")[0].get<std::string>(0), "COMPLETED");
+  EXPECT_EQ(query("SELECT COUNT(*) FROM order_history")[0].get<int64_t>(0), 1);
+  EXPECT_TRUE(run("UPDATE orders SET status = 'REFUNDING' WHERE id = 'o1'"));
+  EXPECT_TRUE(run("UPDATE saga_steps SET step = 'refund' WHERE order_id = 'o1'"));
+  EXPECT_TRUE(run("UPDATE orders SET status = 'REFUNDED' WHERE id = 'o1'"));
+  EXPECT_FALSE(run("UPDATE orders SET status = 'LOST' WHERE id = 'o1'")) << "still checked";
+  EXPECT_FALSE(run("UPDATE saga_steps SET step = 'wander' WHERE order_id = 'o1'"));
+  EXPECT_FALSE(run("INSERT INTO saga_steps (order_id, step) VALUES ('nobody', 'authorize')"))
+      << "a step for an order that does not exist";
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    EXPECT_TRUE(query("PRAGMA foreign_key_check").empty());
+    EXPECT_TRUE(
+        query("SELECT name FROM sqlite_master WHERE name LIKE '%_v4' OR sql LIKE '%_v4%'").empty());
+  }
+}
+
+TEST_F(SchemaUpgrade, V5KeepsHoldsAndTheirIndexesAndAllowsAReturnedOne) {
+  migrate_to(4, true);
+  ASSERT_TRUE(
+      run("INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
+          "VALUES ('e1', 'Show', 'Hall', 100, 'EUR', 1, 1)"));
+  ASSERT_TRUE(
+      run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
+          "currency, expires_at, created_at, order_id) VALUES ('h1', 'e1', 'b1', 'SOLD', "
+          "'A-1-1', 1, 5000, 'EUR', 50, 1, 'o1')"));
+  EXPECT_FALSE(run("UPDATE holds SET status = 'RETURNED' WHERE id = 'h1'"));
+
+  migrate_to(0, true);
+
+  const Rows holds = query("SELECT status, order_id, seats FROM holds");
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0].get<std::string>(0), "SOLD");
+  EXPECT_EQ(holds[0].get<std::string>(1), "o1");
+  EXPECT_TRUE(run("UPDATE holds SET status = 'RETURNED' WHERE id = 'h1'"));
+  EXPECT_FALSE(run("UPDATE holds SET status = 'LOST' WHERE id = 'h1'")) << "still checked";
+  EXPECT_FALSE(
+      run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
+          "currency, expires_at, created_at) VALUES ('h2', 'nowhere', 'b1', 'ACTIVE', 'A-1-2', "
+          "1, 5000, 'EUR', 50, 1)"))
+      << "a hold on an event that does not exist";
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    EXPECT_TRUE(query("PRAGMA foreign_key_check").empty());
+    const Rows indexes = query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'holds' AND name "
+        "NOT LIKE 'sqlite_%' ORDER BY name");
+    ASSERT_EQ(indexes.size(), 2u);
+    EXPECT_EQ(indexes[0].get<std::string>(0), "holds_active_by_expiry");
+    EXPECT_EQ(indexes[1].get<std::string>(0), "holds_by_buyer");
+  }
 }
 
 }  // namespace

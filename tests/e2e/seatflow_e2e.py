@@ -42,7 +42,7 @@ SERVICE_TOKEN = "e2e-service-token"
 GOOD_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
 SLOW_CARD = "4000 0000 0000 0077"  # answers after payment.slow_card_delay (30 s)
-TERMINAL = {"COMPLETED", "CANCELLED"}
+TERMINAL = {"COMPLETED", "CANCELLED", "REFUNDED"}
 
 
 def free_port():
@@ -517,6 +517,53 @@ class PurchaseTest(unittest.TestCase):
             self.assertEqual(status, 400, (query, problem))
             self.assertIn("detail", problem)
 
+    def test_a_buyer_refunds_a_completed_order_and_its_seats_go_back_on_sale(self):
+        s = self.server
+        # Ten seats: as many as one buyer may hold or buy of an event.
+        event = s.create_event([{"name": "R", "tier": "std", "rows": 1, "seats_per_row": 10}])
+        seats = [f"R-1-{n}" for n in range(1, 11)]
+        token = s.session()
+        status, hold = s.hold(token, event, seats)
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "refund-1")
+        self.assertEqual(status, 202, placed)
+        self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+        refund = f"/api/orders/{placed['id']}/refund"
+
+        # No one else can refund it, or learn that it exists.
+        status, problem = s.request("POST", refund, token=s.session())
+        self.assertEqual(status, 404, problem)
+        self.assertEqual(s.request("POST", refund)[0], 401)
+        self.assertEqual(set(s.seat_states(event).values()), {"SOLD"})
+
+        status, body = s.request("POST", refund, token=token)
+        self.assertEqual(status, 202, body)
+        self.assertIn(body["status"], ("REFUNDING", "REFUNDED"))
+        order = s.wait_terminal(token, placed["id"])
+        self.assertEqual(order["status"], "REFUNDED", order)
+        self.assertEqual([h["status"] for h in order["history"]][-3:],
+                         ["COMPLETED", "REFUNDING", "REFUNDED"])
+        # Asked again: the same answer, nothing more done.
+        self.assertEqual(s.request("POST", refund, token=token), (202, {"id": placed["id"],
+                                                                        "status": "REFUNDED"}))
+
+        # The seats are on sale again (another replica learns of it from the
+        # live stream, a moment later), and no longer count toward the cap.
+        deadline = time.time() + 10
+        while set(s.seat_states(event).values()) != {"AVAILABLE"}:
+            self.assertLess(time.time(), deadline, s.seat_states(event))
+            time.sleep(0.05)
+        status, again = s.hold(token, event, seats)
+        self.assertEqual(status, 201, again)
+
+        # Only a completed order is refunded.
+        status, declined = s.order(token, again["id"], DECLINED_CARD, "refund-2")
+        self.assertEqual(status, 202, declined)
+        self.assertEqual(s.wait_terminal(token, declined["id"])["status"], "CANCELLED")
+        status, problem = s.request("POST", f"/api/orders/{declined['id']}/refund", token=token)
+        self.assertEqual(status, 409, problem)
+        self.assertIn("only a completed order", problem["detail"])
+
     def test_the_event_list_counts_the_seats_left(self):
         s = self.server
         event = s.create_event([{"name": "L", "tier": "std", "rows": 1, "seats_per_row": 3}])
@@ -579,6 +626,10 @@ class PurchaseTest(unittest.TestCase):
         status, placed = s.order(token, hold["id"], GOOD_CARD, "after-start-1")
         self.assertEqual(status, 202, placed)
         self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+        # Refunds closed when the event started, as sales did.
+        status, problem = s.request("POST", f"/api/orders/{placed['id']}/refund", token=token)
+        self.assertEqual(status, 409, problem)
+        self.assertIn("the event has started", problem["detail"])
 
     def test_bad_input_is_refused_with_a_problem(self):
         s = self.server

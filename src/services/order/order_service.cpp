@@ -42,7 +42,11 @@ json::array split_seats(std::string_view text) {
   return out;
 }
 
-bool is_terminal(std::string_view status) { return status == "COMPLETED" || status == "CANCELLED"; }
+// Where the saga rests: done, unless the buyer asks for a completed order's
+// refund.
+bool is_terminal(std::string_view status) {
+  return status == "COMPLETED" || status == "CANCELLED" || status == "REFUNDED";
+}
 
 using Amount = std::pair<int64_t, std::string>;  // minor units, currency
 
@@ -108,7 +112,7 @@ void OrderService::sample_steps() {
       },
       {.read_only = true});
   if (!rows) return;
-  for (const char* step : {"authorize", "await_seats", "void"}) {
+  for (const char* step : {"authorize", "await_seats", "void", "refund"}) {
     double count = 0;
     double age = 0;
     for (const auto& r : *rows) {
@@ -530,6 +534,96 @@ http::Response OrderService::list(const http::Request& request) {
   return http::json_response(200, *page);
 }
 
+// ---- refunds --------------------------------------------------------------
+
+namespace {
+
+http::Response refund_accepted(const std::string& order_id, std::string_view status) {
+  http::Response r = http::json_response(202, json::object{{"id", order_id}, {"status", status}});
+  r.headers.set("Location", "/api/orders/" + order_id);
+  return r;
+}
+
+// A refund asked for again answers as the first did: 202 with the status.
+bool refund_under_way(std::string_view status) {
+  return status == "REFUNDING" || status == "REFUNDED";
+}
+
+}  // namespace
+
+void OrderService::request_refund(const http::Request& request, http::Responder responder) {
+  auto buyer = ctx_.auth.buyer(request);
+  if (!buyer) return responder.send(http::problem_for(buyer.error()));
+  const std::string id(request.param("order_id"));
+  struct Found {
+    std::string status;
+    std::string hold_id;
+  };
+  auto status_of = [&](db::Session& s) -> Result<Found> {
+    auto rows = s.query("SELECT buyer_id, status, hold_id FROM orders WHERE id = $1", {id});
+    if (!rows) return fail(rows.error());
+    if (rows->empty() || (*rows)[0].get<std::string>("buyer_id") != *buyer) {
+      return fail(ErrorCode::kNotFound, "no order " + id);
+    }
+    return Found{(*rows)[0].get<std::string>("status"), (*rows)[0].get<std::string>("hold_id")};
+  };
+  auto order = ctx_.db.transact(status_of, {.read_only = true});
+  if (!order) return responder.send(http::problem_for(order.error()));
+  if (refund_under_way(order->status)) return responder.send(refund_accepted(id, order->status));
+  if (order->status != "COMPLETED") {
+    return responder.send(
+        http::problem(409, "only a completed order can be refunded; this one is " + order->status));
+  }
+
+  // Refunds close when the event starts, as sales do: reservation knows when.
+  http::ClientRequest check{.method = http::Method::kGet,
+                            .url = peer_url(false) + "/internal/holds/" + order->hold_id,
+                            .headers = {},
+                            .body = {},
+                            .deadline = std::chrono::milliseconds(5000)};
+  check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  client_.async_send(
+      std::move(check), trace::bind_context([this, shared, id, buyer_id = *buyer](
+                                                Result<http::ClientResponse> reply) {
+        if (!reply) {
+          return shared->send(http::problem(
+              503, "cannot check the event with reservation: " + reply.error().message()));
+        }
+        if (reply->status != 200) {
+          return shared->send(http::problem(
+              502, fmt::format("reservation answered {} to the hold check", reply->status)));
+        }
+        json::error_code ec;
+        const json::value hold = json::parse(reply->body, ec);
+        if (ec || !hold.is_object()) {
+          return shared->send(http::problem(502, "reservation's hold is not JSON"));
+        }
+        const json::value* started = hold.get_object().if_contains("event_started");
+        if (started != nullptr && started->is_bool() && started->get_bool()) {
+          return shared->send(
+              http::problem(409, "the event has started: its tickets can no longer be refunded"));
+        }
+        auto moved = ctx_.db.transact([&](db::Session& s) -> Result<std::string> {
+          auto r = transition(s, id, {"COMPLETED"}, "REFUNDING", "requested_by_buyer", "refund",
+                              true, "refunding");
+          if (!r) return fail(r.error());
+          if (*r) return std::string("REFUNDING");
+          // Moved meanwhile: by a refund asked for at the same time.
+          auto now =
+              s.query("SELECT status FROM orders WHERE id = $1 AND buyer_id = $2", {id, buyer_id});
+          if (!now) return fail(now.error());
+          return now->empty() ? std::string() : (*now)[0].get<std::string>(0);
+        });
+        if (!moved) return shared->send(http::problem_for(moved.error()));
+        if (!refund_under_way(*moved)) {
+          return shared->send(
+              http::problem(409, "only a completed order can be refunded; this one is " + *moved));
+        }
+        shared->send(refund_accepted(id, *moved));
+      }));
+}
+
 // ---- transitions ----------------------------------------------------------
 
 Result<bool> OrderService::transition(db::Session& session, const std::string& order_id,
@@ -598,8 +692,11 @@ void OrderService::finish_step(const Step& step, std::string_view status, std::s
                                std::optional<std::string> payment_id) {
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     // Only while this worker still holds the step (else kAborted rolls back).
-    auto moved = transition(s, step.order_id, {"AUTHORIZING", "CANCELLING"}, status, reason,
-                            next_step, due, event, &step, payment_id);
+    auto moved = step.step == "refund"
+                     ? transition(s, step.order_id, {"REFUNDING"}, status, reason, next_step, due,
+                                  event, &step, payment_id)
+                     : transition(s, step.order_id, {"AUTHORIZING", "CANCELLING"}, status, reason,
+                                  next_step, due, event, &step, payment_id);
     if (!moved) return fail(moved.error());
     return ok();
   });
@@ -731,7 +828,9 @@ void OrderService::run_step(const Step& step) {
   if (step.step == "authorize") {
     authorize(step);
   } else if (step.step == "void") {
-    void_payment(step);
+    reverse_payment(step, false);
+  } else if (step.step == "refund") {
+    reverse_payment(step, true);
   } else {
     log::warn("order {}: step {} is not due work; leaving it", step.order_id, step.step);
   }
@@ -794,10 +893,11 @@ void OrderService::authorize(const Step& step) {
   }
 }
 
-void OrderService::void_payment(const Step& step) {
+void OrderService::reverse_payment(const Step& step, bool refund) {
+  const std::string_view action = refund ? "refund" : "void";
   http::ClientRequest request{
       .method = http::Method::kPost,
-      .url = peer_url(true) + "/internal/payments/void",
+      .url = peer_url(true) + "/internal/payments/" + std::string(action),
       .headers = {},
       .body = json::serialize(
           json::object{{"idempotency_key", "order-" + step.order_id}, {"order_id", step.order_id}}),
@@ -806,7 +906,10 @@ void OrderService::void_payment(const Step& step) {
   request.headers.set("Content-Type", "application/json");
   auto reply = client_.send(std::move(request));
   if (!reply) return retry(step, reply.error().message());
-  if (reply->status != 200) return retry(step, fmt::format("void answered {}", reply->status));
+  if (reply->status != 200) {
+    return retry(step, fmt::format("{} answered {}", action, reply->status));
+  }
+  if (refund) return finish_step(step, "REFUNDED", "", "done", false, "refunded");
   finish_step(step, "CANCELLED", "", "done", false, "cancelled");
 }
 
@@ -869,6 +972,10 @@ void OrderService::add_routes(http::Router& router) {
                   [this](const http::Request& r) { return list(r); });
   router.add_sync(http::Method::kGet, "/api/orders/{order_id}",
                   [this](const http::Request& r) { return read(r); });
+  router.add(http::Method::kPost, "/api/orders/{order_id}/refund",
+             [this](http::Request& r, http::Responder responder) {
+               request_refund(r, std::move(responder));
+             });
   router.add(http::Method::kGet, "/api/orders/{order_id}/events",
              [this](http::Request& r, http::Responder responder) {
                // The order must be the buyer's; then its status stream.

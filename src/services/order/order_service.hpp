@@ -15,6 +15,12 @@
 //              -> void.
 //   void       voids the payment (retried until it succeeds), then CANCELLED.
 //
+// A COMPLETED order can be refunded by its buyer until the event starts
+// (POST /api/orders/{id}/refund): the order goes REFUNDING, and the saga's
+//   refund     step refunds the payment (retried until it succeeds), then the
+//              order is REFUNDED and order.refunded tells reservation to put
+//              the seats back on sale.
+//
 // Workers claim due steps with a lease (FOR UPDATE SKIP LOCKED on
 // PostgreSQL), so replicas share them; a step is woken as soon as it is
 // committed (Database notifications) and retried with backoff. The replica
@@ -105,6 +111,9 @@ class OrderService {
   http::Response read(const http::Request& request);
   // GET /api/orders: the buyer's orders, newest first, a page at a time.
   http::Response list(const http::Request& request);
+  // POST /api/orders/{id}/refund: a completed order's refund, before its
+  // event starts; 202 while the saga refunds it.
+  void request_refund(const http::Request& request, http::Responder responder);
 
   // A worker slot for a step leased here at creation (false when none is
   // free); release_slot() gives it back if the step was not created, and
@@ -117,7 +126,9 @@ class OrderService {
   Result<std::vector<Step>> claim(int limit);
   void run_step(const Step& step);
   void authorize(const Step& step);
-  void void_payment(const Step& step);
+  // The void step (refund false) or the refund step: retried until payment
+  // has done it, then the order is CANCELLED or REFUNDED.
+  void reverse_payment(const Step& step, bool refund);
   // Reschedules a step after a failure, with backoff.
   void retry(const Step& step, const std::string& error);
 

@@ -25,9 +25,10 @@ namespace json = boost::json;
 namespace {
 
 // The order events reservation acts on: the order's seats are to be sold,
-// or released.
+// released, or put back on sale after a refund.
 constexpr std::string_view kOrderConfirmed = "order.confirmed";
 constexpr std::string_view kOrderCancelled = "order.cancelled";
+constexpr std::string_view kOrderRefunded = "order.refunded";
 
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxSeatIdLength = 64;
@@ -256,10 +257,10 @@ Status ReservationService::start() {
   const bus::InboxHandler on_event = [this](db::Session& s, const bus::Message& m) {
     return on_order_event(s, m);
   };
-  // Reservation acts on two of the order events; the others (placed,
-  // completed) pass without a transaction.
-  const std::vector<std::string> acts_on{std::string(kOrderConfirmed),
-                                         std::string(kOrderCancelled)};
+  // Reservation acts on three of the order events; the others (placed,
+  // completed, refunding) pass without a transaction.
+  const std::vector<std::string> acts_on{std::string(kOrderConfirmed), std::string(kOrderCancelled),
+                                         std::string(kOrderRefunded)};
   auto orders = ctx_.subscriber.subscribe(
       bus::SubscriptionOptions{.group = std::string(kServiceName),
                                .topics = {"order.events"},
@@ -772,7 +773,9 @@ void ReservationService::sample_seats() {
 
 Status ReservationService::on_order_event(db::Session& session, const bus::Message& message) {
   const std::string type = message.type();
-  if (type != kOrderConfirmed && type != kOrderCancelled) return ok();  // not for us
+  if (type != kOrderConfirmed && type != kOrderCancelled && type != kOrderRefunded) {
+    return ok();  // not for us
+  }
   json::error_code ec;
   const json::value body = json::parse(message.payload, ec);
   if (ec || !body.is_object()) {
@@ -786,6 +789,7 @@ Status ReservationService::on_order_event(db::Session& session, const bus::Messa
     return fail(ErrorCode::kInvalidArgument, "order event lacks order_id, hold_id or buyer_id");
   }
   if (type == kOrderConfirmed) return confirm(session, *order_id, *hold_id, *buyer_id);
+  if (type == kOrderRefunded) return return_seats(session, *order_id, *hold_id);
 
   auto rows = session.query(
       "SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(session),
@@ -795,6 +799,24 @@ Status ReservationService::on_order_event(db::Session& session, const bus::Messa
   Hold hold = Hold::from_row((*rows)[0]);
   if (hold.status != "ACTIVE" || hold.buyer_id != *buyer_id) return ok();
   return end_hold(session, hold, "RELEASED", "order_cancelled");
+}
+
+Status ReservationService::return_seats(db::Session& session, const std::string& order_id,
+                                        const std::string& hold_id) {
+  auto returned = session.query(
+      "UPDATE holds SET status = 'RETURNED', end_reason = 'order_refunded', ended_at = $3 WHERE "
+      "id = $1 AND status = 'SOLD' AND order_id = $2 RETURNING event_id",
+      {hold_id, order_id, ctx_.clock.now_unix_ms()});
+  if (!returned) return fail(returned.error());
+  if (returned->empty()) return ok();  // returned before (a redelivery), or never sold to it
+  auto freed = session.query(
+      "UPDATE seats SET state = 'AVAILABLE', hold_id = NULL, order_id = NULL, version = version + "
+      "1 WHERE hold_id = $1 AND state = 'SOLD' AND order_id = $2 RETURNING seat_id, version",
+      {hold_id, order_id});
+  if (!freed) return fail(freed.error());
+  if (freed->empty()) return ok();
+  return announce_seats(session, (*returned)[0].get<std::string>(0), changed_seats(*freed),
+                        "AVAILABLE");
 }
 
 Status ReservationService::confirm(db::Session& session, const std::string& order_id,
@@ -1073,7 +1095,11 @@ void ReservationService::add_routes(http::Router& router) {
     auto hold = read_hold(std::string(r.param("hold_id")));
     if (!hold) return error_response(hold.error());
     json::object o = hold->to_json(true);
-    o["expired"] = hold->expires_at <= ctx_.clock.now_unix_ms();
+    const int64_t now = ctx_.clock.now_unix_ms();
+    o["expired"] = hold->expires_at <= now;
+    // Sales close when the event starts, and so do refunds.
+    auto map = seat_map(hold->event_id);
+    o["event_started"] = map && (*map)->starts_at_ms <= now;
     return http::json_response(200, o);
   });
 }

@@ -8,7 +8,8 @@
 //   expired holds, driven by the Clock.
 // - It consumes order.events: `order.confirmed` sells a hold's seats to the
 //   order (or refuses: the hold expired, was released or belongs to another
-//   order or buyer) and `order.cancelled` releases the hold. Each result goes
+//   order or buyer), `order.cancelled` releases the hold and `order.refunded`
+//   puts a sold hold's seats back on sale (the hold ends RETURNED). Each result goes
 //   to reservation.events and every seat change to seat.changes, through the
 //   outbox, in the transaction that made it.
 // - Every process serving browsers consumes seat.changes with a group of its
@@ -158,6 +159,9 @@ class ReservationService {
   Status announce_seats(db::Session& session, const std::string& event_id,
                         const std::vector<ChangedSeat>& changed, std::string_view state);
   Status on_order_event(db::Session& session, const bus::Message& message);
+  // order.refunded: the seats the order bought are AVAILABLE again.
+  Status return_seats(db::Session& session, const std::string& order_id,
+                      const std::string& hold_id);
   Status confirm(db::Session& session, const std::string& order_id, const std::string& hold_id,
                  const std::string& buyer_id);
   void push_seat_change(const bus::Message& message);
