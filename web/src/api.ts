@@ -184,6 +184,12 @@ export class Api {
     return this.request("GET", `/api/orders/${encodeURIComponent(orderId)}`, { auth: true });
   }
 
+  // Asks for a completed order's refund, before its event starts: 202 with
+  // the order's status (REFUNDING, or REFUNDED when asked again).
+  refundOrder(orderId: string): Promise<{ id: string; status: string }> {
+    return this.request("POST", `/api/orders/${encodeURIComponent(orderId)}/refund`, { auth: true });
+  }
+
   orders(before?: string): Promise<OrderPage> {
     const query = before === undefined ? "" : `?before=${encodeURIComponent(before)}`;
     return this.request("GET", `/api/orders${query}`, { auth: true });

@@ -24,7 +24,9 @@ export type OrderStatus =
   | "CONFIRMING"
   | "COMPLETED"
   | "CANCELLING"
-  | "CANCELLED";
+  | "CANCELLED"
+  | "REFUNDING"
+  | "REFUNDED";
 
 export const STATUS_LABEL: Record<OrderStatus, string> = {
   AUTHORIZING: "Authorizing your payment",
@@ -32,6 +34,8 @@ export const STATUS_LABEL: Record<OrderStatus, string> = {
   COMPLETED: "Completed",
   CANCELLING: "Cancelling",
   CANCELLED: "Cancelled",
+  REFUNDING: "Refunding",
+  REFUNDED: "Refunded",
 };
 
 // What a buyer should read for the reason an order was cancelled.

@@ -27,6 +27,8 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
 
   let stream: LiveStream | null = null;
   let closed = false;
+  // What the last refund request was refused for, shown until the next one.
+  let refundProblem = "";
   // A status event during a load asks for one more load: the load in flight
   // may have read the order before that change.
   const refresher = new Refresher(async () => {
@@ -52,8 +54,10 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     clear(details);
     status.dataset.status = order.status;
     const cancelled = order.status === "CANCELLING" || order.status === "CANCELLED";
+    const refund = order.status === "REFUNDING" || order.status === "REFUNDED";
+    const shown = cancelled ? (["AUTHORIZING", order.status] as OrderStatus[]) : refund ? [...STEPS, order.status as OrderStatus] : STEPS;
     const steps = h("ol", { class: "steps" });
-    for (const step of cancelled ? (["AUTHORIZING", order.status] as OrderStatus[]) : STEPS) {
+    for (const step of shown) {
       const reached = order.history.some((e) => e.status === step);
       const current = order.status === step;
       steps.append(
@@ -69,6 +73,16 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     if (order.status === "COMPLETED") {
       status.append(
         h("p", { class: "success", "data-testid": "confirmation" }, `You're going! Your seats ${order.seats.join(", ")} are yours.`),
+      );
+      if (event && api.now() < Date.parse(event.starts_at)) status.append(refundOffer(order));
+      status.append(h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")));
+    } else if (order.status === "REFUNDED") {
+      status.append(
+        h(
+          "p",
+          { "data-testid": "refunded" },
+          `Your tickets are refunded: ${formatMoney(order.amount_minor, order.currency)} goes back to your card, and seats ${order.seats.join(", ")} are on sale again.`,
+        ),
         h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")),
       );
     } else if (cancelled) {
@@ -117,18 +131,57 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     );
   }
 
-  // The stream first, then the order: a change in between is not missed.
-  const url = await api.orderStreamUrl(orderId).catch(() => "");
-  if (url && !closed) {
-    stream = new LiveStream((last) => `${url}&last_event_id=${last}`, ["status"], {
-      onEvent: () => void refresh(),
-      onSnapshotNeeded: () => void refresh(),
-      onConnection: (connected) => {
-        if (connected) void refresh();
-      },
+  // Until the event starts, a completed order can be refunded: a button,
+  // then a second one that says what the refund does.
+  function refundOffer(order: Order): HTMLElement {
+    const box = h("div", { class: "refund" });
+    const ask = h("button", { type: "button", class: "secondary", "data-testid": "refund" }, "Refund these tickets…");
+    ask.addEventListener("click", () => {
+      const yes = h("button", { type: "button", class: "primary", "data-testid": "refund-confirm" }, "Yes, refund them");
+      const no = h("button", { type: "button", class: "secondary" }, "Keep my tickets");
+      yes.addEventListener("click", () => {
+        yes.setAttribute("disabled", "");
+        no.setAttribute("disabled", "");
+        refundProblem = "";
+        api.refundOrder(orderId).then(
+          () => watch(),
+          (err: unknown) => {
+            refundProblem = err instanceof ApiError ? err.message : "The refund could not be asked for.";
+            void refresh();
+          },
+        );
+      });
+      no.addEventListener("click", () => void refresh());
+      box.replaceChildren(
+        h("p", {}, `Refund ${formatMoney(order.amount_minor, order.currency)} to your card? Seats ${order.seats.join(", ")} go back on sale and are no longer yours.`),
+        yes,
+        no,
+      );
+      yes.focus();
     });
+    box.append(ask);
+    if (refundProblem) box.append(h("p", { class: "error", role: "alert", "data-testid": "refund-problem" }, refundProblem));
+    return box;
   }
-  await refresh();
+
+  // The stream first, then the order: a change in between is not missed.
+  // Opened again when a refund sets a completed order moving.
+  async function watch(): Promise<void> {
+    stream?.close();
+    stream = null;
+    const url = await api.orderStreamUrl(orderId).catch(() => "");
+    if (url && !closed) {
+      stream = new LiveStream((last) => `${url}&last_event_id=${last}`, ["status"], {
+        onEvent: () => void refresh(),
+        onSnapshotNeeded: () => void refresh(),
+        onConnection: (connected) => {
+          if (connected) void refresh();
+        },
+      });
+    }
+    await refresh();
+  }
+  await watch();
   return () => {
     closed = true;
     stream?.close();

@@ -98,6 +98,35 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("a buyer refunds a completed order and its seats go back on sale", async () => {
+    const eventId = await seatflow.createEvent("Refund", 2, 10);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(page, 1);
+      await page.click("[data-testid=hold]");
+      await page.waitForSelector("[data-testid=pay]");
+      await page.click("text=4242 4242 4242 4242");
+      await page.click("[data-testid=pay]");
+      await page.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      await page.click("[data-testid=refund]");
+      assert.match(await page.textContent("[data-testid=order-status]"), /Refund €50\.00 to your card\? Seats F-1-1 go back on sale/);
+      await page.screenshot({ path: `${artifacts}/refund-confirm.png` });
+      await page.click("[data-testid=refund-confirm]");
+      await page.waitForSelector("[data-testid=refunded]", { timeout: 15000 });
+      assert.match(await page.textContent("[data-testid=refunded]"), /€50\.00 goes back to your card, and seats F-1-1 are on sale again/);
+      assert.equal(await page.getAttribute("[data-testid=order-status]", "data-status"), "REFUNDED");
+      assert.equal(await page.locator("[data-testid=refund]").count(), 0);
+      await page.screenshot({ path: `${artifacts}/refunded.png` });
+      await waitFor(async () => {
+        const map = await seatflow.api("GET", `/api/events/${eventId}/seats`);
+        return map.body.states[0] === "A";
+      }, 10000, "F-1-1 on sale again");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a buyer with no orders is told so and pointed to the events", async () => {
     const context = await browser.newContext();
     try {
