@@ -926,15 +926,7 @@ class TraceTest(unittest.TestCase):
     """One purchase is one trace, read back from a real Jaeger."""
 
     def test_one_trace_per_purchase(self):
-        if MODE == "distributed":
-            s = Cluster()  # its services export to the cluster's Jaeger
-            query = s.values["SEATFLOW_CLUSTER_JAEGER_QUERY_URL"]
-        else:
-            otlp = os.environ.get("SEATFLOW_TEST_JAEGER_OTLP_URL")
-            query = os.environ.get("SEATFLOW_TEST_JAEGER_QUERY_URL")
-            self.assertTrue(otlp and query,
-                            "SEATFLOW_TEST_JAEGER_OTLP_URL and _QUERY_URL are needed")
-            s = Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200")
+        s, query = self.start_server()
         try:
             event = s.demo_event()
             stream = SseReader(s, f"/api/events/{event}/seats/stream")
@@ -996,12 +988,65 @@ class TraceTest(unittest.TestCase):
                              {"seatflow-reservation", "seatflow-payment", "seatflow-order"})
             self.assertEqual(processes[roots[0]["processID"]]["serviceName"], "seatflow-order")
 
-    def read_trace(self, query, trace_id):
+    def test_one_trace_per_refund(self):
+        """The refund continues the trace of the request that asked for it
+        (its `traceparent`), through the saga, payment, the outbox, the
+        consumers and the SSE pushes."""
+        s, query = self.start_server()
+        trace_id = uuid.uuid4().hex
+        try:
+            event = s.demo_event()
+            token = s.session()
+            status, hold = s.hold(token, event, ["D-1-2"])
+            self.assertEqual(status, 201, hold)
+            status, placed = s.order(token, hold["id"], GOOD_CARD, "trace-refund-1")
+            self.assertEqual(status, 202, placed)
+            self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+            stream = SseReader(s, f"/api/events/{event}/seats/stream")
+            status, body = s.request(
+                "POST", f"/api/orders/{placed['id']}/refund", token=token,
+                headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
+            self.assertEqual(status, 202, body)
+            self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "REFUNDED")
+            _, back = stream.wait_for(
+                lambda t, d: d["state"] == "AVAILABLE" and "D-1-2" in d["seats"])
+            self.assertEqual(back["trace_id"], trace_id)
+            stream.close()
+        finally:
+            s.stop()
+        spans, _ = self.read_trace(query, trace_id,
+                                   last=("sse push order.events", "sse push seat.changes"),
+                                   callers=1)
+        ids = {sp["spanID"] for sp in spans}
+        # The caller's span is the only parent not in the trace.
+        outside = [sp["operationName"] for sp in spans
+                   if any(ref["spanID"] not in ids for ref in sp.get("references", []))]
+        self.assertEqual(outside, ["POST /api/orders/{order_id}/refund"])
+        names = {sp["operationName"] for sp in spans}
+        for name in ("GET /internal/holds/{hold_id}", "saga refund",
+                     "POST /internal/payments/refund", "send order.events",
+                     "process order.events", "create seat.changes", "process seat.changes"):
+            self.assertIn(name, names, sorted(names))
+
+    def start_server(self):
+        """A server exporting its spans to a real Jaeger, and that Jaeger's
+        query URL."""
+        if MODE == "distributed":
+            s = Cluster()  # its services export to the cluster's Jaeger
+            return s, s.values["SEATFLOW_CLUSTER_JAEGER_QUERY_URL"]
+        otlp = os.environ.get("SEATFLOW_TEST_JAEGER_OTLP_URL")
+        query = os.environ.get("SEATFLOW_TEST_JAEGER_QUERY_URL")
+        self.assertTrue(otlp and query, "SEATFLOW_TEST_JAEGER_OTLP_URL and _QUERY_URL are needed")
+        return Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200"), query
+
+    def read_trace(self, query, trace_id,
+                   last=("sse push order.events", "process reservation.events"), callers=0):
+        """The trace's spans and processes. Each process exports its spans
+        on its own schedule (six of them, distributed): this waits until the
+        `last` spans are there and every parent a span names has arrived too
+        (but for `callers` parents outside Seatflow), or the deadline; the
+        caller's assertions then say what is missing."""
         url = urllib.parse.urlparse(query)
-        # Each process exports its spans on its own schedule (six of them,
-        # distributed): wait until the last steps are there and every parent
-        # a span names has arrived too, or the deadline; the caller's
-        # assertions then say what is missing.
         deadline = time.time() + 30
         spans = []
         found = None
@@ -1015,10 +1060,12 @@ class TraceTest(unittest.TestCase):
                 data = json.loads(body).get("data") or []
                 spans = data[0]["spans"] if data else []
                 names = {sp["operationName"] for sp in spans}
-                if "sse push order.events" in names and "process reservation.events" in names:
+                if all(name in names for name in last):
                     found = (spans, data[0]["processes"])
                     ids = {sp["spanID"] for sp in spans}
-                    if all(ref["spanID"] in ids for sp in spans for ref in sp.get("references", [])):
+                    missing = {ref["spanID"] for sp in spans for ref in sp.get("references", [])
+                               if ref["spanID"] not in ids}
+                    if len(missing) <= callers:
                         return found
             time.sleep(0.5)
         if found:

@@ -549,6 +549,10 @@ bool refund_under_way(std::string_view status) {
   return status == "REFUNDING" || status == "REFUNDED";
 }
 
+http::Response not_refundable(const std::string& status) {
+  return http::problem(409, "only a completed order can be refunded; this one is " + status);
+}
+
 }  // namespace
 
 void OrderService::request_refund(const http::Request& request, http::Responder responder) {
@@ -571,8 +575,7 @@ void OrderService::request_refund(const http::Request& request, http::Responder 
   if (!order) return responder.send(http::problem_for(order.error()));
   if (refund_under_way(order->status)) return responder.send(refund_accepted(id, order->status));
   if (order->status != "COMPLETED") {
-    return responder.send(
-        http::problem(409, "only a completed order can be refunded; this one is " + order->status));
+    return responder.send(not_refundable(order->status));
   }
 
   // Refunds close when the event starts, as sales do: reservation knows when.
@@ -610,16 +613,13 @@ void OrderService::request_refund(const http::Request& request, http::Responder 
           if (!r) return fail(r.error());
           if (*r) return std::string("REFUNDING");
           // Moved meanwhile: by a refund asked for at the same time.
-          auto now =
+          auto current =
               s.query("SELECT status FROM orders WHERE id = $1 AND buyer_id = $2", {id, buyer_id});
-          if (!now) return fail(now.error());
-          return now->empty() ? std::string() : (*now)[0].get<std::string>(0);
+          if (!current) return fail(current.error());
+          return current->empty() ? std::string() : (*current)[0].get<std::string>(0);
         });
         if (!moved) return shared->send(http::problem_for(moved.error()));
-        if (!refund_under_way(*moved)) {
-          return shared->send(
-              http::problem(409, "only a completed order can be refunded; this one is " + *moved));
-        }
+        if (!refund_under_way(*moved)) return shared->send(not_refundable(*moved));
         shared->send(refund_accepted(id, *moved));
       }));
 }
