@@ -564,6 +564,63 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 409, problem)
         self.assertIn("only a completed order", problem["detail"])
 
+    def test_an_admin_cancels_an_event_and_its_buyers_are_refunded(self):
+        s = self.server
+        event = s.create_event([{"name": "X", "tier": "std", "rows": 1, "seats_per_row": 4}])
+        buyer = s.session()
+        status, hold = s.hold(buyer, event, ["X-1-1"])
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(buyer, hold["id"], GOOD_CARD, "cancel-1")
+        self.assertEqual(status, 202, placed)
+        self.assertEqual(s.wait_terminal(buyer, placed["id"])["status"], "COMPLETED")
+        holder = s.session()
+        status, held = s.hold(holder, event, ["X-1-2"])
+        self.assertEqual(status, 201, held)
+        stream = SseReader(s, f"/api/events/{event}/seats/stream")
+
+        cancel = f"/api/admin/events/{event}/cancel"
+        self.assertEqual(s.request("POST", cancel)[0], 401)
+        self.assertIn(s.request("POST", cancel, token=buyer)[0], (401, 403))
+        self.assertEqual(s.request("POST", f"/api/admin/events/{uuid.uuid4()}/cancel",
+                                   token=s.admin_token)[0], 404)
+        self.assertEqual(s.seat_states(event)["X-1-3"], "AVAILABLE", "refused: nothing changed")
+        status, cancelled = s.request("POST", cancel, token=s.admin_token)
+        self.assertEqual(status, 200, cancelled)
+        self.assertEqual(cancelled["id"], event)
+        self.assertIn("cancelled_at", cancelled)
+        _, told = stream.wait_for(lambda t, d: t == "cancelled")
+        self.assertEqual(told["event_id"], event)
+        stream.close()
+
+        # The buyer's order is refunded (it stays COMPLETED until order
+        # hears of the cancellation); the unpaid hold is released.
+        deadline = time.time() + 30
+        while (order := s.request("GET", f"/api/orders/{placed['id']}", token=buyer)[1])[
+                "status"] != "REFUNDED" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual((order["status"], order.get("reason")), ("REFUNDED", "event_cancelled"))
+        status, released = s.request("GET", f"/api/holds/{held['id']}", token=holder)
+        self.assertEqual((status, released["status"], released.get("end_reason")),
+                         (200, "RELEASED", "event_cancelled"), released)
+        status, problem = s.order(holder, held["id"], GOOD_CARD, "cancel-2")
+        self.assertEqual(status, 409, problem)
+
+        # Off sale: out of the list, said so by its id, no hold taken. (Each
+        # replica hears of it on the live stream, a moment later.)
+        deadline = time.time() + 10
+        while True:
+            seen = [s.request("GET", f"/api/events/{event}")[1] for _ in range(4)]
+            if all("cancelled_at" in e for e in seen) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual([e.get("cancelled_at") for e in seen], [cancelled["cancelled_at"]] * 4)
+        self.assertNotIn(event, [e["id"] for e in s.request("GET", "/api/events")[1]["events"]])
+        status, problem = s.hold(s.session(), event, ["X-1-3"])
+        self.assertEqual(status, 422, problem)
+        self.assertIn("was cancelled", problem["detail"])
+        # Cancelled again: the same answer, nothing more done.
+        self.assertEqual(s.request("POST", cancel, token=s.admin_token), (200, cancelled))
+
     def test_the_event_list_counts_the_seats_left(self):
         s = self.server
         event = s.create_event([{"name": "L", "tier": "std", "rows": 1, "seats_per_row": 3}])
@@ -691,30 +748,53 @@ class PurchaseTest(unittest.TestCase):
 
 
 class HoldExpiryTest(unittest.TestCase):
-    """A hold that expires while the payment is being authorized."""
+    """Seats that go while the payment is being authorized (which takes
+    1.5 s here): a hold that expires, an event cancelled."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = target(SEATFLOW_RESERVATION_HOLD_TTL="1s",
+                            SEATFLOW_PAYMENT_GATEWAY_LATENCY="1500ms",
+                            SEATFLOW_RESERVATION_SWEEP_INTERVAL="200ms")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def test_an_event_cancelled_during_the_authorization_voids_the_payment(self):
+        s = self.server
+        event = s.create_event([{"name": "C", "tier": "std", "rows": 1, "seats_per_row": 2}])
+        token = s.session()
+        status, hold = s.hold(token, event, ["C-1-1"])
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "cancelled-1")
+        self.assertEqual(status, 202, placed)
+        status, body = s.request("POST", f"/api/admin/events/{event}/cancel", token=s.admin_token)
+        self.assertEqual(status, 200, body)
+        order = s.wait_terminal(token, placed["id"])
+        self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "event_cancelled"))
+        status, payment = s.internal_request("GET", f"/internal/payments/{order['payment_id']}",
+                                             token=s.service_token())
+        self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
 
     def test_expired_hold_voids_the_payment_and_cancels(self):
-        s = target(SEATFLOW_RESERVATION_HOLD_TTL="1s", SEATFLOW_PAYMENT_GATEWAY_LATENCY="1500ms",
-                   SEATFLOW_RESERVATION_SWEEP_INTERVAL="200ms")
-        try:
-            event = s.demo_event()
-            token = s.session()
-            status, hold = s.hold(token, event, ["A-1-1"])
-            self.assertEqual(status, 201, hold)
-            status, placed = s.order(token, hold["id"], GOOD_CARD, "expiry-1")
-            self.assertEqual(status, 202, placed)
-            order = s.wait_terminal(token, placed["id"])
-            self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "hold_expired"))
-            self.assertEqual([h["status"] for h in order["history"]],
-                             ["AUTHORIZING", "CONFIRMING", "CANCELLING", "CANCELLED"])
-            status, payment = s.internal_request("GET",
-                                                 f"/internal/payments/{order['payment_id']}",
-                                                 token=s.service_token())
-            self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
-            self.assertEqual(s.wait_seat_states(event, ["A-1-1"], "AVAILABLE")["A-1-1"],
-                             "AVAILABLE")
-        finally:
-            s.close()
+        s = self.server
+        event = s.demo_event()
+        token = s.session()
+        status, hold = s.hold(token, event, ["A-1-1"])
+        self.assertEqual(status, 201, hold)
+        status, placed = s.order(token, hold["id"], GOOD_CARD, "expiry-1")
+        self.assertEqual(status, 202, placed)
+        order = s.wait_terminal(token, placed["id"])
+        self.assertEqual((order["status"], order["reason"]), ("CANCELLED", "hold_expired"))
+        self.assertEqual([h["status"] for h in order["history"]],
+                         ["AUTHORIZING", "CONFIRMING", "CANCELLING", "CANCELLED"])
+        status, payment = s.internal_request("GET",
+                                             f"/internal/payments/{order['payment_id']}",
+                                             token=s.service_token())
+        self.assertEqual((status, payment["status"]), (200, "VOIDED"), payment)
+        self.assertEqual(s.wait_seat_states(event, ["A-1-1"], "AVAILABLE")["A-1-1"],
+                         "AVAILABLE")
 
 
 def race(server, event_id, buyers, cards, terminal_timeout=60):

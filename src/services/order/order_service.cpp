@@ -917,7 +917,9 @@ void OrderService::reverse_payment(const Step& step, bool refund) {
 
 Status OrderService::on_reservation_event(db::Session& session, const bus::Message& message) {
   const std::string type = message.type();
-  if (type != "seats.confirmed" && type != "seats.rejected") return ok();
+  if (type != "seats.confirmed" && type != "seats.rejected" && type != "event.cancelled") {
+    return ok();
+  }
   json::error_code ec;
   const json::value body = json::parse(message.payload, ec);
   if (ec || !body.is_object()) {
@@ -929,6 +931,11 @@ Status OrderService::on_reservation_event(db::Session& session, const bus::Messa
   if (type == "seats.confirmed") {
     moved =
         transition(session, *order_id, {"CONFIRMING"}, "COMPLETED", "", "done", false, "completed");
+  } else if (type == "event.cancelled") {
+    // The event's sold seats are refunded; an order refunding already, or
+    // not completed (its seats were refused), is left as it is.
+    moved = transition(session, *order_id, {"COMPLETED"}, "REFUNDING", "event_cancelled", "refund",
+                       true, "refunding");
   } else {
     auto reason = services::optional_string_field(body.get_object(), "reason");
     moved = transition(session, *order_id, {"CONFIRMING"}, "CANCELLING",

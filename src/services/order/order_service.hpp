@@ -20,6 +20,8 @@
 //   refund     step refunds the payment (retried until it succeeds), then the
 //              order is REFUNDED and order.refunded tells reservation to put
 //              the seats back on sale.
+// The same refund follows event.cancelled from reservation, which an admin's
+// cancellation of the event sends for each order of its sold seats.
 //
 // Workers claim due steps with a lease (FOR UPDATE SKIP LOCKED on
 // PostgreSQL), so replicas share them; a step is woken as soon as it is

@@ -173,7 +173,8 @@ struct ReservationService::SeatMap {
   std::vector<int64_t> prices;               // pos -> the seat's price, in minor units
   std::string currency;
   int64_t seat_count = 0;
-  int64_t starts_at_ms = 0;  // sales close then
+  int64_t starts_at_ms = 0;     // sales close then
+  int64_t cancelled_at_ms = 0;  // 0: not cancelled
 };
 
 // One letter per seat in seat map order (A available, H held, S sold), and
@@ -376,8 +377,14 @@ json::object event_json(const db::Row& row) {
   o["starts_at"] = services::format_rfc3339(row.get<int64_t>("starts_at"));
   o["currency"] = row.get<std::string>("currency");
   o["seat_count"] = row.get<int64_t>("seat_count");
+  if (auto cancelled = row.get<std::optional<int64_t>>("cancelled_at")) {
+    o["cancelled_at"] = services::format_rfc3339(*cancelled);
+  }
   return o;
 }
+
+constexpr std::string_view kEventColumns =
+    "id, name, venue, starts_at, currency, seat_count, cancelled_at";
 
 }  // namespace
 
@@ -385,10 +392,10 @@ Result<boost::json::array> ReservationService::events_on_sale() {
   const int64_t now = ctx_.clock.now_unix_ms();
   return ctx_.db.transact(
       [now](db::Session& s) -> Result<json::array> {
-        auto rows = s.query(
-            "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE "
-            "starts_at > $1 ORDER BY starts_at, id",
-            {now});
+        auto rows = s.query("SELECT " + std::string(kEventColumns) +
+                                " FROM events WHERE starts_at > $1 AND cancelled_at IS NULL "
+                                "ORDER BY starts_at, id",
+                            {now});
         if (!rows) return fail(rows.error());
         json::array out;
         for (const auto& r : *rows) out.push_back(event_json(r));
@@ -406,15 +413,15 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
   auto map = std::make_shared<SeatMap>();
   auto st = ctx_.db.transact(
       [&](db::Session& s) -> Status {
-        auto event = s.query(
-            "SELECT id, name, venue, starts_at, currency, seat_count FROM events WHERE id = $1",
-            {event_id});
+        auto event = s.query("SELECT " + std::string(kEventColumns) + " FROM events WHERE id = $1",
+                             {event_id});
         if (!event) return fail(event.error());
         if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
         map->event_json = json::serialize(event_json((*event)[0]));
         map->seat_count = (*event)[0].get<int64_t>("seat_count");
         map->currency = (*event)[0].get<std::string>("currency");
         map->starts_at_ms = (*event)[0].get<int64_t>("starts_at");
+        map->cancelled_at_ms = (*event)[0].get<std::optional<int64_t>>("cancelled_at").value_or(0);
         auto tiers = s.query(
             "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
             "DESC, name",
@@ -537,6 +544,10 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
   auto map = seat_map(event_id);
   if (!map) return fail(map.error());
   const int64_t now = ctx_.clock.now_unix_ms();
+  if ((*map)->cancelled_at_ms != 0) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("event {} was cancelled: its seats are not on sale", event_id));
+  }
   if (now >= (*map)->starts_at_ms) {
     return fail(ErrorCode::kFailedPrecondition,
                 fmt::format("sales of event {} closed when it started, at {}", event_id,
@@ -715,6 +726,88 @@ Status ReservationService::announce_seats(db::Session& session, const std::strin
   return ok();
 }
 
+Result<json::object> ReservationService::cancel_event(const std::string& event_id) {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  auto cancelled = ctx_.db.transact([&](db::Session& s) -> Result<int64_t> {
+    auto marked = s.query(
+        "UPDATE events SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL RETURNING "
+        "cancelled_at",
+        {event_id, now});
+    if (!marked) return fail(marked.error());
+    if (marked->empty()) {
+      auto event = s.query("SELECT cancelled_at FROM events WHERE id = $1", {event_id});
+      if (!event) return fail(event.error());
+      if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
+      return (*event)[0].get<std::optional<int64_t>>(0).value_or(now);  // cancelled before
+    }
+    // Holds not paid for yet are released; an order placed on one is
+    // refused its seats, and its payment voided.
+    auto active =
+        s.query("SELECT " + std::string(kHoldColumns) +
+                    " FROM holds WHERE event_id = $1 AND status = 'ACTIVE'" + for_update(s),
+                {event_id});
+    if (!active) return fail(active.error());
+    for (const auto& row : *active) {
+      if (auto st = end_hold(s, Hold::from_row(row), "RELEASED", "event_cancelled"); !st) {
+        return fail(st.error());
+      }
+    }
+    // Each order of the sold seats is to be refunded: told on its own key,
+    // so that it arrives after that order's seats.confirmed.
+    auto sold = s.query("SELECT id, order_id FROM holds WHERE event_id = $1 AND status = 'SOLD'",
+                        {event_id});
+    if (!sold) return fail(sold.error());
+    for (const auto& row : *sold) {
+      const auto order_id = row.get<std::optional<std::string>>(1);
+      if (!order_id) continue;
+      json::object payload{{"order_id", *order_id},
+                           {"hold_id", row.get<std::string>(0)},
+                           {"event_id", event_id},
+                           {"reason", "event_cancelled"}};
+      auto added = outbox_.add(s, bus::OutboxMessage{.topic = std::string(kReservationEventsTopic),
+                                                     .key = *order_id,
+                                                     .type = std::string(kEventCancelled),
+                                                     .payload = json::serialize(payload),
+                                                     .headers = {}});
+      if (!added) return fail(added.error());
+    }
+    // Every replica's cached map, and the browsers on the event's stream.
+    json::object change{{"event_id", event_id},
+                        {"cancelled_at", services::format_rfc3339(now)},
+                        {"cancelled_at_ms", now}};
+    auto added = outbox_.add(s, bus::OutboxMessage{.topic = std::string(kSeatChangesTopic),
+                                                   .key = event_id,
+                                                   .type = std::string(kEventCancelled),
+                                                   .payload = json::serialize(change),
+                                                   .headers = {}});
+    if (!added) return fail(added.error());
+    return now;
+  });
+  if (!cancelled) return fail(cancelled.error());
+  mark_cancelled(event_id, *cancelled);
+  auto map = seat_map(event_id);
+  if (!map) return fail(map.error());
+  json::error_code ec;
+  json::value event = json::parse((*map)->event_json, ec);
+  if (ec || !event.is_object()) return fail(ErrorCode::kInternal, "the cached event is not JSON");
+  return std::move(event.as_object());
+}
+
+void ReservationService::mark_cancelled(const std::string& event_id, int64_t cancelled_at_ms) {
+  std::lock_guard lock(maps_mu_);
+  auto it = maps_.find(event_id);
+  if (it == maps_.end() || it->second->cancelled_at_ms != 0) return;
+  json::error_code ec;
+  json::value event = json::parse(it->second->event_json, ec);
+  if (ec || !event.is_object()) return;
+  event.as_object()["cancelled_at"] = services::format_rfc3339(cancelled_at_ms);
+  // Maps are shared read-only: a new one replaces it.
+  auto cancelled = std::make_shared<SeatMap>(*it->second);
+  cancelled->cancelled_at_ms = cancelled_at_ms;
+  cancelled->event_json = json::serialize(event);
+  it->second = std::move(cancelled);
+}
+
 Result<size_t> ReservationService::sweep_expired() {
   constexpr int64_t kBatch = 500;
   return ctx_.db.transact([&](db::Session& s) -> Result<size_t> {
@@ -839,9 +932,15 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
     return added ? ok() : fail(added.error());
   };
 
-  auto rows = session.query(
-      "SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(session),
-      {hold_id});
+  // With the hold, whether its event was cancelled, read in this transaction:
+  // a replica whose cached map has not heard of the cancellation yet may
+  // have taken a hold after it.
+  auto rows =
+      session.query("SELECT " + std::string(kHoldColumns) +
+                        ", (SELECT cancelled_at FROM events WHERE events.id = holds.event_id) AS "
+                        "event_cancelled_at FROM holds WHERE id = $1" +
+                        for_update(session),
+                    {hold_id});
   if (!rows) return fail(rows.error());
   if (rows->empty()) return reply(kSeatsRejected, nullptr, "hold_not_found");
   Hold hold = Hold::from_row((*rows)[0]);
@@ -850,6 +949,12 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
     // Already sold to this order: the confirmation was applied before.
     if (hold.order_id == order_id) return reply(kSeatsConfirmed, &hold, "");
     return reply(kSeatsRejected, &hold, "hold_sold_to_another_order");
+  }
+  if ((*rows)[0].get<std::optional<int64_t>>("event_cancelled_at")) {
+    if (hold.status == "ACTIVE") {
+      if (auto st = end_hold(session, hold, "RELEASED", "event_cancelled"); !st) return st;
+    }
+    return reply(kSeatsRejected, &hold, "event_cancelled");
   }
   if (hold.status == "EXPIRED") return reply(kSeatsRejected, &hold, "hold_expired");
   if (hold.status == "RELEASED") return reply(kSeatsRejected, &hold, "hold_released");
@@ -895,14 +1000,21 @@ void ReservationService::push_seat_change(const bus::Message& message) {
   }
   json::object& o = body.get_object();
   const std::string event_id(o.at("event_id").as_string());
-  patch_seat_states(event_id, o);
+  const bool cancelled = message.type() == kEventCancelled;
+  if (cancelled) {
+    const json::value* at = o.if_contains("cancelled_at_ms");
+    if (at != nullptr && at->is_int64()) mark_cancelled(event_id, at->get_int64());
+  } else {
+    patch_seat_states(event_id, o);
+  }
   const std::string topic = services::seat_stream_topic(event_id);
   trace::Span push = ctx_.tracer.start_span("sse push " + std::string(kSeatChangesTopic),
                                             {.kind = trace::SpanKind::kProducer});
   push.set_attribute("messaging.system", "sse").set_attribute("messaging.destination.name", topic);
   o["traceparent"] = trace::to_text(push.context());
   o["trace_id"] = push.context().trace_id.hex();
-  const uint64_t id = ctx_.hub.publish(topic, "seats", json::serialize(o));
+  const uint64_t id =
+      ctx_.hub.publish(topic, cancelled ? "cancelled" : "seats", json::serialize(o));
   push.set_attribute("sse.event.id", static_cast<int64_t>(id));
 }
 
@@ -1005,6 +1117,14 @@ void ReservationService::add_routes(http::Router& router) {
     response.headers.set("Location", "/api/events/" + *id);
     return response;
   });
+
+  router.add_sync(http::Method::kPost, "/api/admin/events/{event_id}/cancel",
+                  [this](const http::Request& r) {
+                    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+                    auto event = cancel_event(std::string(r.param("event_id")));
+                    if (!event) return error_response(event.error());
+                    return http::json_response(200, *event);
+                  });
 
   router.add_sync(http::Method::kGet, "/api/events/{event_id}", [this](const http::Request& r) {
     const std::string event_id(r.param("event_id"));

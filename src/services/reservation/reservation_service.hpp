@@ -2,7 +2,9 @@
 // of every seat (AVAILABLE, HELD, SOLD).
 //
 // - Events are created through the admin API (or the demo of `seatflow up`)
-//   with a seat map of sections, rows and price tiers.
+//   with a seat map of sections, rows and price tiers, and may be cancelled
+//   there: sales stop, active holds are released, and each order of the
+//   sold seats is told to refund (event.cancelled).
 // - A hold takes a set of seats all-or-nothing, for `hold_ttl`, within a
 //   per-buyer cap on seats held or bought per event. The sweeper ends
 //   expired holds, driven by the Clock.
@@ -56,6 +58,11 @@ inline constexpr std::string_view kSeatChangesTopic = "seat.changes";
 // reservation.events message types, keyed by order id.
 inline constexpr std::string_view kSeatsConfirmed = "seats.confirmed";
 inline constexpr std::string_view kSeatsRejected = "seats.rejected";
+// An event was cancelled: on reservation.events one per order of its sold
+// seats, keyed by the order's id (after that order's seats.confirmed), for
+// the order to be refunded; on seat.changes one for the event, for every
+// replica's cache and the browsers.
+inline constexpr std::string_view kEventCancelled = "event.cancelled";
 // seat.changes, keyed by event id.
 inline constexpr std::string_view kSeatsChanged = "seats.changed";
 
@@ -124,6 +131,11 @@ class ReservationService {
   // A started event leaves the list but is still read by its id.
   Result<boost::json::array> events_on_sale();
 
+  // Cancels an event (admin): sales stop, its ACTIVE holds are released, and
+  // each order of its SOLD seats is told to refund (event.cancelled). Returns
+  // the event's JSON with cancelled_at; a second cancel changes nothing.
+  Result<boost::json::object> cancel_event(const std::string& event_id);
+
   // Ends the holds whose expiry has passed; returns how many.
   Result<size_t> sweep_expired();
 
@@ -166,6 +178,8 @@ class ReservationService {
                  const std::string& buyer_id);
   void push_seat_change(const bus::Message& message);
   void patch_seat_states(const std::string& event_id, const boost::json::object& change);
+  // The cached seat map of a cancelled event says so from now on.
+  void mark_cancelled(const std::string& event_id, int64_t cancelled_at_ms);
   void sweep_loop();
 
   services::ServiceContext ctx_;
