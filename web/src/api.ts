@@ -10,6 +10,8 @@ export interface EventInfo {
   seat_count: number;
   // How many seats are AVAILABLE (neither held nor sold); not in a seat map's event.
   seats_available?: number;
+  // When an admin cancelled the event; absent while it is on.
+  cancelled_at?: string;
 }
 
 export interface Tier {

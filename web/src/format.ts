@@ -54,6 +54,8 @@ export function reasonMessage(reason: string | undefined): string {
       return "These seats could not be confirmed for this order. The payment was voided.";
     case "payment_timeout":
       return "The card payment did not complete in time. It was voided; nothing was charged.";
+    case "event_cancelled":
+      return "The event was cancelled before the seats could be confirmed. The payment was voided; nothing was charged.";
     case undefined:
     case "":
       return "The order was cancelled.";

@@ -128,8 +128,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   // ---- live changes
   let stream = openStream(data.stream_position);
   function openStream(after: number): LiveStream {
-    return new LiveStream((last) => api.seatStreamUrl(eventId, last), ["seats"], {
-      onEvent: (_type, payload) => applyChange(payload as SeatChange),
+    return new LiveStream((last) => api.seatStreamUrl(eventId, last), ["seats", "cancelled"], {
+      onEvent: (type, payload) => (type === "cancelled" ? onCancelled() : applyChange(payload as SeatChange)),
       onSnapshotNeeded: () => void reload(),
       onConnection: (connected) => {
         liveStatus.textContent = connected ? "Live" : "Live updates interrupted, reconnecting…";
@@ -178,9 +178,26 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   }
 
   // ---- selection
-  // Sales close when the event starts; the server refuses later holds too.
-  const salesClosed = (): boolean => api.now() >= Date.parse(event.starts_at);
+  // Sales close when the event starts, or when it is cancelled; the server
+  // refuses later holds too.
+  let cancelled = event.cancelled_at !== undefined;
+  const CANCELLED = "This event was cancelled. Every ticket bought is refunded to its card.";
   const CLOSED = "Sales for this event closed when it started.";
+  const salesClosed = (): boolean => cancelled || api.now() >= Date.parse(event.starts_at);
+  const closedText = (): string => (cancelled ? CANCELLED : CLOSED);
+
+  // The event was cancelled while the page was open: the server released
+  // any hold on it, and takes no new one.
+  function onCancelled(): void {
+    if (cancelled) return;
+    cancelled = true;
+    const dropped = [...selected];
+    selected.clear();
+    for (const pos of dropped) view.redraw(pos);
+    if (hold) endHold();
+    show(CANCELLED, "warn");
+    renderPanel();
+  }
 
   function toggle(pos: number): void {
     if (hold) {
@@ -188,7 +205,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
       return;
     }
     if (!selected.has(pos) && salesClosed()) {
-      show(CLOSED, "info");
+      show(closedText(), "info");
       renderPanel();
       return;
     }
@@ -223,7 +240,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     if (hold) return renderHold(hold);
     panel.append(h("h2", {}, "Your seats"));
     if (selected.size === 0 && salesClosed()) {
-      panel.append(h("p", { class: "muted", "data-testid": "sales-closed" }, CLOSED));
+      panel.append(h("p", { class: "muted", "data-testid": "sales-closed" }, closedText()));
       return;
     }
     if (selected.size === 0 && available === 0) {

@@ -74,14 +74,17 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
       status.append(
         h("p", { class: "success", "data-testid": "confirmation" }, `You're going! Your seats ${order.seats.join(", ")} are yours.`),
       );
-      if (event && api.now() < Date.parse(event.starts_at)) status.append(refundOffer(order));
+      // (A cancelled event's orders are refunded without asking.)
+      if (event && !event.cancelled_at && api.now() < Date.parse(event.starts_at)) status.append(refundOffer(order));
       status.append(h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")));
     } else if (order.status === "REFUNDED") {
       status.append(
         h(
           "p",
           { "data-testid": "refunded" },
-          `Your tickets are refunded: ${formatMoney(order.amount_minor, order.currency)} goes back to your card, and seats ${order.seats.join(", ")} are on sale again.`,
+          order.reason === "event_cancelled"
+            ? `The event was cancelled, so your tickets are refunded: ${formatMoney(order.amount_minor, order.currency)} goes back to your card.`
+            : `Your tickets are refunded: ${formatMoney(order.amount_minor, order.currency)} goes back to your card, and seats ${order.seats.join(", ")} are on sale again.`,
         ),
         h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")),
       );

@@ -127,6 +127,39 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("an event cancelled while it is open says so live, and its buyers read that they are refunded", async () => {
+    const eventId = await seatflow.createEvent("Called off", 1, 4);
+    const context = await browser.newContext();
+    try {
+      // A buyer with a completed order, and the event open on another page.
+      const buyer = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(buyer, 1);
+      await buyer.click("[data-testid=hold]");
+      await buyer.waitForSelector("[data-testid=pay]");
+      await buyer.click("text=4242 4242 4242 4242");
+      await buyer.click("[data-testid=pay]");
+      await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      const watcher = await openEvent(context, seatflow, eventId);
+      await selectFirstRowSeats(watcher, 1, 1); // F-1-2
+      await expectColour(watcher, "F-1-2", MINE);
+
+      const cancelled = await seatflow.api("POST", `/api/admin/events/${eventId}/cancel`);
+      assert.equal(cancelled.status, 200);
+      await watcher.waitForSelector("text=This event was cancelled.", { timeout: 10000 });
+      assert.match(await watcher.textContent("[data-testid=sales-closed]"), /cancelled/);
+      await expectColour(watcher, "F-1-2", AVAILABLE);
+      await watcher.screenshot({ path: `${artifacts}/event-cancelled.png` });
+
+      await buyer.reload();
+      await buyer.waitForSelector("[data-testid=refunded]", { timeout: 15000 });
+      assert.match(await buyer.textContent("[data-testid=refunded]"), /The event was cancelled, so your tickets are refunded: €50\.00/);
+      assert.equal(await buyer.locator("[data-testid=refund]").count(), 0);
+      await buyer.screenshot({ path: `${artifacts}/order-of-cancelled-event.png` });
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a buyer with no orders is told so and pointed to the events", async () => {
     const context = await browser.newContext();
     try {

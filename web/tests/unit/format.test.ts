@@ -19,6 +19,7 @@ describe("format", () => {
     expect(reasonMessage("insufficient_funds")).toMatch(/insufficient funds/);
     expect(reasonMessage("hold_expired")).toMatch(/expired/);
     expect(reasonMessage("payment_timeout")).toMatch(/in time/);
+    expect(reasonMessage("event_cancelled")).toMatch(/event was cancelled/);
     expect(reasonMessage("something_new")).toMatch(/something new/);
     expect(reasonMessage(undefined)).toBe("The order was cancelled.");
   });
