@@ -55,7 +55,8 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     status.dataset.status = order.status;
     const cancelled = order.status === "CANCELLING" || order.status === "CANCELLED";
     const refund = order.status === "REFUNDING" || order.status === "REFUNDED";
-    const shown = cancelled ? (["AUTHORIZING", order.status] as OrderStatus[]) : refund ? [...STEPS, order.status as OrderStatus] : STEPS;
+    // A refund's steps start where the purchase ended.
+    const shown = cancelled ? (["AUTHORIZING", order.status] as OrderStatus[]) : refund ? (["COMPLETED", order.status] as OrderStatus[]) : STEPS;
     const steps = h("ol", { class: "steps" });
     for (const step of shown) {
       const reached = order.history.some((e) => e.status === step);
