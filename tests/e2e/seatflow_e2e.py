@@ -186,6 +186,12 @@ class Server:
                             body={"hold_id": hold_id, "card_number": card},
                             headers={"Idempotency-Key": key})
 
+    def buy(self, token, hold_id, card, key):
+        """Orders a hold and waits for the order's end: the order as it ends."""
+        status, placed = self.order(token, hold_id, card, key)
+        assert status == 202, placed
+        return self.wait_terminal(token, placed["id"])
+
     def wait_terminal(self, token, order_id, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -525,9 +531,8 @@ class PurchaseTest(unittest.TestCase):
         token = s.session()
         status, hold = s.hold(token, event, seats)
         self.assertEqual(status, 201, hold)
-        status, placed = s.order(token, hold["id"], GOOD_CARD, "refund-1")
-        self.assertEqual(status, 202, placed)
-        self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+        placed = s.buy(token, hold["id"], GOOD_CARD, "refund-1")
+        self.assertEqual(placed["status"], "COMPLETED")
         refund = f"/api/orders/{placed['id']}/refund"
 
         # No one else can refund it, or learn that it exists.
@@ -557,9 +562,8 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 201, again)
 
         # Only a completed order is refunded.
-        status, declined = s.order(token, again["id"], DECLINED_CARD, "refund-2")
-        self.assertEqual(status, 202, declined)
-        self.assertEqual(s.wait_terminal(token, declined["id"])["status"], "CANCELLED")
+        declined = s.buy(token, again["id"], DECLINED_CARD, "refund-2")
+        self.assertEqual(declined["status"], "CANCELLED")
         status, problem = s.request("POST", f"/api/orders/{declined['id']}/refund", token=token)
         self.assertEqual(status, 409, problem)
         self.assertIn("only a completed order", problem["detail"])
@@ -570,9 +574,8 @@ class PurchaseTest(unittest.TestCase):
         buyer = s.session()
         status, hold = s.hold(buyer, event, ["X-1-1"])
         self.assertEqual(status, 201, hold)
-        status, placed = s.order(buyer, hold["id"], GOOD_CARD, "cancel-1")
-        self.assertEqual(status, 202, placed)
-        self.assertEqual(s.wait_terminal(buyer, placed["id"])["status"], "COMPLETED")
+        placed = s.buy(buyer, hold["id"], GOOD_CARD, "cancel-1")
+        self.assertEqual(placed["status"], "COMPLETED")
         holder = s.session()
         status, held = s.hold(holder, event, ["X-1-2"])
         self.assertEqual(status, 201, held)
@@ -1079,9 +1082,8 @@ class TraceTest(unittest.TestCase):
             token = s.session()
             status, hold = s.hold(token, event, ["D-1-2"])
             self.assertEqual(status, 201, hold)
-            status, placed = s.order(token, hold["id"], GOOD_CARD, "trace-refund-1")
-            self.assertEqual(status, 202, placed)
-            self.assertEqual(s.wait_terminal(token, placed["id"])["status"], "COMPLETED")
+            placed = s.buy(token, hold["id"], GOOD_CARD, "trace-refund-1")
+            self.assertEqual(placed["status"], "COMPLETED")
             stream = SseReader(s, f"/api/events/{event}/seats/stream")
             status, body = s.request(
                 "POST", f"/api/orders/{placed['id']}/refund", token=token,

@@ -692,6 +692,17 @@ std::vector<ReservationService::ChangedSeat> ReservationService::changed_seats(
   return seats;
 }
 
+Status ReservationService::publish(db::Session& session, std::string_view topic,
+                                   const std::string& key, std::string_view type,
+                                   const json::object& payload) {
+  auto added = outbox_.add(session, bus::OutboxMessage{.topic = std::string(topic),
+                                                       .key = key,
+                                                       .type = std::string(type),
+                                                       .payload = json::serialize(payload),
+                                                       .headers = {}});
+  return added ? ok() : fail(added.error());
+}
+
 Status ReservationService::announce_seats(db::Session& session, const std::string& event_id,
                                           const std::vector<ChangedSeat>& changed,
                                           std::string_view state) {
@@ -712,12 +723,9 @@ Status ReservationService::announce_seats(db::Session& session, const std::strin
                        {"seats", std::move(seats)},
                        {"positions", std::move(positions)},
                        {"versions", std::move(versions)}};
-  auto added = outbox_.add(session, bus::OutboxMessage{.topic = std::string(kSeatChangesTopic),
-                                                       .key = event_id,
-                                                       .type = std::string(kSeatsChanged),
-                                                       .payload = json::serialize(payload),
-                                                       .headers = {}});
-  if (!added) return fail(added.error());
+  if (auto st = publish(session, kSeatChangesTopic, event_id, kSeatsChanged, payload); !st) {
+    return st;
+  }
   // This replica's seat map shows the change once it is committed, not only
   // when the live stream brings it back: a buyer who just held seats reads
   // them held. The stream's copy then finds the versions already there.
@@ -764,23 +772,17 @@ Result<json::object> ReservationService::cancel_event(const std::string& event_i
                            {"hold_id", row.get<std::string>(0)},
                            {"event_id", event_id},
                            {"reason", "event_cancelled"}};
-      auto added = outbox_.add(s, bus::OutboxMessage{.topic = std::string(kReservationEventsTopic),
-                                                     .key = *order_id,
-                                                     .type = std::string(kEventCancelled),
-                                                     .payload = json::serialize(payload),
-                                                     .headers = {}});
-      if (!added) return fail(added.error());
+      if (auto st = publish(s, kReservationEventsTopic, *order_id, kEventCancelled, payload); !st) {
+        return fail(st.error());
+      }
     }
     // Every replica's cached map, and the browsers on the event's stream.
     json::object change{{"event_id", event_id},
                         {"cancelled_at", services::format_rfc3339(now)},
                         {"cancelled_at_ms", now}};
-    auto added = outbox_.add(s, bus::OutboxMessage{.topic = std::string(kSeatChangesTopic),
-                                                   .key = event_id,
-                                                   .type = std::string(kEventCancelled),
-                                                   .payload = json::serialize(change),
-                                                   .headers = {}});
-    if (!added) return fail(added.error());
+    if (auto st = publish(s, kSeatChangesTopic, event_id, kEventCancelled, change); !st) {
+      return fail(st.error());
+    }
     return now;
   });
   if (!cancelled) return fail(cancelled.error());
@@ -923,13 +925,7 @@ Status ReservationService::confirm(db::Session& session, const std::string& orde
       payload["seats"] = std::move(seats);
       payload["event_id"] = hold->event_id;
     }
-    auto added =
-        outbox_.add(session, bus::OutboxMessage{.topic = std::string(kReservationEventsTopic),
-                                                .key = order_id,
-                                                .type = std::string(type),
-                                                .payload = json::serialize(payload),
-                                                .headers = {}});
-    return added ? ok() : fail(added.error());
+    return publish(session, kReservationEventsTopic, order_id, type, payload);
   };
 
   // With the hold, whether its event was cancelled, read in this transaction:

@@ -168,6 +168,9 @@ class ReservationService {
   };
   // The rows of an UPDATE ... RETURNING seat_id, version, ordered by seat id.
   static std::vector<ChangedSeat> changed_seats(const db::Rows& rows);
+  // Adds a message to the outbox, in `session`.
+  Status publish(db::Session& session, std::string_view topic, const std::string& key,
+                 std::string_view type, const boost::json::object& payload);
   Status announce_seats(db::Session& session, const std::string& event_id,
                         const std::vector<ChangedSeat>& changed, std::string_view state);
   Status on_order_event(db::Session& session, const bus::Message& message);

@@ -27,6 +27,15 @@ async function openEvent(context, seatflow, eventId) {
   return page;
 }
 
+// Holds the first seat of the first row and pays for it with `card`.
+async function holdAndPay(page, card) {
+  await selectFirstRowSeats(page, 1);
+  await page.click("[data-testid=hold]");
+  await page.waitForSelector("[data-testid=pay]");
+  await page.fill("#card", card);
+  await page.click("[data-testid=pay]");
+}
+
 describe("buying in the browser", () => {
   let seatflow;
   before(async () => {
@@ -103,11 +112,7 @@ describe("buying in the browser", () => {
     const context = await browser.newContext();
     try {
       const page = await openEvent(context, seatflow, eventId);
-      await selectFirstRowSeats(page, 1);
-      await page.click("[data-testid=hold]");
-      await page.waitForSelector("[data-testid=pay]");
-      await page.click("text=4242 4242 4242 4242");
-      await page.click("[data-testid=pay]");
+      await holdAndPay(page, "4242 4242 4242 4242");
       await page.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
       await page.click("[data-testid=refund]");
       assert.match(await page.textContent("[data-testid=order-status]"), /Refund €50\.00 to your card\? Seats F-1-1 go back on sale/);
@@ -133,11 +138,7 @@ describe("buying in the browser", () => {
     try {
       // A buyer with a completed order, and the event open on another page.
       const buyer = await openEvent(context, seatflow, eventId);
-      await selectFirstRowSeats(buyer, 1);
-      await buyer.click("[data-testid=hold]");
-      await buyer.waitForSelector("[data-testid=pay]");
-      await buyer.click("text=4242 4242 4242 4242");
-      await buyer.click("[data-testid=pay]");
+      await holdAndPay(buyer, "4242 4242 4242 4242");
       await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
       const watcher = await openEvent(context, seatflow, eventId);
       await selectFirstRowSeats(watcher, 1, 1); // F-1-2
@@ -222,11 +223,7 @@ describe("buying in the browser", () => {
     const context = await browser.newContext();
     try {
       const page = await openEvent(context, seatflow, eventId);
-      await selectFirstRowSeats(page, 1);
-      await page.click("[data-testid=hold]");
-      await page.waitForSelector("[data-testid=pay]");
-      await page.fill("#card", "4000 0000 0000 0002");
-      await page.click("[data-testid=pay]");
+      await holdAndPay(page, "4000 0000 0000 0002");
       await page.waitForSelector("[data-testid=reason]", { timeout: 15000 });
       assert.match(await page.textContent("[data-testid=reason]"), /card was declined/);
       assert.equal(await page.getAttribute("[data-testid=order-status]", "data-status"), "CANCELLED");
