@@ -8,6 +8,7 @@
 
 #include <array>
 #include <charconv>
+#include <span>
 #include <stdexcept>
 
 namespace seatflow::services {
@@ -27,6 +28,43 @@ std::string base64url(const unsigned char* data, size_t size) {
   }
   return out;
 }
+
+// Decodes exactly `out.size()` bytes of unpadded base64url from `text`;
+// false when `text` is not that.
+bool base64url_decode(std::string_view text, std::span<uint8_t> out) {
+  if (text.size() != (out.size() * 4 + 2) / 3) return false;
+  uint32_t bits = 0;
+  int pending = 0;
+  size_t n = 0;
+  for (const char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    if (c >= '0' && c <= '9') v = c - '0' + 52;
+    if (c == '-') v = 62;
+    if (c == '_') v = 63;
+    if (v < 0) return false;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    pending += 6;
+    if (pending >= 8) {
+      pending -= 8;
+      if (n < out.size()) out[n++] = static_cast<uint8_t>((bits >> pending) & 0xff);
+    }
+  }
+  // The last character's unused low bits must be zero: one code per ticket.
+  return n == out.size() && (bits & ((1U << pending) - 1)) == 0;
+}
+
+// What a ticket's signature covers.
+std::string ticket_payload(const Uuid& hold_id, std::string_view seat_id) {
+  std::string payload = "ticket:";
+  payload.append(hold_id.to_string()).append(1, ':').append(seat_id);
+  return payload;
+}
+
+// A ticket signature's length: 128 bits of HMAC-SHA256, 22 characters.
+constexpr size_t kTicketSignatureBytes = 16;
+constexpr size_t kMaxTicketSeatIdLength = 64;
 
 std::optional<std::string_view> bearer_token(const http::Request& request) {
   auto header = request.header("Authorization");
@@ -96,18 +134,50 @@ Auth::Auth(AuthOptions options, const Clock& clock)
   keyed_mac_ = keyed_hmac_sha256(options_.session_secret);
 }
 
-std::string Auth::sign(std::string_view payload) const {
+std::array<unsigned char, 32> Auth::mac(std::string_view payload) const {
   std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_mac_.get()),
                                                                 &EVP_MAC_CTX_free);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  std::array<unsigned char, 32> out{};
   size_t size = 0;
   if (!ctx ||
       EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(payload.data()),
                      payload.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), mac.data(), &size, mac.size()) != 1) {
+      EVP_MAC_final(ctx.get(), out.data(), &size, out.size()) != 1 || size != out.size()) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
-  return base64url(mac.data(), size);
+  return out;
+}
+
+std::string Auth::sign(std::string_view payload) const {
+  const auto signature = mac(payload);
+  return base64url(signature.data(), signature.size());
+}
+
+std::string Auth::ticket_code(const Uuid& hold_id, std::string_view seat_id) const {
+  const auto signature = mac(ticket_payload(hold_id, seat_id));
+  std::string code = base64url(hold_id.bytes().data(), hold_id.bytes().size());
+  code.append(1, '.').append(seat_id).append(1, '.');
+  code += base64url(signature.data(), kTicketSignatureBytes);
+  return code;
+}
+
+std::optional<TicketRef> Auth::verify_ticket_code(std::string_view code) const {
+  // 22 characters of hold id, a dot, the seat id, a dot, 22 of signature.
+  constexpr size_t kPart = 22;
+  if (code.size() < 2 * kPart + 3 || code.size() > 2 * kPart + 2 + kMaxTicketSeatIdLength ||
+      code[kPart] != '.' || code[code.size() - kPart - 1] != '.') {
+    return std::nullopt;
+  }
+  std::array<uint8_t, 16> hold_bytes{};
+  if (!base64url_decode(code.substr(0, kPart), hold_bytes)) return std::nullopt;
+  const Uuid hold(hold_bytes);
+  const std::string_view seat = code.substr(kPart + 1, code.size() - 2 * kPart - 2);
+  const auto signature = mac(ticket_payload(hold, seat));
+  if (!secure_equals(base64url(signature.data(), kTicketSignatureBytes),
+                     code.substr(code.size() - kPart))) {
+    return std::nullopt;
+  }
+  return TicketRef{hold.to_string(), std::string(seat)};
 }
 
 BuyerSession Auth::new_session() const {

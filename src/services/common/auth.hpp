@@ -9,13 +9,21 @@
 // EventSource streams that cannot set headers, the `access_token` query
 // parameter.
 //
+// A ticket code names one seat of a sold hold and proves that Seatflow
+// issued it: "<hold id, 16 bytes in base64url>.<seat id>.<signature>", the
+// signature being the first 16 bytes of HMAC-SHA256 of "ticket:<hold
+// id>:<seat id>" under the session secret, base64url. Nothing is stored to
+// issue one, and a forged or altered code does not verify.
+//
 // Thread safety: immutable after construction; safe from any thread.
 #pragma once
 
 #include <openssl/types.h>
 
+#include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +39,12 @@ struct AuthOptions {
   std::string admin_token;     // empty: admin routes refuse everyone
   std::string service_token;   // for service-to-service routes (/internal/...)
   std::chrono::milliseconds session_ttl{std::chrono::hours(24)};
+};
+
+// What a verified ticket code names.
+struct TicketRef {
+  std::string hold_id;  // canonical UUID form
+  std::string seat_id;
 };
 
 struct BuyerSession {
@@ -58,8 +72,16 @@ class Auth {
 
   const std::string& service_token() const { return options_.service_token; }
 
+  // The ticket code of seat `seat_id` of hold `hold_id` (a UUID).
+  std::string ticket_code(const Uuid& hold_id, std::string_view seat_id) const;
+  // The hold and seat a ticket code names; nullopt when it is malformed or
+  // its signature does not verify.
+  std::optional<TicketRef> verify_ticket_code(std::string_view code) const;
+
  private:
   std::string sign(std::string_view payload) const;
+  // HMAC-SHA256 of `payload` under the session secret.
+  std::array<unsigned char, 32> mac(std::string_view payload) const;
 
   const AuthOptions options_;
   // HMAC-SHA256 keyed with the session secret once; each signature works on

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace seatflow::services {
 namespace {
@@ -98,6 +100,44 @@ TEST_F(AuthTest, AdminAndServiceTokens) {
 
   Auth no_admin(AuthOptions{.session_secret = std::string(32, 's')}, clock_);
   EXPECT_FALSE(no_admin.admin(with_bearer("")));
+}
+
+TEST_F(AuthTest, ATicketCodeNamesItsHoldAndSeat) {
+  const auto hold = Uuid::parse("0192f3e4-5a6b-7c8d-9e0f-a1b2c3d4e5f6");
+  ASSERT_TRUE(hold);
+  const std::string code = auth_.ticket_code(*hold, "A-1-7");
+  // 22 characters of hold id, the seat, 22 of signature.
+  EXPECT_EQ(code.size(), 22U + 1 + 5 + 1 + 22) << code;
+  EXPECT_EQ(code.substr(22, 7), ".A-1-7.");
+  auto ref = auth_.verify_ticket_code(code);
+  ASSERT_TRUE(ref) << code;
+  EXPECT_EQ(ref->hold_id, "0192f3e4-5a6b-7c8d-9e0f-a1b2c3d4e5f6");
+  EXPECT_EQ(ref->seat_id, "A-1-7");
+  // Seat ids may hold dots: the code is read from both ends.
+  ref = auth_.verify_ticket_code(auth_.ticket_code(*hold, "Box.2-1-1"));
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->seat_id, "Box.2-1-1");
+}
+
+TEST_F(AuthTest, AnAlteredOrForeignTicketCodeDoesNotVerify) {
+  const auto hold = Uuid::parse("0192f3e4-5a6b-7c8d-9e0f-a1b2c3d4e5f6");
+  ASSERT_TRUE(hold);
+  const std::string code = auth_.ticket_code(*hold, "A-1-7");
+  std::string other_seat = code;
+  other_seat.replace(23, 5, "A-1-8");
+  EXPECT_FALSE(auth_.verify_ticket_code(other_seat));
+  std::string other_hold = code;
+  other_hold[3] = other_hold[3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(auth_.verify_ticket_code(other_hold));
+  std::string bad_signature = code;
+  bad_signature.back() = bad_signature.back() == 'A' ? 'Q' : 'A';
+  EXPECT_FALSE(auth_.verify_ticket_code(bad_signature));
+  Auth other(AuthOptions{.session_secret = std::string(32, 'o')}, clock_);
+  EXPECT_FALSE(other.verify_ticket_code(code));
+  for (const std::string& malformed : std::vector<std::string>{
+           "", "A-1-7", "..", code.substr(0, 30), code + "x", "!" + code.substr(1)}) {
+    EXPECT_FALSE(auth_.verify_ticket_code(malformed)) << malformed;
+  }
 }
 
 TEST(Sha256Test, KnownDigest) {
