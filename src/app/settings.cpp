@@ -149,8 +149,9 @@ ConfigSchema config_schema() {
        "long as the bus keeps messages (the embedded log: 7 days; Kafka: the topic's "
        "retention.ms)."},
       {"auth.session_secret", T::kString, "",
-       "Key that signs buyers' session tokens (32 bytes or more); every replica needs the same. "
-       "Empty: `up` generates one and keeps it in <data_dir>/session.secret."},
+       "Key that signs buyers' session tokens and their tickets' codes (32 bytes or more); every "
+       "replica needs the same, and changing it voids every ticket issued. Empty: `up` generates "
+       "one and keeps it in <data_dir>/session.secret."},
       {"auth.admin_token", T::kString, "",
        "Bearer token of the admin API (creating events). Empty: the admin API refuses everyone."},
       {"auth.service_token", T::kString, "",

@@ -189,5 +189,35 @@ TEST_F(SchemaUpgrade, V5KeepsHoldsAndTheirIndexesAndAllowsAReturnedOne) {
   }
 }
 
+TEST_F(SchemaUpgrade, V7KeepsSoldHoldsWithTicketsThatAdmitOnce) {
+  migrate_to(6, true);
+  ASSERT_TRUE(
+      run("INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
+          "VALUES ('e1', 'Show', 'Hall', 100, 'EUR', 1, 1)"));
+  ASSERT_TRUE(
+      run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
+          "currency, expires_at, created_at, order_id) VALUES ('h1', 'e1', 'b1', 'SOLD', "
+          "'A-1-1', 1, 5000, 'EUR', 50, 1, 'o1')"));
+
+  migrate_to(0, true);
+
+  const Rows holds = query("SELECT status, order_id, tickets_voided_at FROM holds");
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0].get<std::string>(0), "SOLD");
+  EXPECT_EQ(holds[0].get<std::string>(1), "o1");
+  EXPECT_FALSE(holds[0].get<std::optional<int64_t>>(2)) << "no ticket voided by the upgrade";
+  EXPECT_TRUE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('h1', "
+          "'A-1-1', 'e1', 90)"));
+  EXPECT_FALSE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('h1', "
+          "'A-1-1', 'e1', 91)"))
+      << "a ticket admits once";
+  EXPECT_FALSE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('nowhere', "
+          "'A-1-1', 'e1', 92)"))
+      << "a check-in of a hold that does not exist";
+}
+
 }  // namespace
 }  // namespace seatflow::db

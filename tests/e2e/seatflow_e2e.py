@@ -568,6 +568,85 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 409, problem)
         self.assertIn("only a completed order", problem["detail"])
 
+    def test_a_ticket_admits_once_at_the_door_and_a_used_one_is_not_refunded(self):
+        s = self.server
+        event = s.create_event([{"name": "T", "tier": "std", "rows": 1, "seats_per_row": 4}])
+        other = s.create_event([{"name": "U", "tier": "std", "rows": 1, "seats_per_row": 1}])
+        token = s.session()
+        status, hold = s.hold(token, event, ["T-1-1", "T-1-2"])
+        self.assertEqual(status, 201, hold)
+        # Only a sold hold has tickets.
+        self.assertNotIn("tickets", s.request("GET", f"/api/holds/{hold['id']}", token=token)[1])
+        placed = s.buy(token, hold["id"], GOOD_CARD, "ticket-1")
+        self.assertEqual(placed["status"], "COMPLETED")
+        status, sold = s.request("GET", f"/api/holds/{hold['id']}", token=token)
+        self.assertEqual(status, 200, sold)
+        tickets = {t["seat"]: t for t in sold["tickets"]}
+        self.assertEqual(set(tickets), {"T-1-1", "T-1-2"})
+        code = tickets["T-1-1"]["code"]
+        self.assertNotEqual(code, tickets["T-1-2"]["code"])
+        self.assertNotIn("checked_in_at", tickets["T-1-1"])
+
+        # The door's list of events: the admin's only.
+        self.assertEqual(s.request("GET", "/api/admin/events")[0], 401)
+        status, listed = s.request("GET", "/api/admin/events", token=s.admin_token)
+        self.assertEqual(status, 200, listed)
+        self.assertIn(event, [e["id"] for e in listed["events"]])
+
+        door = f"/api/admin/events/{event}/check-ins"
+        self.assertEqual(s.request("POST", door, {"code": code})[0], 401)
+        self.assertIn(s.request("POST", door, {"code": code}, token=token)[0], (401, 403))
+        admin = s.admin_token
+        for body, expected in (({}, 400), ({"code": 7}, 400), ({"code": "not-a-ticket"}, 404),
+                               ({"code": code[:-1] + ("A" if code[-1] != "A" else "B")}, 404),
+                               ({"code": code.replace("T-1-1", "T-1-3")}, 404)):
+            status, problem = s.request("POST", door, body, token=admin)
+            self.assertEqual(status, expected, (body, problem))
+            self.assertTrue(problem.get("detail"), problem)
+        self.assertEqual(s.request("POST", "/api/admin/events/no-such-event/check-ins",
+                                   {"code": code}, token=admin)[0], 404)
+        status, problem = s.request("POST", f"/api/admin/events/{other}/check-ins",
+                                    {"code": code}, token=admin)
+        self.assertEqual(status, 409, problem)
+        self.assertIn("for another event", problem["detail"])
+
+        # Admitted once; the second time says when the first was.
+        status, admitted = s.request("POST", door, {"code": f"  {code}\n"}, token=admin)
+        self.assertEqual(status, 200, admitted)
+        self.assertEqual((admitted["seat"], admitted["event_id"], admitted["order_id"]),
+                         ("T-1-1", event, placed["id"]))
+        status, problem = s.request("POST", door, {"code": code}, token=admin)
+        self.assertEqual(status, 409, problem)
+        self.assertIn(f"admitted at {admitted['checked_in_at']}", problem["detail"])
+        tickets = {t["seat"]: t for t in
+                   s.request("GET", f"/api/holds/{hold['id']}", token=token)[1]["tickets"]}
+        self.assertEqual(tickets["T-1-1"]["checked_in_at"], admitted["checked_in_at"])
+        self.assertNotIn("checked_in_at", tickets["T-1-2"])
+
+        # A used ticket is not refunded, nor is the rest of its order.
+        status, problem = s.request("POST", f"/api/orders/{placed['id']}/refund", token=token)
+        self.assertEqual(status, 409, problem)
+        self.assertIn("T-1-1 was admitted at the door", problem["detail"])
+        self.assertEqual(s.request("GET", f"/api/orders/{placed['id']}", token=token)[1]["status"],
+                         "COMPLETED")
+
+        # A refunded ticket admits no one.
+        buyer = s.session()
+        status, hold = s.hold(buyer, event, ["T-1-3"])
+        self.assertEqual(status, 201, hold)
+        placed = s.buy(buyer, hold["id"], GOOD_CARD, "ticket-2")
+        refunded_code = s.request("GET", f"/api/holds/{hold['id']}",
+                                  token=buyer)[1]["tickets"][0]["code"]
+        status, body = s.request("POST", f"/api/orders/{placed['id']}/refund", token=buyer)
+        self.assertEqual(status, 202, body)
+        status, problem = s.request("POST", door, {"code": refunded_code}, token=admin)
+        self.assertEqual(status, 409, problem)
+        self.assertIn("was refunded", problem["detail"])
+        self.assertEqual(s.wait_terminal(buyer, placed["id"])["status"], "REFUNDED")
+        self.assertEqual(s.request("POST", door, {"code": refunded_code}, token=admin)[0], 409)
+        # Voided (the hold turns RETURNED once reservation hears of the refund).
+        self.assertFalse(s.request("GET", f"/api/holds/{hold['id']}", token=buyer)[1].get("tickets"))
+
     def test_an_admin_cancels_an_event_and_its_buyers_are_refunded(self):
         s = self.server
         event = s.create_event([{"name": "X", "tier": "std", "rows": 1, "seats_per_row": 4}])
@@ -1105,7 +1184,7 @@ class TraceTest(unittest.TestCase):
                    if any(ref["spanID"] not in ids for ref in sp.get("references", []))]
         self.assertEqual(outside, ["POST /api/orders/{order_id}/refund"])
         names = {sp["operationName"] for sp in spans}
-        for name in ("GET /internal/holds/{hold_id}", "saga refund",
+        for name in ("POST /internal/holds/{hold_id}/tickets/void", "saga refund",
                      "POST /internal/payments/refund", "send order.events",
                      "process order.events", "create seat.changes", "process seat.changes"):
             self.assertIn(name, names, sorted(names))

@@ -578,34 +578,37 @@ void OrderService::request_refund(const http::Request& request, http::Responder 
     return responder.send(not_refundable(order->status));
   }
 
-  // Refunds close when the event starts, as sales do: reservation knows when.
-  http::ClientRequest check{.method = http::Method::kGet,
-                            .url = peer_url(false) + "/internal/holds/" + order->hold_id,
-                            .headers = {},
-                            .body = {},
-                            .deadline = std::chrono::milliseconds(5000)};
-  check.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
+  // Reservation voids the order's tickets first, or says why they cannot be
+  // refunded: the event has started, or a ticket was used at the door.
+  http::ClientRequest void_tickets{
+      .method = http::Method::kPost,
+      .url = peer_url(false) + "/internal/holds/" + order->hold_id + "/tickets/void",
+      .headers = {},
+      .body = {},
+      .deadline = std::chrono::milliseconds(5000)};
+  void_tickets.headers.set("Authorization", "Bearer " + ctx_.auth.service_token());
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   client_.async_send(
-      std::move(check), trace::bind_context([this, shared, id, buyer_id = *buyer](
-                                                Result<http::ClientResponse> reply) {
+      std::move(void_tickets), trace::bind_context([this, shared, id, buyer_id = *buyer](
+                                                       Result<http::ClientResponse> reply) {
         if (!reply) {
           return shared->send(http::problem(
-              503, "cannot check the event with reservation: " + reply.error().message()));
+              503, "cannot void the tickets with reservation: " + reply.error().message()));
+        }
+        if (reply->status == 409) {
+          // Why not, in reservation's words.
+          json::error_code ec;
+          const json::value problem = json::parse(reply->body, ec);
+          const json::value* detail =
+              !ec && problem.is_object() ? problem.get_object().if_contains("detail") : nullptr;
+          return shared->send(
+              http::problem(409, detail != nullptr && detail->is_string()
+                                     ? std::string(detail->get_string())
+                                     : std::string("reservation refused to void the tickets")));
         }
         if (reply->status != 200) {
           return shared->send(http::problem(
-              502, fmt::format("reservation answered {} to the hold check", reply->status)));
-        }
-        json::error_code ec;
-        const json::value hold = json::parse(reply->body, ec);
-        if (ec || !hold.is_object()) {
-          return shared->send(http::problem(502, "reservation's hold is not JSON"));
-        }
-        const json::value* started = hold.get_object().if_contains("event_started");
-        if (started != nullptr && started->is_bool() && started->get_bool()) {
-          return shared->send(
-              http::problem(409, "the event has started: its tickets can no longer be refunded"));
+              502, fmt::format("reservation answered {} to voiding the tickets", reply->status)));
         }
         auto moved = ctx_.db.transact([&](db::Session& s) -> Result<std::string> {
           auto r = transition(s, id, {"COMPLETED"}, "REFUNDING", "requested_by_buyer", "refund",

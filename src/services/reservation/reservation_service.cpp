@@ -200,6 +200,7 @@ struct ReservationService::Hold {
   int64_t created_at = 0;
   std::optional<std::string> end_reason;
   std::optional<std::string> order_id;
+  std::optional<int64_t> tickets_voided_at;  // a refund is under way
 
   static Hold from_row(const db::Row& row) {
     return Hold{.id = row.get<std::string>("id"),
@@ -212,7 +213,8 @@ struct ReservationService::Hold {
                 .expires_at = row.get<int64_t>("expires_at"),
                 .created_at = row.get<int64_t>("created_at"),
                 .end_reason = row.get<std::optional<std::string>>("end_reason"),
-                .order_id = row.get<std::optional<std::string>>("order_id")};
+                .order_id = row.get<std::optional<std::string>>("order_id"),
+                .tickets_voided_at = row.get<std::optional<int64_t>>("tickets_voided_at")};
   }
 
   json::object to_json(bool with_buyer) const {
@@ -230,6 +232,7 @@ struct ReservationService::Hold {
     o["expires_at_ms"] = expires_at;
     if (end_reason) o["end_reason"] = *end_reason;
     if (order_id) o["order_id"] = *order_id;
+    if (tickets_voided_at) o["tickets_voided_at"] = services::format_rfc3339(*tickets_voided_at);
     return o;
   }
 };
@@ -237,7 +240,7 @@ struct ReservationService::Hold {
 namespace {
 constexpr std::string_view kHoldColumns =
     "id, event_id, buyer_id, status, seats, amount_minor, currency, expires_at, created_at, "
-    "end_reason, order_id";
+    "end_reason, order_id, tickets_voided_at";
 }  // namespace
 
 ReservationService::ReservationService(services::ServiceContext context, ReservationOptions options)
@@ -389,13 +392,20 @@ constexpr std::string_view kEventColumns =
 }  // namespace
 
 Result<boost::json::array> ReservationService::events_on_sale() {
-  const int64_t now = ctx_.clock.now_unix_ms();
+  return events_starting_after(ctx_.clock.now_unix_ms());
+}
+
+Result<boost::json::array> ReservationService::events_at_the_door() {
+  return events_starting_after(ctx_.clock.now_unix_ms() - kDoorsOpenAfterStart.count());
+}
+
+Result<boost::json::array> ReservationService::events_starting_after(int64_t unix_ms) {
   return ctx_.db.transact(
-      [now](db::Session& s) -> Result<json::array> {
+      [unix_ms](db::Session& s) -> Result<json::array> {
         auto rows = s.query("SELECT " + std::string(kEventColumns) +
                                 " FROM events WHERE starts_at > $1 AND cancelled_at IS NULL "
                                 "ORDER BY starts_at, id",
-                            {now});
+                            {unix_ms});
         if (!rows) return fail(rows.error());
         json::array out;
         for (const auto& r : *rows) out.push_back(event_json(r));
@@ -661,6 +671,144 @@ Result<ReservationService::Hold> ReservationService::release_hold(const std::str
     hold.status = "RELEASED";
     hold.end_reason = "released_by_buyer";
     return hold;
+  });
+}
+
+// ---- tickets --------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kNoTicket =
+    "no ticket has this code: it is mistyped, or not a ticket Seatflow issued";
+
+}  // namespace
+
+Result<json::array> ReservationService::tickets(const Hold& hold) {
+  json::array out;
+  if (hold.status != "SOLD" || hold.tickets_voided_at) return out;
+  auto map = seat_map(hold.event_id);
+  if (!map) return fail(map.error());
+  if ((*map)->cancelled_at_ms != 0) return out;  // refunded, or about to be
+  const auto hold_id = Uuid::parse(hold.id);
+  if (!hold_id) return fail(ErrorCode::kInternal, "hold id " + hold.id + " is not a UUID");
+  auto used = ctx_.db.transact(
+      [&](db::Session& s) {
+        return s.query("SELECT seat_id, checked_in_at FROM check_ins WHERE hold_id = $1",
+                       {hold.id});
+      },
+      {.read_only = true});
+  if (!used) return fail(used.error());
+  for (const auto& seat : hold.seats) {
+    json::object ticket{{"seat", seat}, {"code", ctx_.auth.ticket_code(*hold_id, seat)}};
+    for (const auto& row : *used) {
+      if (row.get<std::string>(0) == seat) {
+        ticket["checked_in_at"] = services::format_rfc3339(row.get<int64_t>(1));
+      }
+    }
+    out.emplace_back(std::move(ticket));
+  }
+  return out;
+}
+
+Result<ReservationService::Hold> ReservationService::void_tickets(const std::string& hold_id) {
+  return ctx_.db.transact([&](db::Session& s) -> Result<Hold> {
+    // Locked, as a check-in locks it: one of the two goes first.
+    auto rows =
+        s.query("SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(s),
+                {hold_id});
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) return fail(ErrorCode::kNotFound, "no hold " + hold_id);
+    Hold hold = Hold::from_row((*rows)[0]);
+    if (hold.tickets_voided_at) return hold;  // asked again
+    if (hold.status != "SOLD") {
+      return fail(ErrorCode::kConflict, "the hold is " + hold.status + ": it has no tickets");
+    }
+    const int64_t now = ctx_.clock.now_unix_ms();
+    auto event = s.query("SELECT starts_at FROM events WHERE id = $1", {hold.event_id});
+    if (!event) return fail(event.error());
+    if (!event->empty() && (*event)[0].get<int64_t>(0) <= now) {
+      return fail(ErrorCode::kConflict,
+                  "the event has started: its tickets can no longer be refunded");
+    }
+    auto used = s.query(
+        "SELECT seat_id, checked_in_at FROM check_ins WHERE hold_id = $1 ORDER BY checked_in_at "
+        "LIMIT 1",
+        {hold_id});
+    if (!used) return fail(used.error());
+    if (!used->empty()) {
+      return fail(ErrorCode::kConflict,
+                  fmt::format("seat {} was admitted at the door at {}: these tickets can no "
+                              "longer be refunded",
+                              (*used)[0].get<std::string>(0),
+                              services::format_rfc3339((*used)[0].get<int64_t>(1))));
+    }
+    auto voided =
+        s.execute("UPDATE holds SET tickets_voided_at = $2 WHERE id = $1", {hold_id, now});
+    if (!voided) return fail(voided.error());
+    hold.tickets_voided_at = now;
+    return hold;
+  });
+}
+
+Result<json::object> ReservationService::check_in(const std::string& event_id,
+                                                  std::string_view code) {
+  const auto ticket = ctx_.auth.verify_ticket_code(code);
+  return ctx_.db.transact([&](db::Session& s) -> Result<json::object> {
+    auto event = s.query("SELECT name, cancelled_at FROM events WHERE id = $1", {event_id});
+    if (!event) return fail(event.error());
+    if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
+    if (!ticket) return fail(ErrorCode::kNotFound, std::string(kNoTicket));
+    // Locked, as a refund voiding the hold's tickets locks it.
+    auto rows =
+        s.query("SELECT " + std::string(kHoldColumns) + " FROM holds WHERE id = $1" + for_update(s),
+                {ticket->hold_id});
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) return fail(ErrorCode::kNotFound, std::string(kNoTicket));
+    const Hold hold = Hold::from_row((*rows)[0]);
+    const bool sold = hold.status == "SOLD" || hold.status == "RETURNED";
+    if (!sold ||
+        std::find(hold.seats.begin(), hold.seats.end(), ticket->seat_id) == hold.seats.end()) {
+      return fail(ErrorCode::kNotFound, std::string(kNoTicket));
+    }
+    if (hold.event_id != event_id) {
+      auto other = s.query("SELECT name, starts_at FROM events WHERE id = $1", {hold.event_id});
+      if (!other) return fail(other.error());
+      if (other->empty()) return fail(ErrorCode::kNotFound, std::string(kNoTicket));
+      return fail(ErrorCode::kConflict,
+                  fmt::format("this ticket is for another event: {}, starting {}",
+                              (*other)[0].get<std::string>(0),
+                              services::format_rfc3339((*other)[0].get<int64_t>(1))));
+    }
+    if ((*event)[0].get<std::optional<int64_t>>(1)) {
+      return fail(ErrorCode::kConflict,
+                  "the event was cancelled: its tickets were refunded and admit no one");
+    }
+    if (hold.status == "RETURNED" || hold.tickets_voided_at) {
+      return fail(ErrorCode::kConflict, "this ticket was refunded: it admits no one");
+    }
+    const int64_t now = ctx_.clock.now_unix_ms();
+    auto admitted = s.execute(
+        "INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ($1, $2, $3, "
+        "$4) ON CONFLICT (hold_id, seat_id) DO NOTHING",
+        {hold.id, ticket->seat_id, event_id, now});
+    if (!admitted) return fail(admitted.error());
+    if (*admitted == 0) {
+      auto before =
+          s.query("SELECT checked_in_at FROM check_ins WHERE hold_id = $1 AND seat_id = $2",
+                  {hold.id, ticket->seat_id});
+      if (!before) return fail(before.error());
+      const int64_t at = before->empty() ? now : (*before)[0].get<int64_t>(0);
+      return fail(ErrorCode::kConflict,
+                  fmt::format("this ticket was used already: seat {} was admitted at {}",
+                              ticket->seat_id, services::format_rfc3339(at)));
+    }
+    json::object o{{"event_id", event_id},
+                   {"event_name", (*event)[0].get<std::string>(0)},
+                   {"seat", ticket->seat_id},
+                   {"hold_id", hold.id},
+                   {"checked_in_at", services::format_rfc3339(now)}};
+    if (hold.order_id) o["order_id"] = *hold.order_id;
+    return o;
   });
 }
 
@@ -1122,6 +1270,33 @@ void ReservationService::add_routes(http::Router& router) {
                     return http::json_response(200, *event);
                   });
 
+  router.add_sync(http::Method::kGet, "/api/admin/events", [this](const http::Request& r) {
+    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+    auto events = events_at_the_door();
+    if (!events) return error_response(events.error());
+    return http::json_response(200, json::object{{"events", std::move(*events)}});
+  });
+
+  router.add_sync(http::Method::kPost, "/api/admin/events/{event_id}/check-ins",
+                  [this](const http::Request& r) {
+                    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+                    auto body = http::parse_json_body(r);
+                    if (!body) return http::json_error_response(body.error());
+                    auto object = services::as_object(*body);
+                    if (!object) return error_response(object.error());
+                    auto code = services::string_field(**object, "code", 200);
+                    if (!code) return error_response(code.error());
+                    // A scanner that types the code may end it with a newline.
+                    std::string_view text = *code;
+                    const size_t first = text.find_first_not_of(" \t\r\n");
+                    text = first == std::string_view::npos
+                               ? std::string_view()
+                               : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+                    auto admitted = check_in(std::string(r.param("event_id")), text);
+                    if (!admitted) return error_response(admitted.error());
+                    return http::json_response(200, *admitted);
+                  });
+
   router.add_sync(http::Method::kGet, "/api/events/{event_id}", [this](const http::Request& r) {
     const std::string event_id(r.param("event_id"));
     auto map = seat_map(event_id);
@@ -1194,7 +1369,13 @@ void ReservationService::add_routes(http::Router& router) {
     if (!hold || hold->buyer_id != *buyer) {
       return http::problem(404, "no hold " + std::string(r.param("hold_id")));
     }
-    return http::json_response(200, hold->to_json(false));
+    json::object o = hold->to_json(false);
+    if (hold->status == "SOLD") {
+      auto issued = tickets(*hold);
+      if (!issued) return error_response(issued.error());
+      o["tickets"] = std::move(*issued);
+    }
+    return http::json_response(200, o);
   });
 
   router.add_sync(http::Method::kDelete, "/api/holds/{hold_id}", [this](const http::Request& r) {
@@ -1211,13 +1392,19 @@ void ReservationService::add_routes(http::Router& router) {
     auto hold = read_hold(std::string(r.param("hold_id")));
     if (!hold) return error_response(hold.error());
     json::object o = hold->to_json(true);
-    const int64_t now = ctx_.clock.now_unix_ms();
-    o["expired"] = hold->expires_at <= now;
-    // Sales close when the event starts, and so do refunds.
-    auto map = seat_map(hold->event_id);
-    o["event_started"] = map && (*map)->starts_at_ms <= now;
+    o["expired"] = hold->expires_at <= ctx_.clock.now_unix_ms();
     return http::json_response(200, o);
   });
+
+  // For the order service, before it refunds an order: its tickets stop
+  // admitting, or the answer says why they cannot be refunded.
+  router.add_sync(http::Method::kPost, "/internal/holds/{hold_id}/tickets/void",
+                  [this](const http::Request& r) {
+                    if (auto st = ctx_.auth.service(r); !st) return error_response(st.error());
+                    auto hold = void_tickets(std::string(r.param("hold_id")));
+                    if (!hold) return error_response(hold.error());
+                    return http::json_response(200, hold->to_json(true));
+                  });
 }
 
 }  // namespace seatflow::reservation

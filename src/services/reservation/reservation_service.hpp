@@ -14,6 +14,10 @@
 //   puts a sold hold's seats back on sale (the hold ends RETURNED). Each result goes
 //   to reservation.events and every seat change to seat.changes, through the
 //   outbox, in the transaction that made it.
+// - A sold hold's seats are its tickets, each with a signed code
+//   (services::Auth). At the door a check-in admits a ticket once. A refund
+//   first voids the hold's tickets (refused once one was used), under the
+//   same lock of the hold as a check-in, so no ticket is both.
 // - Every process serving browsers consumes seat.changes with a group of its
 //   own and pushes them to the event's SSE stream.
 //
@@ -102,6 +106,9 @@ struct EventSpec {
 
 inline constexpr int kMaxSeatsPerEvent = 100'000;
 
+// How long after its start an event is still listed for the door.
+inline constexpr std::chrono::hours kDoorsOpenAfterStart{12};
+
 // Validates an admin API body into an EventSpec.
 Result<EventSpec> parse_event_spec(const boost::json::value& body);
 
@@ -130,11 +137,20 @@ class ReservationService {
   // The events that have not started yet, by start time: the ones on sale.
   // A started event leaves the list but is still read by its id.
   Result<boost::json::array> events_on_sale();
+  // The events the door may admit to (admin): not cancelled, and starting
+  // at most kDoorsOpenAfterStart ago or later, by start time.
+  Result<boost::json::array> events_at_the_door();
 
   // Cancels an event (admin): sales stop, its ACTIVE holds are released, and
   // each order of its SOLD seats is told to refund (event.cancelled). Returns
   // the event's JSON with cancelled_at; a second cancel changes nothing.
   Result<boost::json::object> cancel_event(const std::string& event_id);
+
+  // Admits the ticket with `code` to event `event_id` (the door, admin): the
+  // ticket's seat, its event and when it was admitted. kNotFound for a code
+  // that is no ticket; kConflict for a ticket used before, refunded, of
+  // another event, or of a cancelled event.
+  Result<boost::json::object> check_in(const std::string& event_id, std::string_view code);
 
   // Ends the holds whose expiry has passed; returns how many.
   Result<size_t> sweep_expired();
@@ -144,6 +160,8 @@ class ReservationService {
   struct SeatStates;
   struct Hold;
 
+  // The events not cancelled that start after `unix_ms`, by start time.
+  Result<boost::json::array> events_starting_after(int64_t unix_ms);
   Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
   // The event's seat states, read from the database if the cached ones were
   // read longer than `max_age` ago (the live stream patches them between).
@@ -156,6 +174,13 @@ class ReservationService {
                           std::vector<std::string> seat_ids);
   Result<Hold> release_hold(const std::string& hold_id, const std::string& buyer_id);
   Result<Hold> read_hold(const std::string& hold_id);
+  // A sold hold's tickets for its buyer: each seat's code and, once used,
+  // when it was checked in.
+  Result<boost::json::array> tickets(const Hold& hold);
+  // Before an order is refunded (order service): the hold's tickets stop
+  // admitting. kConflict once the event has started or a ticket was used;
+  // asked again, the same answer.
+  Result<Hold> void_tickets(const std::string& hold_id);
 
   // Frees a hold's seats and ends it with `status` and `reason`, announcing
   // the seat changes; within `session`.
