@@ -40,6 +40,13 @@ export interface SeatMapData {
   stream_position: number;
 }
 
+// A seat of a sold hold: its code (shown as a QR code) admits once at the door.
+export interface Ticket {
+  seat: string;
+  code: string;
+  checked_in_at?: string;
+}
+
 export interface Hold {
   id: string;
   event_id: string;
@@ -49,6 +56,18 @@ export interface Hold {
   currency: string;
   expires_at: string;
   expires_at_ms: number;
+  // A sold hold's: none once a refund voided them.
+  tickets?: Ticket[];
+}
+
+// A ticket admitted at the door.
+export interface CheckIn {
+  event_id: string;
+  event_name: string;
+  seat: string;
+  hold_id: string;
+  order_id?: string;
+  checked_in_at: string;
 }
 
 export interface HistoryEntry {
@@ -200,6 +219,19 @@ export class Api {
   async orderStreamUrl(orderId: string): Promise<string> {
     const token = (await this.ensureSession()).token;
     return `${this.base}/api/orders/${encodeURIComponent(orderId)}/events?access_token=${encodeURIComponent(token)}`;
+  }
+
+  // The events the door admits to: started ones too (admin token).
+  doorEvents(adminToken: string): Promise<{ events: EventInfo[] }> {
+    return this.request("GET", "/api/admin/events", { headers: { Authorization: `Bearer ${adminToken}` } });
+  }
+
+  // The door: admits a ticket to the event, once (admin token).
+  checkIn(eventId: string, code: string, adminToken: string): Promise<CheckIn> {
+    return this.request("POST", `/api/admin/events/${encodeURIComponent(eventId)}/check-ins`, {
+      body: { code },
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
   }
 
   testCards(): Promise<{ cards: TestCard[] }> {

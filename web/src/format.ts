@@ -79,3 +79,9 @@ export function takenSeats(detail: string): string[] {
 export function groupCard(number: string): string {
   return number.replace(/\s+/g, "").replace(/(\d{4})(?=\d)/g, "$1 ");
 }
+
+// The server's messages give times in UTC (RFC 3339); a person reads them in
+// the browser's own time.
+export function localTimes(text: string): string {
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g, (t) => new Date(t).toLocaleString("en"));
+}

@@ -2,12 +2,14 @@
 //   /                 the events
 //   /events/{id}      the live seat map, hold and checkout
 //   /orders           the buyer's orders, newest first
-//   /orders/{id}      the order's status, live, and its confirmation
+//   /orders/{id}      the order's status, live, its confirmation and tickets
+//   /door             staff: check tickets in at the door (admin token)
 
 import "./style.css";
 import { Api } from "./api";
 import { clear } from "./dom";
 import { eventsPage } from "./pages/events";
+import { doorPage } from "./pages/door";
 import { eventPage } from "./pages/event";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
@@ -49,6 +51,7 @@ async function route(): Promise<void> {
   if (event) cleanup = await eventPage(main, app, decodeURIComponent(event[1]));
   else if (order) cleanup = await orderPage(main, app, decodeURIComponent(order[1]));
   else if (path === "/orders") cleanup = await ordersPage(main, app);
+  else if (path === "/door") cleanup = await doorPage(main, app);
   else cleanup = await eventsPage(main, app);
 }
 

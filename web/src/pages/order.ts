@@ -1,9 +1,10 @@
 // An order's status, live as the saga moves, and its confirmation.
 
-import { ApiError, type EventInfo, type Order } from "../api";
+import { ApiError, type EventInfo, type Order, type Ticket } from "../api";
 import { clear, h } from "../dom";
 import { formatDate, formatMoney, reasonMessage, STATUS_LABEL, type OrderStatus } from "../format";
 import { LiveStream } from "../live";
+import { qrSvg } from "../qr";
 import { Refresher } from "../refresher";
 import type { App } from "../main";
 
@@ -24,6 +25,9 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
 
   // The order's event, read once, for its name and date.
   let event: EventInfo | null = null;
+  // A completed order's tickets, read with the order while it is completed
+  // (each shows when it was used at the door).
+  let tickets: Ticket[] = [];
 
   let stream: LiveStream | null = null;
   let closed = false;
@@ -35,6 +39,9 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
     try {
       const order = await api.order(orderId);
       event ??= await api.event(order.event_id).catch(() => null);
+      if (order.status === "COMPLETED") {
+        tickets = await api.readHold(order.hold_id).then((hold) => hold.tickets ?? [], () => tickets);
+      }
       render(order);
       if (order.terminal) stream?.close();
     } catch (err) {
@@ -75,8 +82,11 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
       status.append(
         h("p", { class: "success", "data-testid": "confirmation" }, `You're going! Your seats ${order.seats.join(", ")} are yours.`),
       );
+      if (tickets.length > 0) status.append(ticketList(tickets));
       // (A cancelled event's orders are refunded without asking.)
-      if (event && !event.cancelled_at && api.now() < Date.parse(event.starts_at)) status.append(refundOffer(order));
+      // (Nor is an order whose tickets were used.)
+      const used = tickets.some((t) => t.checked_in_at);
+      if (event && !event.cancelled_at && !used && api.now() < Date.parse(event.starts_at)) status.append(refundOffer(order));
       status.append(h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the events")));
     } else if (order.status === "REFUNDED") {
       status.append(
@@ -130,6 +140,33 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
         { class: "history" },
         ...order.history.map((e) =>
           h("li", {}, h("time", { datetime: e.at }, new Date(e.at).toLocaleTimeString("en")), ` ${STATUS_LABEL[e.status as OrderStatus] ?? e.status}${e.detail ? `: ${e.detail.replaceAll("_", " ")}` : ""}`),
+        ),
+      ),
+    );
+  }
+
+  // One card per seat: its QR code, which the door scans, and the code in
+  // letters for a door that types it.
+  function ticketList(list: Ticket[]): HTMLElement {
+    return h(
+      "section",
+      { class: "tickets", "aria-label": "Your tickets" },
+      h("h2", {}, list.length === 1 ? "Your ticket" : "Your tickets"),
+      h("p", { class: "muted" }, "Show this at the door. Each ticket lets one person in, once."),
+      h(
+        "ul",
+        { class: "ticket-list" },
+        ...list.map((t) =>
+          h(
+            "li",
+            { class: `ticket ${t.checked_in_at ? "used" : ""}`, "data-testid": "ticket", "data-seat": t.seat },
+            qrSvg(t.code, `Ticket for seat ${t.seat}`),
+            h("div", { class: "ticket-seat" }, `Seat ${t.seat}`),
+            t.checked_in_at
+              ? h("div", { class: "ticket-used", "data-testid": "ticket-used" }, "Used at the door at ", h("time", { datetime: t.checked_in_at }, new Date(t.checked_in_at).toLocaleTimeString("en")))
+              : null,
+            h("code", { class: "ticket-code", "data-testid": "ticket-code" }, t.code),
+          ),
         ),
       ),
     );

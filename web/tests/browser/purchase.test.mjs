@@ -3,7 +3,8 @@
 // going away under the page. Screenshots land in test-results/.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { artifacts, expectColour, launchBrowser, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
+import jsQR from "jsqr";
+import { ADMIN, artifacts, expectColour, launchBrowser, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
 
 const AVAILABLE = "#2458d6"; // the first tier's colour
 const HELD = "#b9c0c8";
@@ -127,6 +128,59 @@ describe("buying in the browser", () => {
         const map = await seatflow.api("GET", `/api/events/${eventId}/seats`);
         return map.body.states[0] === "A";
       }, 10000, "F-1-1 on sale again");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("a buyer's ticket shows as a QR code that the door admits once", async () => {
+    const eventId = await seatflow.createEvent("Door", 1, 4);
+    const context = await browser.newContext();
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      await holdAndPay(page, "4242 4242 4242 4242");
+      await page.waitForSelector("[data-testid=ticket]", { timeout: 15000 });
+      const code = (await page.textContent("[data-testid=ticket-code]")).trim();
+      assert.equal(await page.getAttribute("[data-testid=ticket]", "data-seat"), "F-1-1");
+      // The QR code, drawn as the browser draws it, reads back as the code.
+      const image = await page.evaluate(async () => {
+        const svg = document.querySelector("[data-testid=ticket] svg");
+        const img = new Image();
+        img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+        await img.decode();
+        const canvas = document.createElement("canvas");
+        canvas.width = canvas.height = 400;
+        const g = canvas.getContext("2d");
+        g.drawImage(img, 0, 0, 400, 400);
+        return Array.from(g.getImageData(0, 0, 400, 400).data);
+      });
+      const read = jsQR(Uint8ClampedArray.from(image), 400, 400);
+      assert.equal(read?.data, code);
+      await page.screenshot({ path: `${artifacts}/ticket.png` });
+
+      // The door: the admin token, the event, the code typed and Enter.
+      const door = await context.newPage();
+      await door.goto(`${seatflow.url}/door`);
+      await door.fill("[data-testid=door-token]", ADMIN);
+      await door.press("[data-testid=door-token]", "Tab");
+      await door.waitForSelector(`[data-testid=door-event] option[value="${eventId}"]`, { state: "attached" });
+      await door.selectOption("[data-testid=door-event]", eventId);
+      await door.fill("[data-testid=door-code]", code);
+      await door.press("[data-testid=door-code]", "Enter");
+      await door.waitForSelector("[data-testid=door-result][data-outcome=admitted]");
+      assert.match(await door.textContent("[data-testid=door-result]"), /Let in — seat F-1-1, Door/);
+      assert.equal(await door.inputValue("[data-testid=door-code]"), "");
+      await door.screenshot({ path: `${artifacts}/door-admitted.png` });
+      await door.fill("[data-testid=door-code]", code);
+      await door.press("[data-testid=door-code]", "Enter");
+      await door.waitForSelector("[data-testid=door-result][data-outcome=refused]");
+      assert.match(await door.textContent("[data-testid=door-result]"), /Do not let in — this ticket was used already/);
+      await door.screenshot({ path: `${artifacts}/door-refused.png` });
+
+      // The buyer's page shows the ticket used, and offers no refund.
+      await page.reload();
+      await page.waitForSelector("[data-testid=ticket-used]", { timeout: 10000 });
+      assert.equal(await page.locator("[data-testid=refund]").count(), 0);
     } finally {
       await context.close();
     }

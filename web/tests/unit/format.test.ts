@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatMoney, groupCard, reasonMessage, takenSeats } from "../../src/format";
+import { formatCountdown, formatMoney, groupCard, localTimes, reasonMessage, takenSeats } from "../../src/format";
 
 describe("format", () => {
   it("prints minor units as money", () => {
@@ -32,5 +32,13 @@ describe("format", () => {
   it("groups a card number by four", () => {
     expect(groupCard("4242424242424242")).toBe("4242 4242 4242 4242");
     expect(groupCard("4000 0000 0000 0002")).toBe("4000 0000 0000 0002");
+  });
+
+  it("reads the server's UTC times in the browser's own", () => {
+    const at = "2026-12-04T00:53:35.071Z";
+    const local = new Date(at).toLocaleString("en");
+    expect(localTimes(`seat F-1-1 was admitted at ${at}`)).toBe(`seat F-1-1 was admitted at ${local}`);
+    expect(localTimes("starting 2030-01-01T20:00:00Z, in Hall")).toBe(`starting ${new Date("2030-01-01T20:00:00Z").toLocaleString("en")}, in Hall`);
+    expect(localTimes("no time here: 2026-12-04")).toBe("no time here: 2026-12-04");
   });
 });
