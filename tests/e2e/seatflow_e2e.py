@@ -593,6 +593,17 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 200, listed)
         self.assertIn(event, [e["id"] for e in listed["events"]])
 
+        summary = f"/api/admin/events/{event}/summary"
+        self.assertEqual(s.request("GET", summary)[0], 401)
+        self.assertEqual(s.request("GET", "/api/admin/events/no-such-event/summary",
+                                   token=s.admin_token)[0], 404)
+        status, before = s.request("GET", summary, token=s.admin_token)
+        self.assertEqual(status, 200, before)
+        self.assertEqual(before["seats"], {"AVAILABLE": 2, "HELD": 0, "SOLD": 2})
+        self.assertEqual((before["orders_sold"], before["tickets_sold"], before["revenue_minor"],
+                          before["tickets_admitted"]),
+                         (1, 2, sold["amount_minor"], 0))
+
         door = f"/api/admin/events/{event}/check-ins"
         self.assertEqual(s.request("POST", door, {"code": code})[0], 401)
         self.assertIn(s.request("POST", door, {"code": code}, token=token)[0], (401, 403))
@@ -621,6 +632,7 @@ class PurchaseTest(unittest.TestCase):
         tickets = {t["seat"]: t for t in
                    s.request("GET", f"/api/holds/{hold['id']}", token=token)[1]["tickets"]}
         self.assertEqual(tickets["T-1-1"]["checked_in_at"], admitted["checked_in_at"])
+        self.assertEqual(s.request("GET", summary, token=admin)[1]["tickets_admitted"], 1)
         self.assertNotIn("checked_in_at", tickets["T-1-2"])
 
         # A used ticket is not refunded, nor is the rest of its order.
@@ -644,6 +656,12 @@ class PurchaseTest(unittest.TestCase):
         self.assertIn("was refunded", problem["detail"])
         self.assertEqual(s.wait_terminal(buyer, placed["id"])["status"], "REFUNDED")
         self.assertEqual(s.request("POST", door, {"code": refunded_code}, token=admin)[0], 409)
+        # Refunded: out of the sales; the first order and its admission stay.
+        s.wait_seat_states(event, ["T-1-3"], "AVAILABLE")
+        after = s.request("GET", summary, token=admin)[1]
+        self.assertEqual((after["orders_sold"], after["tickets_sold"], after["tickets_admitted"]),
+                         (1, 2, 1))
+        self.assertEqual(after["seats"]["SOLD"], 2)
         # Voided (the hold turns RETURNED once reservation hears of the refund).
         self.assertFalse(s.request("GET", f"/api/holds/{hold['id']}", token=buyer)[1].get("tickets"))
 

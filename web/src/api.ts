@@ -60,6 +60,17 @@ export interface Hold {
   tickets?: Ticket[];
 }
 
+// An event's sales and admissions (admin).
+export interface EventSummary {
+  event_id: string;
+  seats: { AVAILABLE: number; HELD: number; SOLD: number };
+  orders_sold: number;
+  tickets_sold: number;
+  revenue_minor: number;
+  currency: string;
+  tickets_admitted: number;
+}
+
 // A ticket admitted at the door.
 export interface CheckIn {
   event_id: string;
@@ -224,6 +235,12 @@ export class Api {
   // The events the door admits to: started ones too (admin token).
   doorEvents(adminToken: string): Promise<{ events: EventInfo[] }> {
     return this.request("GET", "/api/admin/events", { headers: { Authorization: `Bearer ${adminToken}` } });
+  }
+
+  eventSummary(eventId: string, adminToken: string): Promise<EventSummary> {
+    return this.request("GET", `/api/admin/events/${encodeURIComponent(eventId)}/summary`, {
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
   }
 
   // The door: admits a ticket to the event, once (admin token).

@@ -812,6 +812,40 @@ Result<json::object> ReservationService::check_in(const std::string& event_id,
   });
 }
 
+Result<json::object> ReservationService::event_summary(const std::string& event_id) {
+  return ctx_.db.transact(
+      [&](db::Session& s) -> Result<json::object> {
+        auto event = s.query("SELECT currency FROM events WHERE id = $1", {event_id});
+        if (!event) return fail(event.error());
+        if (event->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
+        auto states = s.query(
+            "SELECT state, COUNT(*) FROM seats WHERE event_id = $1 GROUP BY state", {event_id});
+        if (!states) return fail(states.error());
+        json::object seats{{"AVAILABLE", 0}, {"HELD", 0}, {"SOLD", 0}};
+        for (const auto& row : *states) seats[row.get<std::string>(0)] = row.get<int64_t>(1);
+        // Sold and not being refunded: what the door should expect.
+        auto sold = s.query(
+            "SELECT COUNT(*), COALESCE(SUM(seat_count), 0), COALESCE(SUM(amount_minor), 0) FROM "
+            "holds WHERE event_id = $1 AND status = 'SOLD' AND tickets_voided_at IS NULL",
+            {event_id});
+        if (!sold) return fail(sold.error());
+        auto admitted = s.query(
+            "SELECT COUNT(*) FROM check_ins c JOIN holds h ON h.id = c.hold_id WHERE c.event_id = "
+            "$1 AND h.status = 'SOLD'",
+            {event_id});
+        if (!admitted) return fail(admitted.error());
+        const db::Row& totals = (*sold)[0];
+        return json::object{{"event_id", event_id},
+                            {"seats", std::move(seats)},
+                            {"orders_sold", totals.get<int64_t>(0)},
+                            {"tickets_sold", totals.get<int64_t>(1)},
+                            {"revenue_minor", totals.get<int64_t>(2)},
+                            {"currency", (*event)[0].get<std::string>(0)},
+                            {"tickets_admitted", (*admitted)[0].get<int64_t>(0)}};
+      },
+      {.read_only = true});
+}
+
 Status ReservationService::end_hold(db::Session& session, const Hold& hold, std::string_view status,
                                     std::string_view reason) {
   auto ended = session.execute(
@@ -1276,6 +1310,14 @@ void ReservationService::add_routes(http::Router& router) {
     if (!events) return error_response(events.error());
     return http::json_response(200, json::object{{"events", std::move(*events)}});
   });
+
+  router.add_sync(http::Method::kGet, "/api/admin/events/{event_id}/summary",
+                  [this](const http::Request& r) {
+                    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+                    auto summary = event_summary(std::string(r.param("event_id")));
+                    if (!summary) return error_response(summary.error());
+                    return http::json_response(200, *summary);
+                  });
 
   router.add_sync(http::Method::kPost, "/api/admin/events/{event_id}/check-ins",
                   [this](const http::Request& r) {

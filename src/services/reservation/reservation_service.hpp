@@ -152,6 +152,11 @@ class ReservationService {
   // another event, or of a cancelled event.
   Result<boost::json::object> check_in(const std::string& event_id, std::string_view code);
 
+  // An event's sales and admissions, read now (admin): its seats by state,
+  // the orders sold and their total, and the tickets admitted at the door.
+  // Refunded orders, and orders being refunded, count in none of them.
+  Result<boost::json::object> event_summary(const std::string& event_id);
+
   // Ends the holds whose expiry has passed; returns how many.
   Result<size_t> sweep_expired();
 

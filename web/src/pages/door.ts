@@ -21,6 +21,8 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
   const codeInput = h("input", { type: "text", id: "door-code", autocomplete: "off", spellcheck: "false", "data-testid": "door-code" });
   const admit = h("button", { type: "submit", class: "primary" }, "Check ticket");
   const result = h("div", { "aria-live": "assertive", "data-testid": "door-result" });
+  // How many are in, of the tickets sold: read again after every check.
+  const count = h("p", { class: "door-count", "data-testid": "door-count" });
   const loadStatus = h("p", { class: "muted", role: "status" });
   const form = h(
     "form",
@@ -34,7 +36,27 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
     codeInput,
     admit,
   );
-  root.append(form, result);
+  root.append(form, result, count);
+
+  async function showCount(): Promise<void> {
+    const eventId = eventSelect.value;
+    if (!eventId) {
+      count.textContent = "";
+      return;
+    }
+    try {
+      const s = await api.eventSummary(eventId, tokenInput.value.trim());
+      if (eventSelect.value === eventId) count.textContent = `${s.tickets_admitted} of ${s.tickets_sold} tickets sold are in.`;
+    } catch {
+      count.textContent = "";
+    }
+  }
+  eventSelect.addEventListener("change", () => {
+    result.replaceChildren();
+    result.className = "";
+    void showCount();
+    codeInput.focus();
+  });
 
   // The events the door admits to, with the admin token.
   async function loadEvents(): Promise<void> {
@@ -50,6 +72,7 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
       sessionStorage.setItem(TOKEN_KEY, token);
       eventSelect.append(...events.map((e: EventInfo) => h("option", { value: e.id }, `${e.name} — ${formatDate(e.starts_at)}`)));
       loadStatus.textContent = events.length === 0 ? "No event is on today or later." : "";
+      void showCount();
       codeInput.focus();
     } catch (err) {
       loadStatus.textContent = err instanceof ApiError ? err.message : "The events could not be loaded.";
@@ -75,6 +98,7 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
         result.replaceChildren(h("strong", {}, "Do not let in"), ` — ${why}`);
       },
     ).finally(() => {
+      void showCount();
       admit.disabled = false;
       codeInput.value = "";
       codeInput.focus();

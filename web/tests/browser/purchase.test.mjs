@@ -165,11 +165,13 @@ describe("buying in the browser", () => {
       await door.press("[data-testid=door-token]", "Tab");
       await door.waitForSelector(`[data-testid=door-event] option[value="${eventId}"]`, { state: "attached" });
       await door.selectOption("[data-testid=door-event]", eventId);
+      await waitFor(async () => (await door.textContent("[data-testid=door-count]")) === "0 of 1 tickets sold are in.", 5000, "the door's count");
       await door.fill("[data-testid=door-code]", code);
       await door.press("[data-testid=door-code]", "Enter");
       await door.waitForSelector("[data-testid=door-result][data-outcome=admitted]");
       assert.match(await door.textContent("[data-testid=door-result]"), /Let in — seat F-1-1, Door/);
       assert.equal(await door.inputValue("[data-testid=door-code]"), "");
+      await waitFor(async () => (await door.textContent("[data-testid=door-count]")) === "1 of 1 tickets sold are in.", 5000, "the count after");
       await door.screenshot({ path: `${artifacts}/door-admitted.png` });
       await door.fill("[data-testid=door-code]", code);
       await door.press("[data-testid=door-code]", "Enter");

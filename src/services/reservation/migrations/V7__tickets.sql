@@ -12,3 +12,6 @@ CREATE TABLE check_ins (
   checked_in_at BIGINT NOT NULL,
   PRIMARY KEY (hold_id, seat_id)
 );
+
+-- The door counts an event's admissions after every check-in.
+CREATE INDEX check_ins_by_event ON check_ins (event_id);
