@@ -152,7 +152,12 @@ export async function orderPage(root: HTMLElement, app: App, orderId: string): P
       "section",
       { class: "tickets", "aria-label": "Your tickets" },
       h("h2", {}, list.length === 1 ? "Your ticket" : "Your tickets"),
-      h("p", { class: "muted" }, "Show this at the door. Each ticket lets one person in, once."),
+      h(
+        "p",
+        { class: "muted" },
+        "Show this at the door, on screen or printed. Each ticket lets one person in, once. ",
+        h("button", { type: "button", class: "link no-print", onclick: () => window.print() }, "Print"),
+      ),
       h(
         "ul",
         { class: "ticket-list" },

@@ -157,6 +157,12 @@ describe("buying in the browser", () => {
       const read = jsQR(Uint8ClampedArray.from(image), 400, 400);
       assert.equal(read?.data, code);
       await page.screenshot({ path: `${artifacts}/ticket.png` });
+      // Printed, the page is the tickets without its controls.
+      await page.emulateMedia({ media: "print" });
+      assert.equal(await page.isVisible("[data-testid=ticket]"), true);
+      assert.equal(await page.isVisible("[data-testid=refund]"), false);
+      await page.screenshot({ path: `${artifacts}/ticket-print.png` });
+      await page.emulateMedia({ media: "screen" });
 
       // The door: the admin token, the event, the code typed and Enter.
       const door = await context.newPage();
