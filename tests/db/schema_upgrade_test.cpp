@@ -52,6 +52,18 @@ class SchemaUpgrade : public ::testing::Test {
     });
   }
 
+  // Reservation's event e1 and hold h1 of its seat A-1-1, SOLD to order o1,
+  // in the columns every version since V3 has.
+  void insert_sold_hold() {
+    ASSERT_TRUE(
+        run("INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
+            "VALUES ('e1', 'Show', 'Hall', 100, 'EUR', 1, 1)"));
+    ASSERT_TRUE(
+        run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
+            "currency, expires_at, created_at, order_id) VALUES ('h1', 'e1', 'b1', 'SOLD', "
+            "'A-1-1', 1, 5000, 'EUR', 50, 1, 'o1')"));
+  }
+
   Rows query(std::string_view sql, const Params& params = {}) {
     auto rows = db_->transact([&](Session& s) { return s.query(sql, params); });
     EXPECT_TRUE(rows) << rows.error().to_string();
@@ -156,13 +168,7 @@ TEST_F(SchemaUpgrade, V5KeepsOrdersAndAllowsTheirRefund) {
 
 TEST_F(SchemaUpgrade, V5KeepsHoldsAndTheirIndexesAndAllowsAReturnedOne) {
   migrate_to(4, true);
-  ASSERT_TRUE(
-      run("INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
-          "VALUES ('e1', 'Show', 'Hall', 100, 'EUR', 1, 1)"));
-  ASSERT_TRUE(
-      run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
-          "currency, expires_at, created_at, order_id) VALUES ('h1', 'e1', 'b1', 'SOLD', "
-          "'A-1-1', 1, 5000, 'EUR', 50, 1, 'o1')"));
+  ASSERT_NO_FATAL_FAILURE(insert_sold_hold());
   EXPECT_FALSE(run("UPDATE holds SET status = 'RETURNED' WHERE id = 'h1'"));
 
   migrate_to(0, true);
@@ -191,13 +197,7 @@ TEST_F(SchemaUpgrade, V5KeepsHoldsAndTheirIndexesAndAllowsAReturnedOne) {
 
 TEST_F(SchemaUpgrade, V7KeepsSoldHoldsWithTicketsThatAdmitOnce) {
   migrate_to(6, true);
-  ASSERT_TRUE(
-      run("INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
-          "VALUES ('e1', 'Show', 'Hall', 100, 'EUR', 1, 1)"));
-  ASSERT_TRUE(
-      run("INSERT INTO holds (id, event_id, buyer_id, status, seats, seat_count, amount_minor, "
-          "currency, expires_at, created_at, order_id) VALUES ('h1', 'e1', 'b1', 'SOLD', "
-          "'A-1-1', 1, 5000, 'EUR', 50, 1, 'o1')"));
+  ASSERT_NO_FATAL_FAILURE(insert_sold_hold());
 
   migrate_to(0, true);
 
