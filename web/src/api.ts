@@ -60,6 +60,17 @@ export interface Hold {
   tickets?: Ticket[];
 }
 
+// What creates an event (admin): its seat map is sections of rows of seats,
+// each section priced by one of the tiers.
+export interface EventSpec {
+  name: string;
+  venue: string;
+  starts_at: string;
+  currency: string;
+  tiers: Tier[];
+  sections: { name: string; tier: string; rows: number; seats_per_row: number }[];
+}
+
 // An event's sales and admissions (admin).
 export interface EventSummary {
   event_id: string;
@@ -239,6 +250,18 @@ export class Api {
 
   eventSummary(eventId: string, adminToken: string): Promise<EventSummary> {
     return this.request("GET", `/api/admin/events/${encodeURIComponent(eventId)}/summary`, {
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
+  }
+
+  // A new event and its seat map (admin token).
+  createEvent(spec: EventSpec, adminToken: string): Promise<EventInfo> {
+    return this.request("POST", "/api/admin/events", { body: spec, headers: { Authorization: `Bearer ${adminToken}` } });
+  }
+
+  // Cancels an event: sales stop and its orders are refunded (admin token).
+  cancelEvent(eventId: string, adminToken: string): Promise<EventInfo> {
+    return this.request("POST", `/api/admin/events/${encodeURIComponent(eventId)}/cancel`, {
       headers: { Authorization: `Bearer ${adminToken}` },
     });
   }

@@ -85,3 +85,26 @@ export function groupCard(number: string): string {
 export function localTimes(text: string): string {
   return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g, (t) => new Date(t).toLocaleString("en"));
 }
+
+// How many digits a currency's minor unit has: 2 for EUR (cents), 0 for JPY.
+export function minorDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2; // not a currency Intl knows; the server checks the code itself
+  }
+}
+
+// A price typed in the currency's major unit ("75", "75.5", "1,250.00") in
+// minor units (7500, 7550, 125000); null if it is not one, or has more
+// decimals than the currency's minor unit.
+export function toMinor(text: string, currency: string): number | null {
+  const digits = minorDigits(currency);
+  const match = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?$/.exec(text.trim());
+  if (!match) return null;
+  const whole = match[1].replaceAll(",", "");
+  const fraction = match[2] ?? "";
+  if (fraction.length > digits) return null;
+  const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
+  return Number.isSafeInteger(minor) ? minor : null;
+}

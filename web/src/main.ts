@@ -3,13 +3,15 @@
 //   /events/{id}      the live seat map, hold and checkout
 //   /orders           the buyer's orders, newest first
 //   /orders/{id}      the order's status, live, its confirmation and tickets
+//   /admin            staff: the box office, events' sales, new events, cancelling (admin token)
 //   /door             staff: check tickets in at the door (admin token)
 
 import "./style.css";
 import { Api } from "./api";
 import { clear } from "./dom";
-import { eventsPage } from "./pages/events";
+import { adminPage } from "./pages/admin";
 import { doorPage } from "./pages/door";
+import { eventsPage } from "./pages/events";
 import { eventPage } from "./pages/event";
 import { orderPage } from "./pages/order";
 import { ordersPage } from "./pages/orders";
@@ -52,6 +54,7 @@ async function route(): Promise<void> {
   else if (order) cleanup = await orderPage(main, app, decodeURIComponent(order[1]));
   else if (path === "/orders") cleanup = await ordersPage(main, app);
   else if (path === "/door") cleanup = await doorPage(main, app);
+  else if (path === "/admin") cleanup = await adminPage(main, app);
   else cleanup = await eventsPage(main, app);
 }
 

@@ -3,20 +3,18 @@
 // the code and Enter, so the field is ready for the next ticket right after.
 // The admin token is asked for once and kept for this browser tab only.
 
+import { adminTokenInput, rememberAdminToken } from "../admin-token";
 import { ApiError, type EventInfo } from "../api";
 import { h } from "../dom";
 import { formatDate, localTimes } from "../format";
 import type { App } from "../main";
-
-const TOKEN_KEY = "seatflow.door-token";
 
 export async function doorPage(root: HTMLElement, app: App): Promise<() => void> {
   const { api } = app;
   document.title = "At the door · Seatflow";
   root.append(h("h1", {}, "At the door"));
 
-  const tokenInput = h("input", { type: "password", id: "door-token", autocomplete: "off", "data-testid": "door-token" });
-  tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
+  const tokenInput = adminTokenInput("door-token");
   const eventSelect = h("select", { id: "door-event", "data-testid": "door-event" });
   const codeInput = h("input", { type: "text", id: "door-code", autocomplete: "off", spellcheck: "false", "data-testid": "door-code" });
   const admit = h("button", { type: "submit", class: "primary" }, "Check ticket");
@@ -36,7 +34,7 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
     codeInput,
     admit,
   );
-  root.append(form, result, count);
+  root.append(form, result, count, h("p", { class: "muted" }, "Events are set up and followed at the ", h("a", { href: "/admin", "data-link": true }, "box office"), "."));
 
   async function showCount(): Promise<void> {
     const eventId = eventSelect.value;
@@ -69,7 +67,7 @@ export async function doorPage(root: HTMLElement, app: App): Promise<() => void>
     loadStatus.textContent = "Loading the events…";
     try {
       const { events } = await api.doorEvents(token);
-      sessionStorage.setItem(TOKEN_KEY, token);
+      rememberAdminToken(token);
       eventSelect.append(...events.map((e: EventInfo) => h("option", { value: e.id }, `${e.name} — ${formatDate(e.starts_at)}`)));
       loadStatus.textContent = events.length === 0 ? "No event is on today or later." : "";
       void showCount();

@@ -194,6 +194,86 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("the box office creates an event, follows its sales and cancels it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    try {
+      const admin = await context.newPage();
+      admin.on("pageerror", (e) => console.error("page error:", e.message));
+      await admin.goto(`${seatflow.url}/admin`);
+      await admin.fill("[data-testid=admin-token]", "not-the-token");
+      await admin.press("[data-testid=admin-token]", "Tab");
+      await waitFor(async () => (await admin.textContent("[data-testid=admin-token-status]")) === "the admin token is not valid", 5000, "the wrong token refused");
+      await admin.fill("[data-testid=admin-token]", ADMIN);
+      await admin.press("[data-testid=admin-token]", "Tab");
+      await admin.waitForSelector("[data-testid=admin-events] tbody tr");
+
+      // Two tiers, two sections; the form counts the seats as they are typed.
+      const starts = new Date(Date.now() + 30 * 86_400_000);
+      const local = new Date(starts.getTime() - starts.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+      await admin.fill("[data-testid=event-name]", "Gala");
+      await admin.fill("[data-testid=event-venue]", "Hall");
+      await admin.fill("[data-testid=event-starts]", local);
+      await admin.fill("[data-testid=tier-name] >> nth=0", "front");
+      await admin.fill("[data-testid=tier-price] >> nth=0", "eighty");
+      await admin.click("[data-testid=add-tier]");
+      await admin.fill("[data-testid=tier-name] >> nth=1", "back");
+      await admin.fill("[data-testid=tier-price] >> nth=1", "40");
+      await admin.fill("[data-testid=section-rows] >> nth=0", "2");
+      await admin.fill("[data-testid=section-seats] >> nth=0", "5");
+      await admin.click("[data-testid=add-section]");
+      await admin.fill("[data-testid=section-name] >> nth=1", "A");
+      await admin.selectOption("[data-testid=section-tier] >> nth=1", "back");
+      await admin.fill("[data-testid=section-rows] >> nth=1", "1");
+      await admin.fill("[data-testid=section-seats] >> nth=1", "10");
+      assert.equal(await admin.textContent("[data-testid=event-seat-total]"), "20 seats");
+      const before = (await seatflow.api("GET", "/api/events")).body.events.length;
+
+      // What the form cannot send, it says; what the server refuses, it shows.
+      await admin.click("[data-testid=event-create]");
+      assert.equal(await admin.textContent("[data-testid=event-error]"), "The price of tier “front” is not an amount in EUR.");
+      await admin.fill("[data-testid=tier-price] >> nth=0", "80.50");
+      await admin.click("[data-testid=event-create]");
+      await waitFor(async () => (await admin.textContent("[data-testid=event-error]")) === "section 'A' is listed twice", 5000, "the server's refusal");
+      assert.equal((await seatflow.api("GET", "/api/events")).body.events.length, before);
+      await admin.fill("[data-testid=section-name] >> nth=1", "B");
+      await admin.click("[data-testid=event-create]");
+      await waitFor(async () => /^Created Gala: 20 seats on sale/.test(await admin.textContent("[data-testid=admin-message]")), 5000, "the new event");
+      const href = await admin.getAttribute("[data-testid=admin-message] a", "href");
+      const eventId = decodeURIComponent(href.split("/").pop());
+      const map = (await seatflow.api("GET", `/api/events/${eventId}/seats`)).body;
+      assert.equal(map.event.starts_at, `${starts.toISOString().slice(0, 16)}:00.000Z`); // to the minute
+      assert.deepEqual(map.tiers, [{ name: "front", price_minor: 8050 }, { name: "back", price_minor: 4000 }]);
+      assert.deepEqual(map.sections.map((s) => [s.name, s.rows.length, s.rows[0].count, s.rows[0].tier]), [["A", 2, 5, "front"], ["B", 1, 10, "back"]]);
+      const row = `[data-testid=admin-events] tr[data-event="${eventId}"]`;
+      await admin.waitForSelector(row);
+      assert.match(await admin.textContent(`${row} [data-testid=admin-sold]`), /^0 of 20 seats/);
+
+      // A buyer pays for a seat; the box office counts it.
+      const page = await openEvent(context, seatflow, eventId);
+      await holdAndPay(page, "4242 4242 4242 4242");
+      await page.waitForSelector("[data-testid=ticket]", { timeout: 15000 });
+      await admin.bringToFront();
+      await admin.click("text=Refresh");
+      await waitFor(async () => /^1 of 20 seats/.test(await admin.textContent(`${row} [data-testid=admin-sold]`)), 5000, "the sale counted");
+      assert.equal(await admin.textContent(`${row} [data-testid=admin-revenue]`), "€80.50");
+      assert.equal(await admin.textContent(`${row} [data-testid=admin-admitted]`), "0 of 1");
+      await admin.screenshot({ path: `${artifacts}/box-office.png`, fullPage: true });
+
+      // Cancelling asks first, then refunds the buyer.
+      await admin.click(`${row} [data-testid=admin-cancel]`);
+      assert.match(await admin.textContent(`${row} td.actions`), /Cancel Gala\? Sales stop, unpaid holds are released and 1 order refunded/);
+      await admin.click(`${row} [data-testid=admin-confirm-cancel]`);
+      await waitFor(async () => /^Gala is cancelled: .* its 1 order is being refunded\.$/.test(await admin.textContent("[data-testid=admin-message]")), 5000, "the cancellation");
+      await admin.waitForSelector(row, { state: "detached" });
+      assert.ok((await seatflow.api("GET", `/api/events/${eventId}`)).body.cancelled_at);
+      await page.reload();
+      await page.waitForSelector("[data-testid=refunded]", { timeout: 15000 });
+      assert.match(await page.textContent("[data-testid=refunded]"), /The event was cancelled, so your tickets are refunded: €80\.50/);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("an event cancelled while it is open says so live, and its buyers read that they are refunded", async () => {
     const eventId = await seatflow.createEvent("Called off", 1, 4);
     const context = await browser.newContext();

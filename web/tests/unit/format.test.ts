@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatMoney, groupCard, localTimes, reasonMessage, takenSeats } from "../../src/format";
+import { formatCountdown, formatMoney, groupCard, localTimes, minorDigits, reasonMessage, takenSeats, toMinor } from "../../src/format";
 
 describe("format", () => {
   it("prints minor units as money", () => {
@@ -40,5 +40,22 @@ describe("format", () => {
     expect(localTimes(`seat F-1-1 was admitted at ${at}`)).toBe(`seat F-1-1 was admitted at ${local}`);
     expect(localTimes("starting 2030-01-01T20:00:00Z, in Hall")).toBe(`starting ${new Date("2030-01-01T20:00:00Z").toLocaleString("en")}, in Hall`);
     expect(localTimes("no time here: 2026-12-04")).toBe("no time here: 2026-12-04");
+  });
+
+  it("reads a price typed in the currency's major unit as minor units", () => {
+    expect(minorDigits("EUR")).toBe(2);
+    expect(minorDigits("JPY")).toBe(0);
+    expect(toMinor("75", "EUR")).toBe(7500);
+    expect(toMinor(" 75.5 ", "EUR")).toBe(7550);
+    expect(toMinor("75.", "EUR")).toBe(7500);
+    expect(toMinor("1,250.05", "USD")).toBe(125005);
+    expect(toMinor("0", "EUR")).toBe(0);
+    expect(toMinor("5000", "JPY")).toBe(5000);
+    expect(toMinor("50.5", "JPY")).toBeNull(); // yen have no minor unit
+    expect(toMinor("75.123", "EUR")).toBeNull();
+    expect(toMinor("-5", "EUR")).toBeNull();
+    expect(toMinor("1,25", "EUR")).toBeNull();
+    expect(toMinor("seventy", "EUR")).toBeNull();
+    expect(toMinor("", "EUR")).toBeNull();
   });
 });
