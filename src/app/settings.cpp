@@ -169,9 +169,10 @@ ConfigSchema config_schema() {
       {"reservation.sweep_interval", T::kDuration, "1s",
        "How often expired holds are looked for and released."},
       {"reservation.seat_map_max_age", T::kDuration, "1s",
-       "How long the seat states of a seat map read are served from memory (kept current by "
-       "this replica's own changes and the live stream of changes) before they are read from "
-       "the database again. 0 reads the database every time."},
+       "How long the seat states of a seat map read (and of a best-available pick) are served "
+       "from memory (kept current by this replica's own changes and the live stream of "
+       "changes) before they are read from the database again. 0 reads the database every "
+       "time."},
       {"payment.gateway_latency", T::kDuration, "0ms",
        "Time the mock card gateway takes to answer each authorization."},
       {"payment.failure_ratio", T::kDouble, "0",

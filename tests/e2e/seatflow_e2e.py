@@ -754,6 +754,98 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(seats_left(1), 1)
 
+    def test_best_available_holds_the_best_seats_side_by_side(self):
+        s = self.server
+        status, created = s.request("POST", "/api/admin/events", token=s.admin_token, body={
+            "name": "Best", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+            "currency": "EUR",
+            "tiers": [{"name": "vip", "price_minor": 9000}, {"name": "std", "price_minor": 5000}],
+            "sections": [{"name": "S", "tier": "std", "rows": 2, "seats_per_row": 10},
+                         {"name": "V", "tier": "vip", "rows": 1, "seats_per_row": 6}]})
+        self.assertEqual(status, 201, created)
+        event = created["id"]
+
+        def best(token, **spec):
+            return s.request("POST", f"/api/events/{event}/holds", token=token,
+                             body={"best_available": spec})
+
+        first, second = s.session(), s.session()
+        # The dearer tier first, the middle of its row.
+        status, hold = best(first, count=2)
+        self.assertEqual((status, hold["seats"], hold["amount_minor"]),
+                         (201, ["V-1-3", "V-1-4"], 18000), hold)
+        status, hold = best(first, count=2, tier="std")
+        self.assertEqual((status, hold["seats"]), (201, ["S-1-5", "S-1-6"]), hold)
+        # No five vip seats are left side by side; three go to the front std row.
+        status, problem = best(second, count=5, tier="vip")
+        self.assertEqual((status, problem["detail"]),
+                         (409, "no 5 seats side by side are available in tier 'vip'"), problem)
+        status, hold = best(second, count=3)
+        self.assertEqual(status, 201, hold)
+        numbers = sorted(int(seat.split("-")[2]) for seat in hold["seats"])
+        self.assertTrue(all(seat.startswith("S-1-") for seat in hold["seats"]), hold)
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 3)), hold)
+        self.assertEqual(hold["amount_minor"], 15000)
+        # The hold is a hold like any other: the buyer pays for it.
+        status, placed = s.order(second, hold["id"], GOOD_CARD, "best-1")
+        self.assertEqual(status, 202, placed)
+        self.assertEqual(s.wait_terminal(second, placed["id"])["status"], "COMPLETED")
+
+        # Bad requests change nothing.
+        before = s.seat_states(event)
+        for body, detail in (
+                ({"best_available": {"count": 0}}, "in 'best_available': field 'count' must be 1 to 10"),
+                ({"best_available": {"count": 11}}, "in 'best_available': field 'count' must be 1 to 10"),
+                ({"best_available": {"count": "2"}}, "in 'best_available': field 'count' must be an integer"),
+                ({"best_available": 2}, "field 'best_available' must be a JSON object"),
+                ({"best_available": {"count": 2}, "seats": ["S-2-1"]},
+                 "give either 'seats' or 'best_available', not both"),
+                ({"best_available": {"count": 2, "tier": "balcony"}},
+                 f"event {event} has no seats of tier 'balcony'")):
+            status, problem = s.request("POST", f"/api/events/{event}/holds", token=s.session(),
+                                        body=body)
+            self.assertEqual((status, problem["detail"]), (400, detail), body)
+        self.assertEqual(s.seat_states(event), before)
+
+    def test_buyers_racing_for_the_best_seats_never_share_one(self):
+        s = self.server
+        event = s.create_event([{"name": "P", "tier": "std", "rows": 4, "seats_per_row": 10}])
+        holds, errors = [], []
+        lock = threading.Lock()
+
+        def buyer():
+            try:
+                token = s.session()
+                for _ in range(20):
+                    status, body = s.request("POST", f"/api/events/{event}/holds", token=token,
+                                             body={"best_available": {"count": 2}})
+                    if status == 201:
+                        with lock:
+                            holds.append(body["seats"])
+                        return
+                    if status != 409:
+                        raise AssertionError(f"best available answered {status}: {body}")
+                    if body["detail"].startswith("no 2 seats"):
+                        return
+            except Exception as e:  # reported by the test
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=buyer) for _ in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertFalse(errors, errors[:3])
+        held = [seat for seats in holds for seat in seats]
+        self.assertEqual(len(held), len(set(held)), "a seat is in two holds")
+        for seats in holds:  # two seats side by side in one row
+            (row, a), (row_b, b) = sorted((r, int(n)) for _, r, n in (x.split("-") for x in seats))
+            self.assertEqual((row, a + 1), (row_b, b), seats)
+        self.assertEqual(len(holds), 20, "forty seats in rows of ten make twenty pairs")
+        states = s.wait_seat_states(event, held, "HELD")
+        self.assertEqual(sorted(seat for seat, state in states.items() if state == "HELD"),
+                         sorted(held))
+
     def test_sales_close_when_the_event_starts(self):
         s = self.server
         status, body = s.post_event([{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}],

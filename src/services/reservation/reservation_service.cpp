@@ -16,6 +16,7 @@
 #include "core/thread_name.hpp"
 #include "http/json.hpp"
 #include "services/common/json_fields.hpp"
+#include "services/reservation/best_available.hpp"
 #include "trace/propagation.hpp"
 
 namespace seatflow::reservation {
@@ -32,6 +33,8 @@ constexpr std::string_view kOrderRefunded = "order.refunded";
 
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxSeatIdLength = 64;
+// How many places a best-available hold tries when seats are taken under it.
+constexpr int kBestAvailableAttempts = 5;
 constexpr int kSeatInsertChunk = 500;
 
 bool valid_label(std::string_view s) {
@@ -170,7 +173,9 @@ struct ReservationService::SeatMap {
   std::string event_json;                    // {"id":..,"name":..,...}
   std::string layout_json;                   // "tiers":[..],"sections":[..]
   std::map<std::string, int64_t> positions;  // seat id -> pos
+  std::vector<std::string> seat_ids;         // pos -> seat id
   std::vector<int64_t> prices;               // pos -> the seat's price, in minor units
+  std::vector<RowRun> rows;                  // in seat map order, for best_windows()
   std::string currency;
   int64_t seat_count = 0;
   int64_t starts_at_ms = 0;     // sales close then
@@ -453,6 +458,7 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         // "count","pos"}]}, in seat map order.
         json::array sections;
         map->prices.resize(seats->size());
+        map->seat_ids.resize(seats->size());
         for (const auto& seat : *seats) {
           const auto section = seat.get<std::string>("section");
           const auto row = seat.get<std::string>("row_label");
@@ -467,6 +473,7 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
           }
           const auto price = tier_prices.find(tier);
           map->prices[static_cast<size_t>(pos)] = price == tier_prices.end() ? 0 : price->second;
+          map->seat_ids[static_cast<size_t>(pos)] = seat.get<std::string>("seat_id");
           if (sections.empty() || sections.back().as_object()["name"].as_string() != section) {
             sections.push_back(json::object{{"name", section}, {"rows", json::array()}});
           }
@@ -477,9 +484,14 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
                                         {"first", seat.get<int64_t>("number")},
                                         {"count", 0},
                                         {"pos", pos}});
+            map->rows.push_back({.tier = tier,
+                                 .price_minor = map->prices[static_cast<size_t>(pos)],
+                                 .first_pos = pos,
+                                 .count = 0});
           }
           json::object& r = rows.back().as_object();
           r["count"] = r["count"].as_int64() + 1;
+          ++map->rows.back().count;
         }
         map->layout_json = "\"tiers\":" + json::serialize(tier_list) +
                            ",\"sections\":" + json::serialize(sections);
@@ -548,21 +560,68 @@ Result<int64_t> ReservationService::seats_available(const std::string& event_id)
       std::count((*states)->letters.begin(), (*states)->letters.end(), 'A'));
 }
 
+Status ReservationService::sales_open(const std::string& event_id, const SeatMap& map,
+                                      int64_t now_ms) {
+  if (map.cancelled_at_ms != 0) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("event {} was cancelled: its seats are not on sale", event_id));
+  }
+  if (now_ms >= map.starts_at_ms) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("sales of event {} closed when it started, at {}", event_id,
+                            services::format_rfc3339(map.starts_at_ms)));
+  }
+  return ok();
+}
+
+Result<ReservationService::Hold> ReservationService::place_best_hold(
+    const std::string& event_id, const std::string& buyer_id, int64_t count,
+    const std::optional<std::string>& tier) {
+  auto map = seat_map(event_id);
+  if (!map) return fail(map.error());
+  if (auto open = sales_open(event_id, **map, ctx_.clock.now_unix_ms()); !open) {
+    return fail(open.error());
+  }
+  const std::vector<RowRun>& rows = (*map)->rows;
+  if (tier &&
+      std::none_of(rows.begin(), rows.end(), [&](const RowRun& r) { return r.tier == *tier; })) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("event {} has no seats of tier '{}'", event_id, *tier));
+  }
+  // The map's states may be a moment behind: seats taken since fail the
+  // hold, and the next best place is tried without them.
+  std::vector<int64_t> excluded;
+  for (int attempt = 0; attempt < kBestAvailableAttempts; ++attempt) {
+    auto states = seat_states(event_id, **map, options_.seat_map_max_age);
+    if (!states) return fail(states.error());
+    const auto best = best_windows(rows, (*states)->letters, count, tier, excluded, 1);
+    if (best.empty()) {
+      return fail(
+          ErrorCode::kConflict,
+          fmt::format("no {} seat{} side by side {} available{}", count, count == 1 ? "" : "s",
+                      count == 1 ? "is" : "are", tier ? " in tier '" + *tier + "'" : ""));
+    }
+    std::vector<std::string> seat_ids;
+    for (int64_t pos = best[0].first_pos; pos < best[0].first_pos + count; ++pos) {
+      seat_ids.push_back((*map)->seat_ids[static_cast<size_t>(pos)]);
+      excluded.push_back(pos);
+    }
+    auto hold = place_hold(event_id, buyer_id, std::move(seat_ids));
+    if (hold || hold.error().code() != ErrorCode::kConflict) return hold;
+  }
+  return fail(ErrorCode::kConflict,
+              fmt::format("the best {} seats were taken as they were being held, {} times: ask "
+                          "again",
+                          count, kBestAvailableAttempts));
+}
+
 Result<ReservationService::Hold> ReservationService::place_hold(const std::string& event_id,
                                                                 const std::string& buyer_id,
                                                                 std::vector<std::string> seat_ids) {
   auto map = seat_map(event_id);
   if (!map) return fail(map.error());
   const int64_t now = ctx_.clock.now_unix_ms();
-  if ((*map)->cancelled_at_ms != 0) {
-    return fail(ErrorCode::kFailedPrecondition,
-                fmt::format("event {} was cancelled: its seats are not on sale", event_id));
-  }
-  if (now >= (*map)->starts_at_ms) {
-    return fail(ErrorCode::kFailedPrecondition,
-                fmt::format("sales of event {} closed when it started, at {}", event_id,
-                            services::format_rfc3339((*map)->starts_at_ms)));
-  }
+  if (auto open = sales_open(event_id, **map, now); !open) return fail(open.error());
   std::sort(seat_ids.begin(), seat_ids.end());
   if (std::adjacent_find(seat_ids.begin(), seat_ids.end()) != seat_ids.end()) {
     return fail(ErrorCode::kInvalidArgument, "a seat is listed twice");
@@ -1251,6 +1310,40 @@ void ReservationService::patch_seat_states(const std::string& event_id,
 
 // ---- HTTP -----------------------------------------------------------------
 
+// {"seats": ["A-1-7", ...]}: these seats.
+Result<ReservationService::Hold> ReservationService::hold_listed_seats(const std::string& event_id,
+                                                                       const std::string& buyer_id,
+                                                                       const json::object& body) {
+  auto seats =
+      services::array_field(body, "seats", static_cast<size_t>(options_.max_seats_per_buyer));
+  if (!seats) return fail(seats.error());
+  std::vector<std::string> seat_ids;
+  for (const auto& v : **seats) {
+    if (!v.is_string() || v.get_string().empty() || v.get_string().size() > kMaxSeatIdLength) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "field 'seats' must list seat ids such as \"A-1-7\"");
+    }
+    seat_ids.emplace_back(v.get_string());
+  }
+  return place_hold(event_id, buyer_id, std::move(seat_ids));
+}
+
+// {"best_available": {"count": 2, "tier": "premium"}}: the best seats side by
+// side (the tier optional).
+Result<ReservationService::Hold> ReservationService::hold_best_available(
+    const std::string& event_id, const std::string& buyer_id, const json::object& body) {
+  if (body.contains("seats")) {
+    return fail(ErrorCode::kInvalidArgument, "give either 'seats' or 'best_available', not both");
+  }
+  auto best = services::as_object(body.at("best_available"), "field 'best_available'");
+  if (!best) return fail(best.error());
+  auto count = services::integer_field(**best, "count", 1, options_.max_seats_per_buyer);
+  if (!count) return fail(count.error().with_context("in 'best_available'"));
+  auto tier = services::optional_string_field(**best, "tier", 32);
+  if (!tier) return fail(tier.error().with_context("in 'best_available'"));
+  return place_best_hold(event_id, buyer_id, *count, *tier);
+}
+
 void ReservationService::add_routes(http::Router& router) {
   router.add_sync(http::Method::kPost, "/api/session", [this](const http::Request&) {
     const services::BuyerSession session = ctx_.auth.new_session();
@@ -1378,31 +1471,23 @@ void ReservationService::add_routes(http::Router& router) {
                responder.stream_events(ctx_.hub, services::seat_stream_topic(event_id), last);
              });
 
-  router.add_sync(
-      http::Method::kPost, "/api/events/{event_id}/holds", [this](const http::Request& r) {
-        auto buyer = ctx_.auth.buyer(r);
-        if (!buyer) return error_response(buyer.error());
-        auto body = http::parse_json_body(r);
-        if (!body) return http::json_error_response(body.error());
-        auto object = services::as_object(*body);
-        if (!object) return error_response(object.error());
-        auto seats = services::array_field(**object, "seats",
-                                           static_cast<size_t>(options_.max_seats_per_buyer));
-        if (!seats) return error_response(seats.error());
-        std::vector<std::string> seat_ids;
-        for (const auto& v : **seats) {
-          if (!v.is_string() || v.get_string().empty() ||
-              v.get_string().size() > kMaxSeatIdLength) {
-            return http::problem(400, "field 'seats' must list seat ids such as \"A-1-7\"");
-          }
-          seat_ids.emplace_back(v.get_string());
-        }
-        auto hold = place_hold(std::string(r.param("event_id")), *buyer, std::move(seat_ids));
-        if (!hold) return error_response(hold.error());
-        http::Response response = http::json_response(201, hold->to_json(false));
-        response.headers.set("Location", "/api/holds/" + hold->id);
-        return response;
-      });
+  router.add_sync(http::Method::kPost, "/api/events/{event_id}/holds",
+                  [this](const http::Request& r) {
+                    auto buyer = ctx_.auth.buyer(r);
+                    if (!buyer) return error_response(buyer.error());
+                    auto body = http::parse_json_body(r);
+                    if (!body) return http::json_error_response(body.error());
+                    auto object = services::as_object(*body);
+                    if (!object) return error_response(object.error());
+                    const std::string event_id(r.param("event_id"));
+                    auto hold = (*object)->contains("best_available")
+                                    ? hold_best_available(event_id, *buyer, **object)
+                                    : hold_listed_seats(event_id, *buyer, **object);
+                    if (!hold) return error_response(hold.error());
+                    http::Response response = http::json_response(201, hold->to_json(false));
+                    response.headers.set("Location", "/api/holds/" + hold->id);
+                    return response;
+                  });
 
   router.add_sync(http::Method::kGet, "/api/holds/{hold_id}", [this](const http::Request& r) {
     auto buyer = ctx_.auth.buyer(r);

@@ -7,7 +7,9 @@
 //   sold seats is told to refund (event.cancelled).
 // - A hold takes a set of seats all-or-nothing, for `hold_ttl`, within a
 //   per-buyer cap on seats held or bought per event. The sweeper ends
-//   expired holds, driven by the Clock.
+//   expired holds, driven by the Clock. A buyer may also ask for the best
+//   N seats side by side (best_available.hpp), picked from the cached seat
+//   states and held the same way.
 // - It consumes order.events: `order.confirmed` sells a hold's seats to the
 //   order (or refuses: the hold expired, was released or belongs to another
 //   order or buyer), `order.cancelled` releases the hold and `order.refunded`
@@ -30,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -177,6 +180,17 @@ class ReservationService {
   Result<int64_t> seats_available(const std::string& event_id);
   Result<Hold> place_hold(const std::string& event_id, const std::string& buyer_id,
                           std::vector<std::string> seat_ids);
+  // The best `count` seats side by side (best_available.hpp), of `tier` if
+  // given, held as place_hold() holds listed seats.
+  Result<Hold> place_best_hold(const std::string& event_id, const std::string& buyer_id,
+                               int64_t count, const std::optional<std::string>& tier);
+  // Refused (kFailedPrecondition) once the event is cancelled or has started.
+  static Status sales_open(const std::string& event_id, const SeatMap& map, int64_t now_ms);
+  // The hold route's two bodies: listed seats, or the best available.
+  Result<Hold> hold_listed_seats(const std::string& event_id, const std::string& buyer_id,
+                                 const boost::json::object& body);
+  Result<Hold> hold_best_available(const std::string& event_id, const std::string& buyer_id,
+                                   const boost::json::object& body);
   Result<Hold> release_hold(const std::string& hold_id, const std::string& buyer_id);
   Result<Hold> read_hold(const std::string& hold_id);
   // A sold hold's tickets for its buyer: each seat's code and, once used,
