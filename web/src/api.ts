@@ -207,6 +207,14 @@ export class Api {
     });
   }
 
+  // The best `count` seats side by side, of `tier` if given, chosen and held by the server.
+  async holdBestAvailable(eventId: string, count: number, tier?: string): Promise<Hold> {
+    return this.request("POST", `/api/events/${encodeURIComponent(eventId)}/holds`, {
+      body: { best_available: tier ? { count, tier } : { count } },
+      auth: true,
+    });
+  }
+
   readHold(holdId: string): Promise<Hold> {
     return this.request("GET", `/api/holds/${encodeURIComponent(holdId)}`, { auth: true });
   }

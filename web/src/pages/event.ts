@@ -251,7 +251,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
       return;
     }
     if (selected.size === 0) {
-      panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."));
+      panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."), bestAvailableForm());
       return;
     }
     const list = h("ul", { class: "selection", "data-testid": "selection" });
@@ -271,6 +271,50 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     const button = h("button", { type: "button", class: "primary", "data-testid": "hold" }, `Hold ${selected.size} seat${selected.size === 1 ? "" : "s"}`);
     button.addEventListener("click", () => void placeHold(button));
     panel.append(list, h("p", { class: "total" }, `Total ${formatMoney(total, currency)}`), button);
+  }
+
+  // Or the server picks: the best seats side by side, at any price or one
+  // tier's. The choice outlives the panel's redrawing.
+  const bestChoice = { count: "2", tier: "" };
+  function bestAvailableForm(): HTMLElement {
+    const count = h("select", { id: "best-count", "data-testid": "best-count" }, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => h("option", { value: n }, String(n))));
+    count.value = bestChoice.count;
+    count.addEventListener("change", () => (bestChoice.count = count.value));
+    const tier = h(
+      "select",
+      { id: "best-tier", "data-testid": "best-tier" },
+      h("option", { value: "" }, "the best at any price"),
+      ...tiers.map((t) => h("option", { value: t.name }, `${t.name}, ${formatMoney(t.price_minor, currency)}`)),
+    );
+    tier.value = bestChoice.tier;
+    tier.addEventListener("change", () => (bestChoice.tier = tier.value));
+    const find = h("button", { type: "submit", class: "secondary", "data-testid": "best-find" }, "Find seats");
+    const form = h(
+      "form",
+      { class: "best-available", "aria-label": "Best available" },
+      h("p", {}, "Or let us pick the best seats side by side:"),
+      h("label", { for: "best-count" }, "Seats"),
+      count,
+      h("label", { for: "best-tier" }, "Where"),
+      tier,
+      find,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      find.disabled = true;
+      api.holdBestAvailable(eventId, Number(count.value), tier.value || undefined).then(
+        (placed) => {
+          startHold(placed);
+          show(`We found ${placed.seats.join(", ")} for you.`, "info");
+        },
+        (err: unknown) => {
+          find.disabled = false;
+          const none = err instanceof ApiError && err.status === 409 && err.detail.startsWith("no ");
+          show(none ? `No${err.detail.slice(2)}. Try fewer seats or another price.` : errorText(err, "The seats could not be held"), "warn");
+        },
+      );
+    });
+    return form;
   }
 
   async function placeHold(button: HTMLButtonElement): Promise<void> {

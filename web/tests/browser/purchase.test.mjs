@@ -194,6 +194,33 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("a buyer who asks for the best seats gets them side by side, held", async () => {
+    const eventId = await seatflow.createEvent("Best seats", 2, 6);
+    const context = await browser.newContext({ viewport: { width: 1300, height: 850 } });
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      // More than a row holds: said so, nothing held.
+      await page.selectOption("[data-testid=best-count]", "8");
+      await page.click("[data-testid=best-find]");
+      await waitFor(async () => (await page.textContent("[data-testid=message]")) === "No 8 seats side by side are available. Try fewer seats or another price.", 5000, "the refusal");
+      assert.equal(await page.locator("[data-testid=countdown]").count(), 0);
+      await page.screenshot({ path: `${artifacts}/best-available-refused.png` });
+      // Two: the middle of the front row, held and shown as the buyer's.
+      await page.selectOption("[data-testid=best-count]", "2");
+      await page.selectOption("[data-testid=best-tier]", "std");
+      await page.click("[data-testid=best-find]");
+      await page.waitForSelector("[data-testid=pay]");
+      assert.equal(await page.textContent("[data-testid=message]"), "We found F-1-3, F-1-4 for you.");
+      await expectColour(page, "F-1-3", MINE);
+      await expectColour(page, "F-1-4", MINE);
+      await page.screenshot({ path: `${artifacts}/best-available.png` });
+      await page.click("[data-testid=release]");
+      await expectColour(page, "F-1-3", AVAILABLE);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("the box office creates an event, follows its sales and cancels it", async () => {
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
     try {
