@@ -846,6 +846,43 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(sorted(seat for seat, state in states.items() if state == "HELD"),
                          sorted(held))
 
+    def test_sales_open_at_the_time_set(self):
+        s = self.server
+
+        def post(**fields):
+            return s.request("POST", "/api/admin/events", token=s.admin_token, body={
+                "name": "Flash", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+                "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
+                "sections": [{"name": "O", "tier": "std", "rows": 1, "seats_per_row": 4}],
+                **fields})
+
+        opens = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+        opens_text = opens.strftime("%Y-%m-%dT%H:%M:%S.") + f"{opens.microsecond // 1000:03d}Z"
+        status, event = post(sales_open_at=opens_text)
+        self.assertEqual((status, event.get("sales_open_at")), (201, opens_text), event)
+        status, listed = s.request("GET", "/api/events")
+        self.assertEqual({e["id"]: e for e in listed["events"]}[event["id"]]["sales_open_at"],
+                         opens_text)
+        token = s.session()
+        refused = f"sales of event {event['id']} open at {opens_text}"
+        status, problem = s.hold(token, event["id"], ["O-1-1"])
+        self.assertEqual((status, problem["detail"]), (422, refused), problem)
+        status, problem = s.request("POST", f"/api/events/{event['id']}/holds", token=token,
+                                    body={"best_available": {"count": 1}})
+        self.assertEqual((status, problem["detail"]), (422, refused), problem)
+        time.sleep(max(0.0, (opens - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+                   + 0.2)
+        status, hold = s.hold(token, event["id"], ["O-1-1"])
+        self.assertEqual(status, 201, hold)
+
+        status, problem = post(sales_open_at="2030-01-01T20:00:00Z")
+        self.assertEqual((status, problem["detail"]),
+                         (400, "field 'sales_open_at' must be before 'starts_at': sales close "
+                               "when the event starts"), problem)
+        status, problem = post(sales_open_at="soon")
+        self.assertEqual(status, 400, problem)
+        self.assertTrue(problem["detail"].startswith("field 'sales_open_at'"), problem)
+
     def test_sales_close_when_the_event_starts(self):
         s = self.server
         status, body = s.post_event([{"name": "Y", "tier": "std", "rows": 1, "seats_per_row": 2}],

@@ -91,6 +91,18 @@ Result<EventSpec> parse_event_spec(const json::value& body) {
   auto starts_ms = services::parse_rfc3339(*starts);
   if (!starts_ms) return fail(starts_ms.error().with_context("field 'starts_at'"));
   spec.starts_at_ms = *starts_ms;
+  auto opens = services::optional_string_field(o, "sales_open_at", 64);
+  if (!opens) return fail(opens.error());
+  if (*opens) {
+    auto opens_ms = services::parse_rfc3339(**opens);
+    if (!opens_ms) return fail(opens_ms.error().with_context("field 'sales_open_at'"));
+    if (*opens_ms >= spec.starts_at_ms) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "field 'sales_open_at' must be before 'starts_at': sales close when the event "
+                  "starts");
+    }
+    spec.sales_open_at_ms = *opens_ms;
+  }
   auto currency = services::currency_field(o);
   if (!currency) return fail(currency.error());
   spec.currency = std::move(*currency);
@@ -178,8 +190,9 @@ struct ReservationService::SeatMap {
   std::vector<RowRun> rows;                  // in seat map order, for best_windows()
   std::string currency;
   int64_t seat_count = 0;
-  int64_t starts_at_ms = 0;     // sales close then
-  int64_t cancelled_at_ms = 0;  // 0: not cancelled
+  int64_t starts_at_ms = 0;      // sales close then
+  int64_t sales_open_at_ms = 0;  // 0: on sale from its creation
+  int64_t cancelled_at_ms = 0;   // 0: not cancelled
 };
 
 // One letter per seat in seat map order (A available, H held, S sold), and
@@ -316,10 +329,11 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
   for (const auto& s : spec.sections) seat_count += int64_t{s.rows} * s.seats_per_row;
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     if (auto r = s.execute(
-            "INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at, "
+            "sales_open_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             {id, spec.name, spec.venue, spec.starts_at_ms, spec.currency, seat_count,
-             ctx_.clock.now_unix_ms()});
+             ctx_.clock.now_unix_ms(),
+             spec.sales_open_at_ms != 0 ? db::Value(spec.sales_open_at_ms) : db::Value(nullptr)});
         !r) {
       return fail(r.error());
     }
@@ -388,11 +402,14 @@ json::object event_json(const db::Row& row) {
   if (auto cancelled = row.get<std::optional<int64_t>>("cancelled_at")) {
     o["cancelled_at"] = services::format_rfc3339(*cancelled);
   }
+  if (auto opens = row.get<std::optional<int64_t>>("sales_open_at")) {
+    o["sales_open_at"] = services::format_rfc3339(*opens);
+  }
   return o;
 }
 
 constexpr std::string_view kEventColumns =
-    "id, name, venue, starts_at, currency, seat_count, cancelled_at";
+    "id, name, venue, starts_at, currency, seat_count, cancelled_at, sales_open_at";
 
 }  // namespace
 
@@ -437,6 +454,8 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         map->currency = (*event)[0].get<std::string>("currency");
         map->starts_at_ms = (*event)[0].get<int64_t>("starts_at");
         map->cancelled_at_ms = (*event)[0].get<std::optional<int64_t>>("cancelled_at").value_or(0);
+        map->sales_open_at_ms =
+            (*event)[0].get<std::optional<int64_t>>("sales_open_at").value_or(0);
         auto tiers = s.query(
             "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
             "DESC, name",
@@ -565,6 +584,11 @@ Status ReservationService::sales_open(const std::string& event_id, const SeatMap
   if (map.cancelled_at_ms != 0) {
     return fail(ErrorCode::kFailedPrecondition,
                 fmt::format("event {} was cancelled: its seats are not on sale", event_id));
+  }
+  if (now_ms < map.sales_open_at_ms) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("sales of event {} open at {}", event_id,
+                            services::format_rfc3339(map.sales_open_at_ms)));
   }
   if (now_ms >= map.starts_at_ms) {
     return fail(ErrorCode::kFailedPrecondition,

@@ -102,6 +102,7 @@ struct EventSpec {
   std::string name;
   std::string venue;
   int64_t starts_at_ms = 0;
+  int64_t sales_open_at_ms = 0;  // 0: on sale at once
   std::string currency;
   std::vector<TierSpec> tiers;
   std::vector<SectionSpec> sections;
@@ -184,7 +185,8 @@ class ReservationService {
   // given, held as place_hold() holds listed seats.
   Result<Hold> place_best_hold(const std::string& event_id, const std::string& buyer_id,
                                int64_t count, const std::optional<std::string>& tier);
-  // Refused (kFailedPrecondition) once the event is cancelled or has started.
+  // Refused (kFailedPrecondition) before the event's sales open, and once it
+  // is cancelled or has started.
   static Status sales_open(const std::string& event_id, const SeatMap& map, int64_t now_ms);
   // The hold route's two bodies: listed seats, or the best available.
   Result<Hold> hold_listed_seats(const std::string& event_id, const std::string& buyer_id,
