@@ -12,6 +12,8 @@ export interface EventInfo {
   seats_available?: number;
   // When an admin cancelled the event; absent while it is on.
   cancelled_at?: string;
+  // When its sales open, if it was put on sale for a set time; holds are refused before.
+  sales_open_at?: string;
 }
 
 export interface Tier {
@@ -66,6 +68,7 @@ export interface EventSpec {
   name: string;
   venue: string;
   starts_at: string;
+  sales_open_at?: string;
   currency: string;
   tiers: Tier[];
   sections: { name: string; tier: string; rows: number; seats_per_row: number }[];

@@ -108,3 +108,15 @@ export function toMinor(text: string, currency: string): number | null {
   const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
   return Number.isSafeInteger(minor) ? minor : null;
 }
+
+// How long until a sale opens: "2:05:09" under a day, else "3 days".
+export function formatWait(msLeft: number): string {
+  const seconds = Math.max(0, Math.ceil(msLeft / 1000));
+  if (seconds >= 86_400) {
+    const days = Math.floor(seconds / 86_400);
+    return `${days} day${days === 1 ? "" : "s"}`;
+  }
+  const hours = Math.floor(seconds / 3600);
+  const rest = formatCountdown((seconds % 3600) * 1000);
+  return hours > 0 ? `${hours}:${rest.padStart(5, "0")}` : rest;
+}

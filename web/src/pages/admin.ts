@@ -109,7 +109,12 @@ export async function adminPage(root: HTMLElement, app: App): Promise<() => void
             "tr",
             { "data-event": e.id },
             h("td", {}, h("a", { href: `/events/${encodeURIComponent(e.id)}`, "data-link": true }, e.name), h("br", {}), h("span", { class: "muted" }, e.venue)),
-            h("td", {}, h("time", { datetime: e.starts_at }, formatDate(e.starts_at))),
+            h(
+              "td",
+              {},
+              h("time", { datetime: e.starts_at }, formatDate(e.starts_at)),
+              e.sales_open_at ? h("span", { class: "muted" }, h("br", {}), "on sale ", h("time", { datetime: e.sales_open_at }, formatDate(e.sales_open_at))) : null,
+            ),
             ...summaryCells(e, summaries[i]),
             cancelCell(e, summaries[i]),
           ),
@@ -144,6 +149,8 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
   const name = h("input", { id: "event-name", required: true, maxlength: 200, "data-testid": "event-name" });
   const venue = h("input", { id: "event-venue", required: true, maxlength: 200, "data-testid": "event-venue" });
   const starts = h("input", { id: "event-starts", type: "datetime-local", required: true, "data-testid": "event-starts" });
+  // Empty: on sale as soon as it is created.
+  const opens = h("input", { id: "event-opens", type: "datetime-local", "data-testid": "event-opens" });
   const currency = h("input", { id: "event-currency", required: true, pattern: "[A-Za-z]{3}", maxlength: 3, size: 4, "data-testid": "event-currency" });
   currency.value = "EUR";
 
@@ -219,6 +226,8 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
     const code = currency.value.trim().toUpperCase();
     const startsAt = new Date(starts.value);
     if (Number.isNaN(startsAt.getTime())) return "Enter when the event starts.";
+    const opensAt = opens.value ? new Date(opens.value) : null;
+    if (opensAt && Number.isNaN(opensAt.getTime())) return "Enter when sales open, or leave it empty.";
     const tierList = [];
     for (const row of tiers.rows) {
       const [tierName, price] = Array.from(row.querySelectorAll("input"), (i) => i.value.trim());
@@ -230,13 +239,21 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
       const [sectionName, rows, perRow] = Array.from(row.querySelectorAll("input"), (i) => i.value.trim());
       return { name: sectionName, tier: row.querySelector("select")!.value, rows: Number(rows), seats_per_row: Number(perRow) };
     });
-    return { name: name.value.trim(), venue: venue.value.trim(), starts_at: startsAt.toISOString(), currency: code, tiers: tierList, sections: sectionList };
+    return {
+      name: name.value.trim(),
+      venue: venue.value.trim(),
+      starts_at: startsAt.toISOString(),
+      ...(opensAt ? { sales_open_at: opensAt.toISOString() } : {}),
+      currency: code,
+      tiers: tierList,
+      sections: sectionList,
+    };
   }
 
   const form = h(
     "form",
     { class: "new-event", "data-testid": "new-event" },
-    h("div", { class: "staff" }, ...field("event-name", "Name", name), ...field("event-venue", "Venue", venue), ...field("event-starts", "Starts", starts), ...field("event-currency", "Currency", currency)),
+    h("div", { class: "staff" }, ...field("event-name", "Name", name), ...field("event-venue", "Venue", venue), ...field("event-starts", "Starts", starts), ...field("event-opens", "On sale from", opens), h("p", { class: "muted" }, "Leave it empty to put the event on sale at once."), ...field("event-currency", "Currency", currency)),
     h("h3", {}, "Price tiers"),
     h("table", { class: "spec" }, h("thead", {}, h("tr", {}, h("th", {}, "Tier"), h("th", {}, "Price"), h("th", {}))), tiers),
     addTierButton,

@@ -3,7 +3,7 @@
 
 import { ApiError, type Hold, type SeatMapData, type TestCard } from "../api";
 import { clear, h } from "../dom";
-import { formatCountdown, formatDate, formatMoney, groupCard, takenSeats } from "../format";
+import { formatCountdown, formatDate, formatMoney, formatWait, groupCard, takenSeats } from "../format";
 import { LiveStream } from "../live";
 import type { App } from "../main";
 import { computeLayout, type Layout } from "../seatmap/layout";
@@ -183,8 +183,24 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   let cancelled = event.cancelled_at !== undefined;
   const CANCELLED = "This event was cancelled. Every ticket bought is refunded to its card.";
   const CLOSED = "Sales for this event closed when it started.";
-  const salesClosed = (): boolean => cancelled || api.now() >= Date.parse(event.starts_at);
-  const closedText = (): string => (cancelled ? CANCELLED : CLOSED);
+  // Before its sales open, if they open at a set time, the page counts down
+  // and opens them itself when the time comes (by the server's clock).
+  const opensAt = event.sales_open_at ? Date.parse(event.sales_open_at) : 0;
+  const notOpenYet = (): boolean => api.now() < opensAt;
+  const salesClosed = (): boolean => cancelled || notOpenYet() || api.now() >= Date.parse(event.starts_at);
+  const closedText = (): string => (cancelled ? CANCELLED : notOpenYet() ? `Sales open ${formatDate(event.sales_open_at!)}.` : CLOSED);
+  let opening: ReturnType<typeof setInterval> | null = null;
+  if (notOpenYet()) {
+    opening = setInterval(() => {
+      const clock = panel.querySelector<HTMLElement>("[data-testid=opens-in]");
+      if (clock) clock.textContent = formatWait(opensAt - api.now());
+      if (notOpenYet()) return;
+      clearInterval(opening!);
+      opening = null;
+      if (!cancelled) show("Sales are open: select your seats.", "info");
+      renderPanel();
+    }, 250);
+  }
 
   // The event was cancelled while the page was open: the server released
   // any hold on it, and takes no new one.
@@ -241,6 +257,9 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     panel.append(h("h2", {}, "Your seats"));
     if (selected.size === 0 && salesClosed()) {
       panel.append(h("p", { class: "muted", "data-testid": "sales-closed" }, closedText()));
+      if (!cancelled && notOpenYet()) {
+        panel.append(h("p", { class: "opens-in" }, "In ", h("strong", { role: "timer", "data-testid": "opens-in" }, formatWait(opensAt - api.now()))));
+      }
       return;
     }
     if (selected.size === 0 && available === 0) {
@@ -495,6 +514,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   return () => {
     stream.close();
     if (countdown) clearInterval(countdown);
+    if (opening) clearInterval(opening);
   };
 }
 

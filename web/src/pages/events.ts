@@ -32,7 +32,9 @@ export async function eventsPage(root: HTMLElement, app: App): Promise<() => voi
           h("a", { href: `/events/${encodeURIComponent(e.id)}`, "data-link": true }, h("h2", {}, e.name)),
           h("p", {}, e.venue),
           h("p", { class: "muted" }, h("time", { datetime: e.starts_at }, formatDate(e.starts_at))),
-          availability(e),
+          e.sales_open_at && Date.parse(e.sales_open_at) > app.api.now()
+            ? h("p", { class: "opens", "data-testid": "sales-open" }, "On sale ", h("time", { datetime: e.sales_open_at }, formatDate(e.sales_open_at)))
+            : availability(e),
         ),
       );
     }

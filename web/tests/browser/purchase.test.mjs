@@ -221,6 +221,43 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("an event put on sale for a set time counts down and opens by itself", async () => {
+    const opens = new Date(Date.now() + 4000).toISOString();
+    const { status, body } = await seatflow.api("POST", "/api/admin/events", {
+      name: "Opening soon",
+      venue: "Test Hall",
+      starts_at: "2030-01-01T20:00:00Z",
+      sales_open_at: opens,
+      currency: "EUR",
+      tiers: [{ name: "std", price_minor: 5000 }],
+      sections: [{ name: "F", tier: "std", rows: 1, seats_per_row: 4 }],
+    });
+    assert.equal(status, 201, JSON.stringify(body));
+    const context = await browser.newContext();
+    try {
+      const list = await context.newPage();
+      await list.goto(seatflow.url);
+      await list.waitForSelector('li.event-card:has-text("Opening soon") [data-testid=sales-open]');
+      await list.close();
+      const page = await openEvent(context, seatflow, body.id);
+      assert.match(await page.textContent("[data-testid=sales-closed]"), /^Sales open /);
+      await page.waitForSelector("[data-testid=opens-in]");
+      await page.screenshot({ path: `${artifacts}/sales-open-soon.png` });
+      // Before the time, a seat is not taken.
+      await selectFirstRowSeats(page, 1);
+      assert.match(await page.textContent("[data-testid=message]"), /^Sales open /);
+      assert.equal(await page.locator("[data-testid=hold]").count(), 0);
+      // Then the page opens the sale itself, and the seat is held.
+      await waitFor(async () => (await page.textContent("[data-testid=message]")) === "Sales are open: select your seats.", 10000, "the sale to open");
+      await selectFirstRowSeats(page, 1);
+      await page.click("[data-testid=hold]");
+      await page.waitForSelector("[data-testid=pay]");
+      await page.click("[data-testid=release]");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("the box office creates an event, follows its sales and cancels it", async () => {
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
     try {

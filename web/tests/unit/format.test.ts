@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatMoney, groupCard, localTimes, minorDigits, reasonMessage, takenSeats, toMinor } from "../../src/format";
+import { formatCountdown, formatMoney, formatWait, groupCard, localTimes, minorDigits, reasonMessage, takenSeats, toMinor } from "../../src/format";
 
 describe("format", () => {
   it("prints minor units as money", () => {
@@ -57,5 +57,13 @@ describe("format", () => {
     expect(toMinor("1,25", "EUR")).toBeNull();
     expect(toMinor("seventy", "EUR")).toBeNull();
     expect(toMinor("", "EUR")).toBeNull();
+  });
+
+  it("says how long until a sale opens", () => {
+    expect(formatWait(65_000)).toBe("1:05");
+    expect(formatWait(7_509_000)).toBe("2:05:09");
+    expect(formatWait(86_400_000)).toBe("1 day");
+    expect(formatWait(3 * 86_400_000 + 5000)).toBe("3 days");
+    expect(formatWait(-5)).toBe("0:00");
   });
 });
