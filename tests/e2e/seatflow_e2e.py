@@ -192,6 +192,14 @@ class Server:
         assert status == 202, placed
         return self.wait_terminal(token, placed["id"])
 
+    def reservation_metric(self, name, **labels):
+        """A counter of the reservation service, summed over its processes."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        return metric_sum(text, name, labels)
+
     def wait_terminal(self, token, order_id, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -201,6 +209,19 @@ class Server:
                 return body
             time.sleep(0.05)
         raise AssertionError(f"order {order_id} is still {body['status']}")
+
+
+def metric_sum(text, name, labels):
+    """The sum of the samples of `name` in Prometheus text that carry `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        found = dict(pair.split("=", 1) for pair in head[len(name) + 1:-1].split(",") if pair)
+        if all(found.get(k) == f'"{v}"' for k, v in labels.items()):
+            total += float(value)
+    return total
 
 
 def read_cluster_env(folder):
@@ -277,6 +298,16 @@ class Cluster(Server):
     def internal_request(self, method, path, token=None, body=None, headers=None):
         return self.request(method, path, body=body, token=token, headers=headers,
                             port=self.internal_port)
+
+    def reservation_metric(self, name, **labels):
+        total = 0.0
+        for key, port in self.values.items():
+            if key.startswith("PORT_reservation_"):
+                conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+                conn.request("GET", "/metrics")
+                total += metric_sum(conn.getresponse().read().decode(), name, labels)
+                conn.close()
+        return total
 
     def request(self, method, path, body=None, token=None, headers=None, port=None):
         # A replica that dies mid-request is a 502 from the gateway: a client
@@ -882,6 +913,44 @@ class PurchaseTest(unittest.TestCase):
         status, problem = post(sales_open_at="soon")
         self.assertEqual(status, 400, problem)
         self.assertTrue(problem["detail"].startswith("field 'sales_open_at'"), problem)
+
+    def test_holds_and_check_ins_are_counted(self):
+        s = self.server
+        counters = {
+            "listed held": ("seatflow_holds_total", {"kind": "listed", "outcome": "held"}),
+            "listed taken": ("seatflow_holds_total", {"kind": "listed", "outcome": "taken"}),
+            "best held": ("seatflow_holds_total", {"kind": "best_available", "outcome": "held"}),
+            "best refused": ("seatflow_holds_total",
+                             {"kind": "best_available", "outcome": "refused"}),
+            "not a ticket": ("seatflow_check_ins_total", {"outcome": "not_a_ticket"}),
+        }
+
+        def read():
+            return {k: s.reservation_metric(name, **labels) for k, (name, labels) in counters.items()}
+
+        before = read()
+        event = s.create_event([{"name": "M", "tier": "std", "rows": 1, "seats_per_row": 4}])
+        status, _ = s.hold(s.session(), event, ["M-1-1"])
+        self.assertEqual(status, 201)
+        status, _ = s.hold(s.session(), event, ["M-1-1"])
+        self.assertEqual(status, 409)
+        status, _ = s.request("POST", f"/api/events/{event}/holds", token=s.session(),
+                              body={"best_available": {"count": 2}})
+        self.assertEqual(status, 201)
+        status, opens_later = s.request("POST", "/api/admin/events", token=s.admin_token, body={
+            "name": "Later", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+            "sales_open_at": "2029-01-01T20:00:00Z", "currency": "EUR",
+            "tiers": [{"name": "std", "price_minor": 5000}],
+            "sections": [{"name": "M", "tier": "std", "rows": 1, "seats_per_row": 4}]})
+        self.assertEqual(status, 201, opens_later)
+        status, _ = s.request("POST", f"/api/events/{opens_later['id']}/holds", token=s.session(),
+                              body={"best_available": {"count": 2}})
+        self.assertEqual(status, 422)
+        status, _ = s.request("POST", f"/api/admin/events/{event}/check-ins", token=s.admin_token,
+                              body={"code": "not-a-ticket"})
+        self.assertEqual(status, 404)
+        after = read()
+        self.assertEqual({k: after[k] - before[k] for k in counters}, {k: 1.0 for k in counters})
 
     def test_sales_close_when_the_event_starts(self):
         s = self.server

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <fmt/core.h>
+#include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -36,6 +37,8 @@ constexpr size_t kMaxSeatIdLength = 64;
 // How many places a best-available hold tries when seats are taken under it.
 constexpr int kBestAvailableAttempts = 5;
 constexpr int kSeatInsertChunk = 500;
+constexpr std::string_view kNoTicket =
+    "no ticket has this code: it is mistyped, or not a ticket Seatflow issued";
 
 bool valid_label(std::string_view s) {
   return !s.empty() && s.size() <= 16 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -72,6 +75,29 @@ std::string for_update(const db::Session& session) {
 }
 
 http::Response error_response(const Error& error) { return http::problem_for(error); }
+
+// What a hold request counts as in seatflow_holds_total; nullptr for a bad
+// request, which counts only as an HTTP error.
+template <typename T>
+const char* hold_outcome(const Result<T>& hold) {
+  if (hold) return "held";
+  switch (hold.error().code()) {
+    case ErrorCode::kConflict: return "taken";
+    case ErrorCode::kFailedPrecondition: return "refused";
+    default: return nullptr;
+  }
+}
+
+// What a check-in counts as in seatflow_check_ins_total; nullptr for an
+// unknown event or a failure of the database.
+template <typename T>
+const char* check_in_outcome(const Result<T>& admitted) {
+  if (admitted) return "admitted";
+  const Error& e = admitted.error();
+  if (e.code() == ErrorCode::kConflict) return "refused";
+  if (e.code() == ErrorCode::kNotFound && e.message() == kNoTicket) return "not_a_ticket";
+  return nullptr;
+}
 
 }  // namespace
 
@@ -271,7 +297,19 @@ ReservationService::ReservationService(services::ServiceContext context, Reserva
       seats_gauge_(&prometheus::BuildGauge()
                         .Name("seatflow_seats")
                         .Help("Seats of every event by state (sampled every few seconds)")
-                        .Register(ctx_.registry.prometheus())) {}
+                        .Register(ctx_.registry.prometheus())),
+      holds_total_(&prometheus::BuildCounter()
+                        .Name("seatflow_holds_total")
+                        .Help("Holds asked for, by kind (listed, best_available) and outcome "
+                              "(held; taken: seats not free; refused: the buyer's cap, or sales "
+                              "not open)")
+                        .Register(ctx_.registry.prometheus())),
+      check_ins_total_(&prometheus::BuildCounter()
+                            .Name("seatflow_check_ins_total")
+                            .Help("Tickets checked at the door, by outcome (admitted; refused: "
+                                  "used, refunded, another event's or a cancelled one's; "
+                                  "not_a_ticket)")
+                            .Register(ctx_.registry.prometheus())) {}
 
 ReservationService::~ReservationService() { stop(); }
 
@@ -758,13 +796,6 @@ Result<ReservationService::Hold> ReservationService::release_hold(const std::str
 }
 
 // ---- tickets --------------------------------------------------------------
-
-namespace {
-
-constexpr std::string_view kNoTicket =
-    "no ticket has this code: it is mistyped, or not a ticket Seatflow issued";
-
-}  // namespace
 
 Result<json::array> ReservationService::tickets(const Hold& hold) {
   json::array out;
@@ -1452,6 +1483,9 @@ void ReservationService::add_routes(http::Router& router) {
                                ? std::string_view()
                                : text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
                     auto admitted = check_in(std::string(r.param("event_id")), text);
+                    if (const char* outcome = check_in_outcome(admitted)) {
+                      check_ins_total_->Add({{"outcome", outcome}}).Increment();
+                    }
                     if (!admitted) return error_response(admitted.error());
                     return http::json_response(200, *admitted);
                   });
@@ -1495,23 +1529,27 @@ void ReservationService::add_routes(http::Router& router) {
                responder.stream_events(ctx_.hub, services::seat_stream_topic(event_id), last);
              });
 
-  router.add_sync(http::Method::kPost, "/api/events/{event_id}/holds",
-                  [this](const http::Request& r) {
-                    auto buyer = ctx_.auth.buyer(r);
-                    if (!buyer) return error_response(buyer.error());
-                    auto body = http::parse_json_body(r);
-                    if (!body) return http::json_error_response(body.error());
-                    auto object = services::as_object(*body);
-                    if (!object) return error_response(object.error());
-                    const std::string event_id(r.param("event_id"));
-                    auto hold = (*object)->contains("best_available")
-                                    ? hold_best_available(event_id, *buyer, **object)
-                                    : hold_listed_seats(event_id, *buyer, **object);
-                    if (!hold) return error_response(hold.error());
-                    http::Response response = http::json_response(201, hold->to_json(false));
-                    response.headers.set("Location", "/api/holds/" + hold->id);
-                    return response;
-                  });
+  router.add_sync(
+      http::Method::kPost, "/api/events/{event_id}/holds", [this](const http::Request& r) {
+        auto buyer = ctx_.auth.buyer(r);
+        if (!buyer) return error_response(buyer.error());
+        auto body = http::parse_json_body(r);
+        if (!body) return http::json_error_response(body.error());
+        auto object = services::as_object(*body);
+        if (!object) return error_response(object.error());
+        const std::string event_id(r.param("event_id"));
+        const bool best = (*object)->contains("best_available");
+        auto hold = best ? hold_best_available(event_id, *buyer, **object)
+                         : hold_listed_seats(event_id, *buyer, **object);
+        if (const char* outcome = hold_outcome(hold)) {
+          holds_total_->Add({{"kind", best ? "best_available" : "listed"}, {"outcome", outcome}})
+              .Increment();
+        }
+        if (!hold) return error_response(hold.error());
+        http::Response response = http::json_response(201, hold->to_json(false));
+        response.headers.set("Location", "/api/holds/" + hold->id);
+        return response;
+      });
 
   router.add_sync(http::Method::kGet, "/api/holds/{hold_id}", [this](const http::Request& r) {
     auto buyer = ctx_.auth.buyer(r);

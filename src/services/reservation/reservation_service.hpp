@@ -50,6 +50,7 @@
 
 namespace prometheus {
 class Gauge;
+class Counter;
 template <typename T>
 class Family;
 }  // namespace prometheus
@@ -254,6 +255,12 @@ class ReservationService {
   // Seats by state across events, sampled by the sweeper every few seconds.
   void sample_seats();
   prometheus::Family<prometheus::Gauge>* seats_gauge_;
+  // Holds asked for, by kind (listed, best_available) and outcome (held;
+  // taken: the seats were not free; refused: the cap, or sales not open).
+  prometheus::Family<prometheus::Counter>* holds_total_;
+  // Tickets checked at the door, by outcome (admitted; refused: used,
+  // refunded, another event's or a cancelled one's; not_a_ticket).
+  prometheus::Family<prometheus::Counter>* check_ins_total_;
   int64_t next_sample_ms_ = 0;  // sweeper thread only
 };
 
