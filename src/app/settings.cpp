@@ -162,7 +162,8 @@ ConfigSchema config_schema() {
       {"reservation.max_seats_per_buyer",
        T::kInteger,
        "10",
-       "Seats a buyer may hold or buy per event, together.",
+       "Seats a buyer may hold or buy per event, together. An event may allow fewer (its "
+       "max_seats_per_buyer), not more.",
        {},
        1,
        1000},

@@ -914,6 +914,37 @@ class PurchaseTest(unittest.TestCase):
         self.assertEqual(status, 400, problem)
         self.assertTrue(problem["detail"].startswith("field 'sales_open_at'"), problem)
 
+    def test_an_event_may_allow_fewer_seats_per_buyer(self):
+        s = self.server
+
+        def post(cap):
+            return s.request("POST", "/api/admin/events", token=s.admin_token, body={
+                "name": "Sought after", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
+                "max_seats_per_buyer": cap, "currency": "EUR",
+                "tiers": [{"name": "std", "price_minor": 5000}],
+                "sections": [{"name": "C", "tier": "std", "rows": 1, "seats_per_row": 6}]})
+
+        status, event = post(2)
+        self.assertEqual((status, event.get("max_seats_per_buyer")), (201, 2), event)
+        token = s.session()
+        status, hold = s.hold(token, event["id"], ["C-1-1", "C-1-2"])
+        self.assertEqual(status, 201, hold)
+        for body in ({"seats": ["C-1-3"]}, {"best_available": {"count": 1}}):
+            status, problem = s.request("POST", f"/api/events/{event['id']}/holds", token=token,
+                                        body=body)
+            self.assertEqual((status, problem["detail"]),
+                             (422, "a buyer may hold or buy at most 2 seats of this event; "
+                                   "you have 2"), problem)
+        status, hold = s.hold(s.session(), event["id"], ["C-1-3"])  # another buyer may
+        self.assertEqual(status, 201, hold)
+        for cap in (0, 11, "2"):  # the service's cap in these tests is 10
+            status, problem = post(cap)
+            self.assertEqual(status, 400, problem)
+            self.assertIn("an event may lower the service's cap of seats per buyer",
+                          problem["detail"])
+        status, event = post(None)  # null: the service's cap
+        self.assertEqual((status, "max_seats_per_buyer" in event), (201, False), event)
+
     def test_holds_and_check_ins_are_counted(self):
         s = self.server
         counters = {

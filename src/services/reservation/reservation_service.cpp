@@ -101,7 +101,7 @@ const char* check_in_outcome(const Result<T>& admitted) {
 
 }  // namespace
 
-Result<EventSpec> parse_event_spec(const json::value& body) {
+Result<EventSpec> parse_event_spec(const json::value& body, int64_t max_seats_per_buyer) {
   auto object = services::as_object(body);
   if (!object) return fail(object.error());
   const json::object& o = **object;
@@ -128,6 +128,14 @@ Result<EventSpec> parse_event_spec(const json::value& body) {
                   "starts");
     }
     spec.sales_open_at_ms = *opens_ms;
+  }
+  if (const json::value* cap = o.if_contains("max_seats_per_buyer"); cap && !cap->is_null()) {
+    auto seats = services::integer_field(o, "max_seats_per_buyer", 1, max_seats_per_buyer);
+    if (!seats) {
+      return fail(seats.error().with_context(
+          "an event may lower the service's cap of seats per buyer, not raise it"));
+    }
+    spec.max_seats_per_buyer = *seats;
   }
   auto currency = services::currency_field(o);
   if (!currency) return fail(currency.error());
@@ -216,9 +224,10 @@ struct ReservationService::SeatMap {
   std::vector<RowRun> rows;                  // in seat map order, for best_windows()
   std::string currency;
   int64_t seat_count = 0;
-  int64_t starts_at_ms = 0;      // sales close then
-  int64_t sales_open_at_ms = 0;  // 0: on sale from its creation
-  int64_t cancelled_at_ms = 0;   // 0: not cancelled
+  int64_t starts_at_ms = 0;         // sales close then
+  int64_t sales_open_at_ms = 0;     // 0: on sale from its creation
+  int64_t max_seats_per_buyer = 0;  // held and bought, the event's or the service's
+  int64_t cancelled_at_ms = 0;      // 0: not cancelled
 };
 
 // One letter per seat in seat map order (A available, H held, S sold), and
@@ -368,10 +377,12 @@ Result<std::string> ReservationService::create_event(const EventSpec& spec) {
   auto st = ctx_.db.transact([&](db::Session& s) -> Status {
     if (auto r = s.execute(
             "INSERT INTO events (id, name, venue, starts_at, currency, seat_count, created_at, "
-            "sales_open_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "sales_open_at, max_seats_per_buyer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             {id, spec.name, spec.venue, spec.starts_at_ms, spec.currency, seat_count,
              ctx_.clock.now_unix_ms(),
-             spec.sales_open_at_ms != 0 ? db::Value(spec.sales_open_at_ms) : db::Value(nullptr)});
+             spec.sales_open_at_ms != 0 ? db::Value(spec.sales_open_at_ms) : db::Value(nullptr),
+             spec.max_seats_per_buyer != 0 ? db::Value(spec.max_seats_per_buyer)
+                                           : db::Value(nullptr)});
         !r) {
       return fail(r.error());
     }
@@ -443,11 +454,15 @@ json::object event_json(const db::Row& row) {
   if (auto opens = row.get<std::optional<int64_t>>("sales_open_at")) {
     o["sales_open_at"] = services::format_rfc3339(*opens);
   }
+  if (auto cap = row.get<std::optional<int64_t>>("max_seats_per_buyer")) {
+    o["max_seats_per_buyer"] = *cap;
+  }
   return o;
 }
 
 constexpr std::string_view kEventColumns =
-    "id, name, venue, starts_at, currency, seat_count, cancelled_at, sales_open_at";
+    "id, name, venue, starts_at, currency, seat_count, cancelled_at, sales_open_at, "
+    "max_seats_per_buyer";
 
 }  // namespace
 
@@ -494,6 +509,9 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
         map->cancelled_at_ms = (*event)[0].get<std::optional<int64_t>>("cancelled_at").value_or(0);
         map->sales_open_at_ms =
             (*event)[0].get<std::optional<int64_t>>("sales_open_at").value_or(0);
+        map->max_seats_per_buyer = (*event)[0]
+                                       .get<std::optional<int64_t>>("max_seats_per_buyer")
+                                       .value_or(options_.max_seats_per_buyer);
         auto tiers = s.query(
             "SELECT name, price_minor FROM price_tiers WHERE event_id = $1 ORDER BY price_minor "
             "DESC, name",
@@ -716,10 +734,11 @@ Result<ReservationService::Hold> ReservationService::place_hold(const std::strin
         {event_id, buyer_id});
     if (!owned) return fail(owned.error());
     const auto already = (*owned)[0].get<int64_t>(0);
-    if (already + static_cast<int64_t>(seat_ids.size()) > options_.max_seats_per_buyer) {
+    const int64_t cap = (*map)->max_seats_per_buyer;
+    if (already + static_cast<int64_t>(seat_ids.size()) > cap) {
       return fail(ErrorCode::kFailedPrecondition,
-                  fmt::format("a buyer may hold or buy at most {} seats of an event; you have {}",
-                              options_.max_seats_per_buyer, already));
+                  fmt::format("a buyer may hold or buy at most {} seats of this event; you have {}",
+                              cap, already));
     }
     // The guard against selling a seat twice: only AVAILABLE seats change,
     // and the hold exists only if every one of them did.
@@ -1426,7 +1445,7 @@ void ReservationService::add_routes(http::Router& router) {
     if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
     auto body = http::parse_json_body(r);
     if (!body) return http::json_error_response(body.error());
-    auto spec = parse_event_spec(*body);
+    auto spec = parse_event_spec(*body, options_.max_seats_per_buyer);
     if (!spec) return error_response(spec.error());
     if (spec->starts_at_ms <= ctx_.clock.now_unix_ms()) {
       return error_response(

@@ -103,7 +103,8 @@ struct EventSpec {
   std::string name;
   std::string venue;
   int64_t starts_at_ms = 0;
-  int64_t sales_open_at_ms = 0;  // 0: on sale at once
+  int64_t sales_open_at_ms = 0;     // 0: on sale at once
+  int64_t max_seats_per_buyer = 0;  // 0: ReservationOptions::max_seats_per_buyer
   std::string currency;
   std::vector<TierSpec> tiers;
   std::vector<SectionSpec> sections;
@@ -114,8 +115,9 @@ inline constexpr int kMaxSeatsPerEvent = 100'000;
 // How long after its start an event is still listed for the door.
 inline constexpr std::chrono::hours kDoorsOpenAfterStart{12};
 
-// Validates an admin API body into an EventSpec.
-Result<EventSpec> parse_event_spec(const boost::json::value& body);
+// Validates an admin API body into an EventSpec. `max_seats_per_buyer` is
+// the service's cap, which an event's own may lower, not raise.
+Result<EventSpec> parse_event_spec(const boost::json::value& body, int64_t max_seats_per_buyer);
 
 // The demo event of `seatflow up`: 2,000 seats in four sections.
 EventSpec demo_event_spec(int64_t starts_at_ms);
