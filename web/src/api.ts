@@ -14,6 +14,8 @@ export interface EventInfo {
   cancelled_at?: string;
   // When its sales open, if it was put on sale for a set time; holds are refused before.
   sales_open_at?: string;
+  // Seats a buyer may hold or buy, if the event allows fewer than the service does.
+  max_seats_per_buyer?: number;
 }
 
 export interface Tier {
@@ -69,6 +71,7 @@ export interface EventSpec {
   venue: string;
   starts_at: string;
   sales_open_at?: string;
+  max_seats_per_buyer?: number;
   currency: string;
   tiers: Tier[];
   sections: { name: string; tier: string; rows: number; seats_per_row: number }[];

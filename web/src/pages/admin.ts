@@ -151,6 +151,8 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
   const starts = h("input", { id: "event-starts", type: "datetime-local", required: true, "data-testid": "event-starts" });
   // Empty: on sale as soon as it is created.
   const opens = h("input", { id: "event-opens", type: "datetime-local", "data-testid": "event-opens" });
+  // Empty: the service's cap.
+  const perBuyer = h("input", { id: "event-per-buyer", type: "number", min: 1, max: 1000, "data-testid": "event-per-buyer" });
   const currency = h("input", { id: "event-currency", required: true, pattern: "[A-Za-z]{3}", maxlength: 3, size: 4, "data-testid": "event-currency" });
   currency.value = "EUR";
 
@@ -244,6 +246,7 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
       venue: venue.value.trim(),
       starts_at: startsAt.toISOString(),
       ...(opensAt ? { sales_open_at: opensAt.toISOString() } : {}),
+      ...(perBuyer.value ? { max_seats_per_buyer: Number(perBuyer.value) } : {}),
       currency: code,
       tiers: tierList,
       sections: sectionList,
@@ -253,7 +256,7 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
   const form = h(
     "form",
     { class: "new-event", "data-testid": "new-event" },
-    h("div", { class: "staff" }, ...field("event-name", "Name", name), ...field("event-venue", "Venue", venue), ...field("event-starts", "Starts", starts), ...field("event-opens", "On sale from", opens), h("p", { class: "muted" }, "Leave it empty to put the event on sale at once."), ...field("event-currency", "Currency", currency)),
+    h("div", { class: "staff" }, ...field("event-name", "Name", name), ...field("event-venue", "Venue", venue), ...field("event-starts", "Starts", starts), ...field("event-opens", "On sale from", opens), h("p", { class: "muted" }, "Leave it empty to put the event on sale at once."), ...field("event-per-buyer", "Seats per buyer", perBuyer), h("p", { class: "muted" }, "Leave it empty for Seatflow's own limit; an event may allow fewer, not more."), ...field("event-currency", "Currency", currency)),
     h("h3", {}, "Price tiers"),
     h("table", { class: "spec" }, h("thead", {}, h("tr", {}, h("th", {}, "Tier"), h("th", {}, "Price"), h("th", {}))), tiers),
     addTierButton,

@@ -178,6 +178,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   }
 
   // ---- selection
+  // An event may allow fewer seats per buyer than the page's own limit.
+  const maxSelection = Math.min(MAX_SELECTION, event.max_seats_per_buyer ?? MAX_SELECTION);
   // Sales close when the event starts, or when it is cancelled; the server
   // refuses later holds too.
   let cancelled = event.cancelled_at !== undefined;
@@ -230,8 +232,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
     } else if (states[pos] !== AVAILABLE) {
       show(`${layout.info(pos).id} is not available.`, "info");
       return;
-    } else if (selected.size >= MAX_SELECTION) {
-      show(`You can select up to ${MAX_SELECTION} seats.`, "info");
+    } else if (selected.size >= maxSelection) {
+      show(`You can select up to ${maxSelection} seats${event.max_seats_per_buyer ? " of this event" : ""}.`, "info");
       return;
     } else {
       selected.add(pos);
@@ -270,7 +272,9 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
       return;
     }
     if (selected.size === 0) {
-      panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."), bestAvailableForm());
+      panel.append(h("p", { class: "muted" }, "Select seats on the map (click, or Tab to the map and use the arrow keys and Enter)."));
+      if (event.max_seats_per_buyer) panel.append(h("p", { class: "muted", "data-testid": "buyer-cap" }, `Up to ${event.max_seats_per_buyer} seats per buyer.`));
+      panel.append(bestAvailableForm());
       return;
     }
     const list = h("ul", { class: "selection", "data-testid": "selection" });
@@ -296,8 +300,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   // tier's. The choice outlives the panel's redrawing.
   const bestChoice = { count: "2", tier: "" };
   function bestAvailableForm(): HTMLElement {
-    const count = h("select", { id: "best-count", "data-testid": "best-count" }, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => h("option", { value: n }, String(n))));
-    count.value = bestChoice.count;
+    const count = h("select", { id: "best-count", "data-testid": "best-count" }, ...Array.from({ length: Math.min(8, maxSelection) }, (_, i) => h("option", { value: i + 1 }, String(i + 1))));
+    count.value = Number(bestChoice.count) <= maxSelection ? bestChoice.count : "1";
     count.addEventListener("change", () => (bestChoice.count = count.value));
     const tier = h(
       "select",

@@ -277,6 +277,7 @@ describe("buying in the browser", () => {
       await admin.fill("[data-testid=event-name]", "Gala");
       await admin.fill("[data-testid=event-venue]", "Hall");
       await admin.fill("[data-testid=event-starts]", local);
+      await admin.fill("[data-testid=event-per-buyer]", "4");
       await admin.fill("[data-testid=tier-name] >> nth=0", "front");
       await admin.fill("[data-testid=tier-price] >> nth=0", "eighty");
       await admin.click("[data-testid=add-tier]");
@@ -306,14 +307,16 @@ describe("buying in the browser", () => {
       const eventId = decodeURIComponent(href.split("/").pop());
       const map = (await seatflow.api("GET", `/api/events/${eventId}/seats`)).body;
       assert.equal(map.event.starts_at, `${starts.toISOString().slice(0, 16)}:00.000Z`); // to the minute
+      assert.equal(map.event.max_seats_per_buyer, 4);
       assert.deepEqual(map.tiers, [{ name: "front", price_minor: 8050 }, { name: "back", price_minor: 4000 }]);
       assert.deepEqual(map.sections.map((s) => [s.name, s.rows.length, s.rows[0].count, s.rows[0].tier]), [["A", 2, 5, "front"], ["B", 1, 10, "back"]]);
       const row = `[data-testid=admin-events] tr[data-event="${eventId}"]`;
       await admin.waitForSelector(row);
       assert.match(await admin.textContent(`${row} [data-testid=admin-sold]`), /^0 of 20 seats/);
 
-      // A buyer pays for a seat; the box office counts it.
+      // A buyer, told the event's limit, pays for a seat; the box office counts it.
       const page = await openEvent(context, seatflow, eventId);
+      assert.equal(await page.textContent("[data-testid=buyer-cap]"), "Up to 4 seats per buyer.");
       await holdAndPay(page, "4242 4242 4242 4242");
       await page.waitForSelector("[data-testid=ticket]", { timeout: 15000 });
       await admin.bringToFront();
