@@ -328,7 +328,8 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
       api.holdBestAvailable(eventId, Number(count.value), tier.value || undefined).then(
         (placed) => {
           startHold(placed);
-          show(`We found ${placed.seats.join(", ")} for you.`, "info");
+          const inOrder = [...placed.seats].sort((a, b) => layout.positionOf(a) - layout.positionOf(b));
+          show(`We found ${inOrder.join(", ")} for you.`, "info");
         },
         (err: unknown) => {
           find.disabled = false;
