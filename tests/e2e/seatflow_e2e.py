@@ -140,12 +140,13 @@ class Server:
         assert status == 200, body
         return body["events"][0]["id"]
 
-    def post_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
-        """(status, body) of the admin API's creation of an event."""
+    def post_event(self, sections, starts_at="2030-01-01T20:00:00Z", tiers=None, **fields):
+        """(status, body) of the admin API's creation of an event; `tiers`
+        defaults to one, std at 50.00; `fields` go into the body as well."""
         return self.request("POST", "/api/admin/events", token=self.admin_token, body={
             "name": "E2E", "venue": "Test Hall", "starts_at": starts_at,
-            "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
-            "sections": sections})
+            "currency": "EUR", "tiers": tiers or [{"name": "std", "price_minor": 5000}],
+            "sections": sections, **fields})
 
     def create_event(self, sections, starts_at="2030-01-01T20:00:00Z"):
         status, body = self.post_event(sections, starts_at)
@@ -789,12 +790,10 @@ class PurchaseTest(unittest.TestCase):
 
     def test_best_available_holds_the_best_seats_side_by_side(self):
         s = self.server
-        status, created = s.request("POST", "/api/admin/events", token=s.admin_token, body={
-            "name": "Best", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
-            "currency": "EUR",
-            "tiers": [{"name": "vip", "price_minor": 9000}, {"name": "std", "price_minor": 5000}],
-            "sections": [{"name": "S", "tier": "std", "rows": 2, "seats_per_row": 10},
-                         {"name": "V", "tier": "vip", "rows": 1, "seats_per_row": 6}]})
+        status, created = s.post_event(
+            [{"name": "S", "tier": "std", "rows": 2, "seats_per_row": 10},
+             {"name": "V", "tier": "vip", "rows": 1, "seats_per_row": 6}],
+            tiers=[{"name": "vip", "price_minor": 9000}, {"name": "std", "price_minor": 5000}])
         self.assertEqual(status, 201, created)
         event = created["id"]
 
@@ -884,11 +883,8 @@ class PurchaseTest(unittest.TestCase):
         s = self.server
 
         def post(**fields):
-            return s.request("POST", "/api/admin/events", token=s.admin_token, body={
-                "name": "Flash", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
-                "currency": "EUR", "tiers": [{"name": "std", "price_minor": 5000}],
-                "sections": [{"name": "O", "tier": "std", "rows": 1, "seats_per_row": 4}],
-                **fields})
+            return s.post_event([{"name": "O", "tier": "std", "rows": 1, "seats_per_row": 4}],
+                                **fields)
 
         opens = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
         opens_text = opens.strftime("%Y-%m-%dT%H:%M:%S.") + f"{opens.microsecond // 1000:03d}Z"
@@ -921,11 +917,8 @@ class PurchaseTest(unittest.TestCase):
         s = self.server
 
         def post(cap):
-            return s.request("POST", "/api/admin/events", token=s.admin_token, body={
-                "name": "Sought after", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
-                "max_seats_per_buyer": cap, "currency": "EUR",
-                "tiers": [{"name": "std", "price_minor": 5000}],
-                "sections": [{"name": "C", "tier": "std", "rows": 1, "seats_per_row": 6}]})
+            return s.post_event([{"name": "C", "tier": "std", "rows": 1, "seats_per_row": 6}],
+                                max_seats_per_buyer=cap)
 
         status, event = post(2)
         self.assertEqual((status, event.get("max_seats_per_buyer")), (201, 2), event)
@@ -971,11 +964,9 @@ class PurchaseTest(unittest.TestCase):
         status, _ = s.request("POST", f"/api/events/{event}/holds", token=s.session(),
                               body={"best_available": {"count": 2}})
         self.assertEqual(status, 201)
-        status, opens_later = s.request("POST", "/api/admin/events", token=s.admin_token, body={
-            "name": "Later", "venue": "Test Hall", "starts_at": "2030-01-01T20:00:00Z",
-            "sales_open_at": "2029-01-01T20:00:00Z", "currency": "EUR",
-            "tiers": [{"name": "std", "price_minor": 5000}],
-            "sections": [{"name": "M", "tier": "std", "rows": 1, "seats_per_row": 4}]})
+        status, opens_later = s.post_event(
+            [{"name": "M", "tier": "std", "rows": 1, "seats_per_row": 4}],
+            sales_open_at="2029-01-01T20:00:00Z")
         self.assertEqual(status, 201, opens_later)
         status, _ = s.request("POST", f"/api/events/{opens_later['id']}/holds", token=s.session(),
                               body={"best_available": {"count": 2}})

@@ -81,8 +81,9 @@ export async function startSeatflow(env = {}) {
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : null };
     },
-    // An event of `rows` x `perRow` seats in one section "F", tier std.
-    async createEvent(name, rows, perRow, sections = 1, startsAt = "2030-01-01T20:00:00Z") {
+    // An event of `rows` x `perRow` seats in one section "F", tier std;
+    // `extra` fields go into the request as well (sales_open_at, say).
+    async createEvent(name, rows, perRow, sections = 1, startsAt = "2030-01-01T20:00:00Z", extra = {}) {
       const { status, body } = await this.api("POST", "/api/admin/events", {
         name,
         venue: "Test Hall",
@@ -95,6 +96,7 @@ export async function startSeatflow(env = {}) {
           rows,
           seats_per_row: perRow,
         })),
+        ...extra,
       });
       if (status !== 201) throw new Error(`cannot create the event: ${JSON.stringify(body)}`);
       return body.id;

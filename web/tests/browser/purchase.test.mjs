@@ -223,23 +223,14 @@ describe("buying in the browser", () => {
 
   it("an event put on sale for a set time counts down and opens by itself", async () => {
     const opens = new Date(Date.now() + 4000).toISOString();
-    const { status, body } = await seatflow.api("POST", "/api/admin/events", {
-      name: "Opening soon",
-      venue: "Test Hall",
-      starts_at: "2030-01-01T20:00:00Z",
-      sales_open_at: opens,
-      currency: "EUR",
-      tiers: [{ name: "std", price_minor: 5000 }],
-      sections: [{ name: "F", tier: "std", rows: 1, seats_per_row: 4 }],
-    });
-    assert.equal(status, 201, JSON.stringify(body));
+    const eventId = await seatflow.createEvent("Opening soon", 1, 4, 1, undefined, { sales_open_at: opens });
     const context = await browser.newContext();
     try {
       const list = await context.newPage();
       await list.goto(seatflow.url);
       await list.waitForSelector('li.event-card:has-text("Opening soon") [data-testid=sales-open]');
       await list.close();
-      const page = await openEvent(context, seatflow, body.id);
+      const page = await openEvent(context, seatflow, eventId);
       assert.match(await page.textContent("[data-testid=sales-closed]"), /^Sales open /);
       await page.waitForSelector("[data-testid=opens-in]");
       await page.screenshot({ path: `${artifacts}/sales-open-soon.png` });
