@@ -1442,7 +1442,8 @@ class TraceTest(unittest.TestCase):
         return Server(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=otlp, OTEL_BSP_SCHEDULE_DELAY="200"), query
 
     def read_trace(self, query, trace_id,
-                   last=("sse push order.events", "process reservation.events"), callers=0):
+                   last=("sse push order.events", "process reservation.events",
+                         "sse push seat.changes"), callers=0):
         """The trace's spans and processes. Each process exports its spans
         on its own schedule (six of them, distributed): this waits until the
         `last` spans are there and every parent a span names has arrived too
