@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "db/migrations.hpp"
 #include "services/order/order_service.hpp"
+#include "services/payment/payment_service.hpp"
 #include "services/reservation/reservation_service.hpp"
 #include "tests/db/test_database.hpp"
 
@@ -35,14 +36,46 @@ class SchemaUpgrade : public ::testing::Test {
 
   // Migrates the order service's tables, or the reservation service's.
   void migrate_to(int last, bool reservation = false) {
-    Migrator m(
-        *db_, reservation ? "reservation" : "order",
-        service_migrations(reservation ? reservation::migration_files() : order::migration_files(),
-                           test_db_.dialect(), last),
-        clock_);
+    if (reservation) {
+      migrate_service("reservation", reservation::migration_files(), last);
+    } else {
+      migrate_service("order", order::migration_files(), last);
+    }
+  }
+
+  void migrate_service(std::string_view service, const std::vector<MigrationFile>& files,
+                       int last) {
+    Migrator m(*db_, std::string(service), service_migrations(files, test_db_.dialect(), last),
+               clock_);
     auto applied = m.migrate();
     ASSERT_TRUE(applied) << applied.error().to_string();
     ASSERT_TRUE(m.validate()) << m.validate().error().to_string();
+  }
+
+  // Each of `values` may be written to `column` of the row `where` picks,
+  // and a value not among them may not. The row is left as it was.
+  void expect_only(std::string_view table, std::string_view column, std::string_view where,
+                   const std::vector<std::string>& values) {
+    const std::string update = "UPDATE " + std::string(table) + " SET " + std::string(column) +
+                               " = $1 WHERE " + std::string(where);
+    const Rows before = query("SELECT " + std::string(column) + " FROM " + std::string(table) +
+                              " WHERE " + std::string(where));
+    ASSERT_EQ(before.size(), 1u);
+    for (const auto& value : values) {
+      EXPECT_TRUE(run(update, {value})) << table << "." << column << " = " << value;
+    }
+    EXPECT_FALSE(run(update, {std::string("LOST")})) << table << "." << column << " still checked";
+    EXPECT_FALSE(run(update, {std::string("sold")})) << "compared as written";
+    ASSERT_TRUE(run(update, {before[0].get<std::string>(0)}));
+  }
+
+  // On SQLite no CHECK constraint lists its values as `IN (...)`, which
+  // SQLite checks by building a temporary b-tree on every write.
+  void expect_checks_without_value_lists() {
+    if (test_db_.dialect() != Dialect::kSqlite) return;
+    const Rows listed =
+        query("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%CHECK%IN (''%'");
+    EXPECT_TRUE(listed.empty()) << listed[0].get<std::string>(0);
   }
 
   Status run(std::string_view sql, const Params& params = {}) {
@@ -217,6 +250,134 @@ TEST_F(SchemaUpgrade, V7KeepsSoldHoldsWithTicketsThatAdmitOnce) {
       run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('nowhere', "
           "'A-1-1', 'e1', 92)"))
       << "a check-in of a hold that does not exist";
+}
+
+TEST_F(SchemaUpgrade, V10KeepsSeatsHoldsAndCheckInsAndChecksTheirStatesAsBefore) {
+  migrate_to(9, true);
+  ASSERT_NO_FATAL_FAILURE(insert_sold_hold());
+  ASSERT_TRUE(
+      run("INSERT INTO seats (event_id, seat_id, pos, section, row_label, number, tier, state, "
+          "hold_id, order_id, version) VALUES ('e1', 'A-1-1', 0, 'A', '1', 1, 'std', 'SOLD', "
+          "'h1', 'o1', 3), ('e1', 'A-1-2', 1, 'A', '1', 2, 'std', 'AVAILABLE', NULL, NULL, 0)"));
+  ASSERT_TRUE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('h1', "
+          "'A-1-1', 'e1', 90)"));
+
+  migrate_to(0, true);
+
+  const Rows seats =
+      query("SELECT seat_id, state, hold_id, order_id, version, pos FROM seats ORDER BY pos");
+  ASSERT_EQ(seats.size(), 2u);
+  EXPECT_EQ(seats[0].get<std::string>(1), "SOLD");
+  EXPECT_EQ(seats[0].get<std::optional<std::string>>(2), "h1");
+  EXPECT_EQ(seats[0].get<std::optional<std::string>>(3), "o1");
+  EXPECT_EQ(seats[0].get<int64_t>(4), 3);
+  EXPECT_EQ(seats[1].get<std::string>(1), "AVAILABLE");
+  EXPECT_EQ(query("SELECT status FROM holds WHERE id = 'h1'")[0].get<std::string>(0), "SOLD");
+  EXPECT_EQ(query("SELECT checked_in_at FROM check_ins")[0].get<int64_t>(0), 90);
+
+  expect_only("seats", "state", "seat_id = 'A-1-2'", {"AVAILABLE", "HELD", "SOLD"});
+  expect_only("holds", "status", "id = 'h1'",
+              {"ACTIVE", "RELEASED", "EXPIRED", "SOLD", "RETURNED"});
+  EXPECT_FALSE(
+      run("INSERT INTO seats (event_id, seat_id, pos, section, row_label, number, tier) VALUES "
+          "('e1', 'A-1-3', 1, 'A', '1', 3, 'std')"))
+      << "a place taken twice";
+  EXPECT_EQ(query("SELECT state FROM seats WHERE seat_id = 'A-1-2'")[0].get<std::string>(0),
+            "AVAILABLE");
+  EXPECT_FALSE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('h1', "
+          "'A-1-1', 'e1', 91)"))
+      << "a ticket admits once";
+  EXPECT_FALSE(
+      run("INSERT INTO check_ins (hold_id, seat_id, event_id, checked_in_at) VALUES ('nowhere', "
+          "'A-1-2', 'e1', 92)"))
+      << "a check-in of a hold that does not exist";
+  expect_checks_without_value_lists();
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    EXPECT_TRUE(query("PRAGMA foreign_key_check").empty());
+    EXPECT_TRUE(
+        query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_v9' ESCAPE '\\' OR sql LIKE "
+              "'%\\_v9%' ESCAPE '\\'")
+            .empty());
+    const Rows indexes = query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('seats', 'holds', "
+        "'check_ins') AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    ASSERT_EQ(indexes.size(), 4u);
+    EXPECT_EQ(indexes[0].get<std::string>(0), "check_ins_by_event");
+    EXPECT_EQ(indexes[1].get<std::string>(0), "holds_active_by_expiry");
+    EXPECT_EQ(indexes[2].get<std::string>(0), "holds_by_buyer");
+    EXPECT_EQ(indexes[3].get<std::string>(0), "seats_by_hold");
+  }
+}
+
+TEST_F(SchemaUpgrade, V6KeepsOrdersAndTheirStepsAndChecksTheirStatesAsBefore) {
+  migrate_to(5);
+  ASSERT_TRUE(
+      run("INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, event_id, "
+          "hold_id, seats, amount_minor, currency, status, created_at, updated_at) VALUES "
+          "('o1', 'b1', 'k1', 'h1', 'e1', 'hold1', 'A-1-1', 5000, 'EUR', 'REFUNDING', 1, 2)"));
+  ASSERT_TRUE(run("INSERT INTO saga_steps (order_id, step, due_at) VALUES ('o1', 'refund', 7)"));
+  ASSERT_TRUE(
+      run("INSERT INTO order_history (order_id, seq, at, status) VALUES ('o1', 1, 1, "
+          "'COMPLETED'), ('o1', 2, 2, 'REFUNDING')"));
+
+  migrate_to(0);
+
+  EXPECT_EQ(query("SELECT status FROM orders WHERE id = 'o1'")[0].get<std::string>(0), "REFUNDING");
+  const Rows steps = query("SELECT step, due_at FROM saga_steps");
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].get<std::string>(0), "refund");
+  EXPECT_EQ(steps[0].get<std::optional<int64_t>>(1), 7);
+  EXPECT_EQ(query("SELECT COUNT(*) FROM order_history")[0].get<int64_t>(0), 2);
+  EXPECT_FALSE(query("SELECT 1 FROM saga_steps WHERE due_at IS NOT NULL").empty());
+
+  expect_only("orders", "status", "id = 'o1'",
+              {"AUTHORIZING", "CONFIRMING", "CANCELLING", "COMPLETED", "CANCELLED", "REFUNDING",
+               "REFUNDED"});
+  expect_only("saga_steps", "step", "order_id = 'o1'",
+              {"authorize", "await_seats", "void", "refund", "done"});
+  EXPECT_FALSE(run("INSERT INTO saga_steps (order_id, step) VALUES ('nobody', 'authorize')"))
+      << "a step for an order that does not exist";
+  expect_checks_without_value_lists();
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    EXPECT_TRUE(query("PRAGMA foreign_key_check").empty());
+    EXPECT_TRUE(
+        query("SELECT name FROM sqlite_master WHERE name LIKE '%\\_v5' ESCAPE '\\' OR sql LIKE "
+              "'%\\_v5%' ESCAPE '\\'")
+            .empty());
+  }
+}
+
+TEST_F(SchemaUpgrade, PaymentV4KeepsPaymentsAndChecksTheirStatusAsBefore) {
+  migrate_service("payment", payment::migration_files(), 3);
+  ASSERT_TRUE(
+      run("INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, "
+          "currency, card_last4, status, created_at, updated_at) VALUES ('p1', 'order-o1', "
+          "'h1', 'o1', 5000, 'EUR', '4242', 'AUTHORIZED', 1, 2)"));
+
+  migrate_service("payment", payment::migration_files(), 0);
+
+  const Rows payments = query("SELECT status, amount_minor, card_last4 FROM payments");
+  ASSERT_EQ(payments.size(), 1u);
+  EXPECT_EQ(payments[0].get<std::string>(0), "AUTHORIZED");
+  EXPECT_EQ(payments[0].get<int64_t>(1), 5000);
+  EXPECT_EQ(payments[0].get<std::string>(2), "4242");
+  expect_only("payments", "status", "id = 'p1'",
+              {"PENDING", "AUTHORIZED", "DECLINED", "VOIDED", "REFUNDED"});
+  EXPECT_FALSE(
+      run("INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, "
+          "currency, card_last4, status, created_at, updated_at) VALUES ('p2', 'order-o1', "
+          "'h2', 'o2', 5000, 'EUR', '4242', 'PENDING', 3, 3)"))
+      << "an idempotency key used twice";
+  expect_checks_without_value_lists();
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    const Rows indexes = query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND name "
+        "NOT LIKE 'sqlite_%'");
+    ASSERT_EQ(indexes.size(), 1u);
+    EXPECT_EQ(indexes[0].get<std::string>(0), "payments_by_order");
+  }
 }
 
 }  // namespace

@@ -1,0 +1,2 @@
+-- Nothing to change on PostgreSQL: it checks `x IN (...)` in place. The
+-- SQLite variant rewrites the value list of payments (see there).
