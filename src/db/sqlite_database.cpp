@@ -211,6 +211,8 @@ class SqliteConnection {
     return ok();
   }
 
+  // Text and blobs are bound without a copy (SQLITE_STATIC): query() clears
+  // the bindings before it returns, while the caller's params still hold them.
   Status bind_one(sqlite3_stmt* s, int index, const Value& value) {
     int rc = SQLITE_OK;
     if (std::holds_alternative<std::nullptr_t>(value)) {
@@ -222,9 +224,9 @@ class SqliteConnection {
     } else if (const auto* b = std::get_if<bool>(&value)) {
       rc = sqlite3_bind_int(s, index, *b ? 1 : 0);
     } else if (const auto* str = std::get_if<std::string>(&value)) {
-      rc = sqlite3_bind_text64(s, index, str->data(), str->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc = sqlite3_bind_text64(s, index, str->data(), str->size(), SQLITE_STATIC, SQLITE_UTF8);
     } else if (const auto* blob = std::get_if<Blob>(&value)) {
-      rc = sqlite3_bind_blob64(s, index, blob->bytes.data(), blob->bytes.size(), SQLITE_TRANSIENT);
+      rc = sqlite3_bind_blob64(s, index, blob->bytes.data(), blob->bytes.size(), SQLITE_STATIC);
     }
     if (rc != SQLITE_OK) return fail(sqlite_error(db_.get(), rc, "cannot bind parameter"));
     return ok();
