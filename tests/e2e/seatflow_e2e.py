@@ -753,6 +753,119 @@ class PurchaseTest(unittest.TestCase):
         # Cancelled again: the same answer, nothing more done.
         self.assertEqual(s.request("POST", cancel, token=s.admin_token), (200, cancelled))
 
+    def test_an_organizer_changes_an_event_until_it_starts(self):
+        s = self.server
+        status, created = s.post_event([{"name": "E", "tier": "std", "rows": 1, "seats_per_row": 4}])
+        self.assertEqual(status, 201, created)
+        event = created["id"]
+        path = f"/api/admin/events/{event}"
+        stream = SseReader(s, f"/api/events/{event}/seats/stream")
+        buyer = s.session()
+
+        def patch(body, token=s.admin_token, where=path):
+            return s.request("PATCH", where, body=body, token=token)
+
+        def read():  # the event by its id, without the count of seats left
+            e = s.request("GET", f"/api/events/{event}")[1]
+            e.pop("seats_available", None)
+            return e
+
+        # Bad requests change nothing.
+        self.assertEqual(patch({"name": "X"}, token=None)[0], 401)
+        self.assertIn(patch({"name": "X"}, token=buyer)[0], (401, 403))
+        self.assertEqual(patch({"name": "X"}, where=f"/api/admin/events/{uuid.uuid4()}")[0], 404)
+        for body, detail in (
+                ({}, "nothing to change"),
+                ([], "must be a JSON object"),
+                ({"currency": "USD"}, "field 'currency' cannot be changed"),
+                ({"sections": []}, "field 'sections' cannot be changed"),
+                ({"colour": "red"}, "unknown field 'colour'"),
+                ({"name": ""}, "'name'"),
+                ({"starts_at": "2001-01-01T00:00:00Z"}, "has passed"),
+                ({"starts_at": "tomorrow"}, "field 'starts_at'"),
+                ({"name": "Y", "sales_open_at": "2031-01-01T00:00:00Z"},
+                 "field 'sales_open_at': 2031-01-01T00:00:00.000Z is not before the start"),
+                ({"max_seats_per_buyer": 11}, "not raise it"),
+                ({"max_seats_per_buyer": 0}, "not raise it")):
+            status, problem = patch(body)
+            self.assertEqual(status, 400, (body, problem))
+            self.assertIn(detail, problem["detail"], body)
+        self.assertEqual(read(), created, "nothing changed")
+
+        # Renamed, moved, its sale put off and its limit lowered: one change.
+        opens = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+        opens_text = opens.strftime("%Y-%m-%dT%H:%M:%S.") + f"{opens.microsecond // 1000:03d}Z"
+        status, changed = patch({"name": "Encore", "venue": "Small Hall",
+                                 "starts_at": "2030-06-01T19:00:00Z", "sales_open_at": opens_text,
+                                 "max_seats_per_buyer": 1})
+        self.assertEqual(status, 200, changed)
+        self.assertEqual({k: changed.get(k) for k in ("id", "name", "venue", "starts_at",
+                                                       "sales_open_at", "max_seats_per_buyer",
+                                                       "currency", "seat_count")},
+                         {"id": event, "name": "Encore", "venue": "Small Hall",
+                          "starts_at": "2030-06-01T19:00:00.000Z", "sales_open_at": opens_text,
+                          "max_seats_per_buyer": 1, "currency": "EUR", "seat_count": 4})
+        _, told = stream.wait_for(lambda t, d: t == "updated")
+        self.assertEqual(told["event"], changed)
+        self.assertTrue(told["trace_id"])
+        # Every replica's map says so (each hears of it on the live stream).
+        deadline = time.time() + 10
+        while True:
+            seen = [read() for _ in range(4)]
+            if all(e == changed for e in seen) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(seen, [changed] * 4)
+        self.assertEqual(s.request("GET", f"/api/events/{event}/seats")[1]["event"], changed)
+        listed = {e["id"]: e for e in s.request("GET", "/api/events")[1]["events"]}
+        self.assertEqual((listed[event]["name"], listed[event]["starts_at"]),
+                         ("Encore", "2030-06-01T19:00:00.000Z"))
+        # The new sale time and limit hold for holds.
+        status, problem = s.hold(buyer, event, ["E-1-1"])
+        self.assertEqual((status, problem["detail"]),
+                         (422, f"sales of event {event} open at {opens_text}"), problem)
+        time.sleep(max(0.0, (opens - datetime.datetime.now(datetime.timezone.utc))
+                       .total_seconds()) + 0.2)
+        status, hold = s.hold(buyer, event, ["E-1-1"])
+        self.assertEqual(status, 201, hold)
+        status, problem = s.hold(buyer, event, ["E-1-2"])
+        self.assertEqual((status, problem["detail"]),
+                         (422, "a buyer may hold or buy at most 1 seats of this event; "
+                               "you have 1"), problem)
+        # Null puts it back on sale at once under the service's limit.
+        status, changed = patch({"sales_open_at": None, "max_seats_per_buyer": None})
+        self.assertEqual(status, 200, changed)
+        self.assertNotIn("sales_open_at", changed)
+        self.assertNotIn("max_seats_per_buyer", changed)
+        self.assertEqual(changed["name"], "Encore", "what was left out stays")
+        deadline = time.time() + 10
+        while True:
+            status, hold = s.hold(buyer, event, ["E-1-2"])
+            if status == 201 or time.time() > deadline:
+                break
+            time.sleep(0.05)  # the replica that takes it may hear of the change a moment later
+        self.assertEqual(status, 201, hold)
+
+        # A cancelled event is not changed.
+        self.assertEqual(s.request("POST", f"{path}/cancel", token=s.admin_token)[0], 200)
+        status, problem = patch({"name": "Again"})
+        self.assertEqual((status, problem["detail"]),
+                         (409, f"event {event} is cancelled: it can no longer be changed"), problem)
+        stream.close()
+
+        # Nor is one that has started.
+        starts = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1.5)
+        status, soon = s.post_event([{"name": "S", "tier": "std", "rows": 1, "seats_per_row": 1}],
+                                    starts_at=starts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        self.assertEqual(status, 201, soon)
+        time.sleep(max(0.0, (starts - datetime.datetime.now(datetime.timezone.utc))
+                       .total_seconds()) + 0.2)
+        status, problem = patch({"starts_at": "2030-01-01T20:00:00Z"},
+                                where=f"/api/admin/events/{soon['id']}")
+        self.assertEqual((status, problem["detail"]),
+                         (409, f"event {soon['id']} has started: it can no longer be changed"),
+                         problem)
+
     def test_the_event_list_counts_the_seats_left(self):
         s = self.server
         event = s.create_event([{"name": "L", "tier": "std", "rows": 1, "seats_per_row": 3}])

@@ -1,6 +1,7 @@
 #include "services/reservation/reservation_service.hpp"
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <utility>
 
@@ -197,6 +198,74 @@ Result<EventSpec> parse_event_spec(const json::value& body, int64_t max_seats_pe
                             kMaxSeatsPerEvent, seats));
   }
   return spec;
+}
+
+Result<EventChanges> parse_event_changes(const json::value& body, int64_t max_seats_per_buyer) {
+  auto object = services::as_object(body);
+  if (!object) return fail(object.error());
+  const json::object& o = **object;
+  constexpr std::string_view kChangeable =
+      "name, venue, starts_at, sales_open_at, max_seats_per_buyer";
+  if (o.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "nothing to change: give one or more of " + std::string(kChangeable));
+  }
+  for (const auto& field : o) {
+    const std::string_view key = field.key();
+    if (key == "currency" || key == "tiers" || key == "sections") {
+      return fail(ErrorCode::kInvalidArgument,
+                  "field '" + std::string(key) +
+                      "' cannot be changed: the seat map and its prices stay as the event was "
+                      "created (cancel it and create another instead)");
+    }
+    constexpr std::array<std::string_view, 5> kKeys = {"name", "venue", "starts_at",
+                                                       "sales_open_at", "max_seats_per_buyer"};
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      return fail(ErrorCode::kInvalidArgument, "unknown field '" + std::string(key) +
+                                                   "': an event's " + std::string(kChangeable) +
+                                                   " may be changed");
+    }
+  }
+  EventChanges changes;
+  if (o.contains("name")) {
+    auto name = services::string_field(o, "name", kMaxNameLength);
+    if (!name) return fail(name.error());
+    changes.name = std::move(*name);
+  }
+  if (o.contains("venue")) {
+    auto venue = services::string_field(o, "venue", kMaxNameLength);
+    if (!venue) return fail(venue.error());
+    changes.venue = std::move(*venue);
+  }
+  if (o.contains("starts_at")) {
+    auto starts = services::string_field(o, "starts_at", 64);
+    if (!starts) return fail(starts.error());
+    auto starts_ms = services::parse_rfc3339(*starts);
+    if (!starts_ms) return fail(starts_ms.error().with_context("field 'starts_at'"));
+    changes.starts_at_ms = *starts_ms;
+  }
+  if (o.contains("sales_open_at")) {
+    auto opens = services::optional_string_field(o, "sales_open_at", 64);
+    if (!opens) return fail(opens.error());
+    changes.sales_open_at_ms = 0;
+    if (*opens) {
+      auto opens_ms = services::parse_rfc3339(**opens);
+      if (!opens_ms) return fail(opens_ms.error().with_context("field 'sales_open_at'"));
+      changes.sales_open_at_ms = *opens_ms;
+    }
+  }
+  if (const json::value* cap = o.if_contains("max_seats_per_buyer")) {
+    changes.max_seats_per_buyer = 0;
+    if (!cap->is_null()) {
+      auto seats = services::integer_field(o, "max_seats_per_buyer", 1, max_seats_per_buyer);
+      if (!seats) {
+        return fail(seats.error().with_context(
+            "an event may lower the service's cap of seats per buyer, not raise it"));
+      }
+      changes.max_seats_per_buyer = *seats;
+    }
+  }
+  return changes;
 }
 
 EventSpec demo_event_spec(int64_t starts_at_ms) {
@@ -491,10 +560,27 @@ Result<boost::json::array> ReservationService::events_starting_after(int64_t uni
 
 Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::seat_map(
     const std::string& event_id) {
-  {
+  for (;;) {
+    uint64_t generation = 0;
+    {
+      std::lock_guard lock(maps_mu_);
+      if (auto it = maps_.find(event_id); it != maps_.end()) return it->second;
+      if (auto g = map_generations_.find(event_id); g != map_generations_.end()) {
+        generation = g->second;
+      }
+    }
+    auto map = load_seat_map(event_id);
+    if (!map) return fail(map.error());
     std::lock_guard lock(maps_mu_);
-    if (auto it = maps_.find(event_id); it != maps_.end()) return it->second;
+    auto g = map_generations_.find(event_id);
+    // The event changed while it was read: read it again.
+    if (g != map_generations_.end() && g->second != generation) continue;
+    return maps_.emplace(event_id, std::move(*map)).first->second;
   }
+}
+
+Result<std::shared_ptr<ReservationService::SeatMap>> ReservationService::load_seat_map(
+    const std::string& event_id) {
   auto map = std::make_shared<SeatMap>();
   auto st = ctx_.db.transact(
       [&](db::Session& s) -> Status {
@@ -574,8 +660,7 @@ Result<std::shared_ptr<const ReservationService::SeatMap>> ReservationService::s
       },
       {.read_only = true});
   if (!st) return fail(st.error());
-  std::lock_guard lock(maps_mu_);
-  return maps_.emplace(event_id, std::move(map)).first->second;
+  return map;
 }
 
 // ---- holds ----------------------------------------------------------------
@@ -1112,6 +1197,7 @@ Result<json::object> ReservationService::cancel_event(const std::string& event_i
 
 void ReservationService::mark_cancelled(const std::string& event_id, int64_t cancelled_at_ms) {
   std::lock_guard lock(maps_mu_);
+  ++map_generations_[event_id];  // a map being read now is read again
   auto it = maps_.find(event_id);
   if (it == maps_.end() || it->second->cancelled_at_ms != 0) return;
   json::error_code ec;
@@ -1123,6 +1209,91 @@ void ReservationService::mark_cancelled(const std::string& event_id, int64_t can
   cancelled->cancelled_at_ms = cancelled_at_ms;
   cancelled->event_json = json::serialize(event);
   it->second = std::move(cancelled);
+}
+
+Result<json::object> ReservationService::update_event(const std::string& event_id,
+                                                      const EventChanges& changes) {
+  const int64_t now = ctx_.clock.now_unix_ms();
+  auto updated = ctx_.db.transact([&](db::Session& s) -> Result<json::object> {
+    auto rows = s.query(
+        "SELECT " + std::string(kEventColumns) + " FROM events WHERE id = $1" + for_update(s),
+        {event_id});
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) return fail(ErrorCode::kNotFound, "no event " + event_id);
+    const db::Row& row = (*rows)[0];
+    if (row.get<std::optional<int64_t>>("cancelled_at")) {
+      return fail(ErrorCode::kConflict,
+                  "event " + event_id + " is cancelled: it can no longer be changed");
+    }
+    const auto starts_at = row.get<int64_t>("starts_at");
+    if (starts_at <= now) {
+      return fail(ErrorCode::kConflict,
+                  "event " + event_id + " has started: it can no longer be changed");
+    }
+    const int64_t new_starts_at = changes.starts_at_ms.value_or(starts_at);
+    if (new_starts_at <= now) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("field 'starts_at': {} has passed; an event is moved to a time "
+                              "ahead",
+                              services::format_rfc3339(new_starts_at)));
+    }
+    const int64_t opens = changes.sales_open_at_ms.value_or(
+        row.get<std::optional<int64_t>>("sales_open_at").value_or(0));
+    if (opens != 0 && opens >= new_starts_at) {
+      return fail(
+          ErrorCode::kInvalidArgument,
+          fmt::format("field 'sales_open_at': {} is not before the start, {}: sales close "
+                      "when the event starts",
+                      services::format_rfc3339(opens), services::format_rfc3339(new_starts_at)));
+    }
+    const int64_t cap = changes.max_seats_per_buyer.value_or(
+        row.get<std::optional<int64_t>>("max_seats_per_buyer").value_or(0));
+    auto n = s.execute(
+        "UPDATE events SET name = $2, venue = $3, starts_at = $4, sales_open_at = $5, "
+        "max_seats_per_buyer = $6 WHERE id = $1",
+        {event_id, changes.name.value_or(row.get<std::string>("name")),
+         changes.venue.value_or(row.get<std::string>("venue")), new_starts_at,
+         opens != 0 ? db::Value(opens) : db::Value(nullptr),
+         cap != 0 ? db::Value(cap) : db::Value(nullptr)});
+    if (!n) return fail(n.error());
+    auto read =
+        s.query("SELECT " + std::string(kEventColumns) + " FROM events WHERE id = $1", {event_id});
+    if (!read) return fail(read.error());
+    if (read->empty()) return fail(ErrorCode::kInternal, "event " + event_id + " vanished");
+    json::object event = event_json((*read)[0]);
+    // Every replica's cached map, and the browsers on the event's stream.
+    json::object change{{"event_id", event_id}, {"event", event}};
+    if (auto st = publish(s, kSeatChangesTopic, event_id, kEventUpdated, change); !st) {
+      return fail(st.error());
+    }
+    return event;
+  });
+  if (!updated) return fail(updated.error());
+  apply_event_update(event_id, *updated);
+  return updated;
+}
+
+void ReservationService::apply_event_update(const std::string& event_id,
+                                            const json::object& event) {
+  const auto time_of = [&](std::string_view key) -> int64_t {
+    const json::value* v = event.if_contains(key);
+    if (v == nullptr || !v->is_string()) return 0;
+    return services::parse_rfc3339(v->get_string()).value_or(0);
+  };
+  const json::value* cap = event.if_contains("max_seats_per_buyer");
+  std::lock_guard lock(maps_mu_);
+  ++map_generations_[event_id];  // a map being read now is read again
+  auto it = maps_.find(event_id);
+  if (it == maps_.end()) return;
+  // Maps are shared read-only: a new one replaces it.
+  auto updated = std::make_shared<SeatMap>(*it->second);
+  updated->event_json = json::serialize(event);
+  updated->starts_at_ms = time_of("starts_at");
+  updated->sales_open_at_ms = time_of("sales_open_at");
+  updated->cancelled_at_ms = time_of("cancelled_at");
+  updated->max_seats_per_buyer =
+      cap != nullptr && cap->is_int64() ? cap->get_int64() : options_.max_seats_per_buyer;
+  it->second = std::move(updated);
 }
 
 Result<size_t> ReservationService::sweep_expired() {
@@ -1312,9 +1483,13 @@ void ReservationService::push_seat_change(const bus::Message& message) {
   json::object& o = body.get_object();
   const std::string event_id(o.at("event_id").as_string());
   const bool cancelled = message.type() == kEventCancelled;
+  const bool updated = message.type() == kEventUpdated;
   if (cancelled) {
     const json::value* at = o.if_contains("cancelled_at_ms");
     if (at != nullptr && at->is_int64()) mark_cancelled(event_id, at->get_int64());
+  } else if (updated) {
+    const json::value* event = o.if_contains("event");
+    if (event != nullptr && event->is_object()) apply_event_update(event_id, event->get_object());
   } else {
     patch_seat_states(event_id, o);
   }
@@ -1324,8 +1499,11 @@ void ReservationService::push_seat_change(const bus::Message& message) {
   push.set_attribute("messaging.system", "sse").set_attribute("messaging.destination.name", topic);
   o["traceparent"] = trace::to_text(push.context());
   o["trace_id"] = push.context().trace_id.hex();
-  const uint64_t id =
-      ctx_.hub.publish(topic, cancelled ? "cancelled" : "seats", json::serialize(o));
+  const uint64_t id = ctx_.hub.publish(topic,
+                                       cancelled ? "cancelled"
+                                       : updated ? "updated"
+                                                 : "seats",
+                                       json::serialize(o));
   push.set_attribute("sse.event.id", static_cast<int64_t>(id));
 }
 
@@ -1467,6 +1645,18 @@ void ReservationService::add_routes(http::Router& router) {
                   [this](const http::Request& r) {
                     if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
                     auto event = cancel_event(std::string(r.param("event_id")));
+                    if (!event) return error_response(event.error());
+                    return http::json_response(200, *event);
+                  });
+
+  router.add_sync(http::Method::kPatch, "/api/admin/events/{event_id}",
+                  [this](const http::Request& r) {
+                    if (auto st = ctx_.auth.admin(r); !st) return error_response(st.error());
+                    auto body = http::parse_json_body(r);
+                    if (!body) return http::json_error_response(body.error());
+                    auto changes = parse_event_changes(*body, options_.max_seats_per_buyer);
+                    if (!changes) return error_response(changes.error());
+                    auto event = update_event(std::string(r.param("event_id")), *changes);
                     if (!event) return error_response(event.error());
                     return http::json_response(200, *event);
                   });

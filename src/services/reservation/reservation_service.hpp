@@ -71,6 +71,10 @@ inline constexpr std::string_view kSeatsRejected = "seats.rejected";
 // the order to be refunded; on seat.changes one for the event, for every
 // replica's cache and the browsers.
 inline constexpr std::string_view kEventCancelled = "event.cancelled";
+// An organizer changed an event (its name, venue, times or cap): on
+// seat.changes, with the event's JSON, for every replica's cache and the
+// browsers.
+inline constexpr std::string_view kEventUpdated = "event.updated";
 // seat.changes, keyed by event id.
 inline constexpr std::string_view kSeatsChanged = "seats.changed";
 
@@ -119,6 +123,22 @@ inline constexpr std::chrono::hours kDoorsOpenAfterStart{12};
 // the service's cap, which an event's own may lower, not raise.
 Result<EventSpec> parse_event_spec(const boost::json::value& body, int64_t max_seats_per_buyer);
 
+// What an organizer changes of an event (the admin API's PATCH): a field
+// left out stays as it is. The layout, the tiers and the currency are fixed
+// once seats are sold.
+struct EventChanges {
+  std::optional<std::string> name;
+  std::optional<std::string> venue;
+  std::optional<int64_t> starts_at_ms;
+  std::optional<int64_t> sales_open_at_ms;     // 0 (null in JSON): on sale at once
+  std::optional<int64_t> max_seats_per_buyer;  // 0 (null in JSON): the service's cap
+};
+
+// Validates a PATCH body into EventChanges: at least one field, none that
+// cannot change or is unknown, each as parse_event_spec checks it.
+Result<EventChanges> parse_event_changes(const boost::json::value& body,
+                                         int64_t max_seats_per_buyer);
+
 // The demo event of `seatflow up`: 2,000 seats in four sections.
 EventSpec demo_event_spec(int64_t starts_at_ms);
 
@@ -153,6 +173,14 @@ class ReservationService {
   // the event's JSON with cancelled_at; a second cancel changes nothing.
   Result<boost::json::object> cancel_event(const std::string& event_id);
 
+  // Changes an event (admin) that has neither started nor been cancelled
+  // (kConflict), keeping a sales opening before the start and the start
+  // ahead (kInvalidArgument). Every replica's cached map and the event's
+  // stream learn of it (event.updated on seat.changes). Returns the event's
+  // JSON as it now is.
+  Result<boost::json::object> update_event(const std::string& event_id,
+                                           const EventChanges& changes);
+
   // Admits the ticket with `code` to event `event_id` (the door, admin): the
   // ticket's seat, its event and when it was admitted. kNotFound for a code
   // that is no ticket; kConflict for a ticket used before, refunded, of
@@ -175,6 +203,8 @@ class ReservationService {
   // The events not cancelled that start after `unix_ms`, by start time.
   Result<boost::json::array> events_starting_after(int64_t unix_ms);
   Result<std::shared_ptr<const SeatMap>> seat_map(const std::string& event_id);
+  // An event's seat map read from the database, not cached.
+  Result<std::shared_ptr<SeatMap>> load_seat_map(const std::string& event_id);
   // The event's seat states, read from the database if the cached ones were
   // read longer than `max_age` ago (the live stream patches them between).
   Result<std::shared_ptr<const SeatStates>> seat_states(const std::string& event_id,
@@ -232,6 +262,9 @@ class ReservationService {
   void patch_seat_states(const std::string& event_id, const boost::json::object& change);
   // The cached seat map of a cancelled event says so from now on.
   void mark_cancelled(const std::string& event_id, int64_t cancelled_at_ms);
+  // The cached seat map of a changed event takes `event` (its JSON as the
+  // API serves it) as its header from now on.
+  void apply_event_update(const std::string& event_id, const boost::json::object& event);
   void sweep_loop();
 
   services::ServiceContext ctx_;
@@ -242,6 +275,10 @@ class ReservationService {
 
   std::mutex maps_mu_;
   std::map<std::string, std::shared_ptr<const SeatMap>> maps_;  // guarded by maps_mu_
+  // Bumped by each change of an event's header (a change, a cancellation), so
+  // that a map read from the database before it is not cached after it.
+  // Guarded by maps_mu_.
+  std::map<std::string, uint64_t> map_generations_;
   std::mutex states_mu_;
   std::map<std::string, std::shared_ptr<const SeatStates>> states_;  // guarded by states_mu_
   // Held while a stale snapshot is read again, and by patches, so a change
