@@ -1,6 +1,15 @@
 // The Seatflow API as the browser sees it: JSON over fetch, problems
 // (RFC 9457) turned into ApiError, and the buyer's session token.
 
+// What the box office may change of an event; null clears a sale time or a limit.
+export interface EventChanges {
+  name?: string;
+  venue?: string;
+  starts_at?: string;
+  sales_open_at?: string | null;
+  max_seats_per_buyer?: number | null;
+}
+
 export interface EventInfo {
   id: string;
   name: string;
@@ -271,6 +280,15 @@ export class Api {
   // A new event and its seat map (admin token).
   createEvent(spec: EventSpec, adminToken: string): Promise<EventInfo> {
     return this.request("POST", "/api/admin/events", { body: spec, headers: { Authorization: `Bearer ${adminToken}` } });
+  }
+
+  // Changes an event's name, venue, times or limit of seats per buyer (admin
+  // token); what is left out stays. Null clears a sale time or a limit.
+  updateEvent(eventId: string, changes: EventChanges, adminToken: string): Promise<EventInfo> {
+    return this.request("PATCH", `/api/admin/events/${encodeURIComponent(eventId)}`, {
+      body: changes,
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
   }
 
   // Cancels an event: sales stop and its orders are refunded (admin token).

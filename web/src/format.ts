@@ -120,3 +120,13 @@ export function formatWait(msLeft: number): string {
   const rest = formatCountdown((seconds % 3600) * 1000);
   return hours > 0 ? `${hours}:${rest.padStart(5, "0")}` : rest;
 }
+
+// An RFC 3339 time as a datetime-local input's value ("2030-05-05T22:00"),
+// in the browser's own time; "" for none.
+export function toLocalInput(iso: string | undefined): string {
+  if (!iso) return "";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return "";
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${t.getFullYear()}-${two(t.getMonth() + 1)}-${two(t.getDate())}T${two(t.getHours())}:${two(t.getMinutes())}`;
+}

@@ -1,16 +1,27 @@
 // The box office, for the organiser's staff: the events on now or ahead with
 // their sales and admissions, a form that creates an event and its seat map,
 // and cancelling an event (its buyers refunded). The admin token is asked for
-// once and kept for this browser tab only, as at the door.
+// once and kept for this browser tab only, as at the door. An event's name,
+// venue, times and limit of seats per buyer can be changed until it starts.
 
 import { adminTokenInput, rememberAdminToken } from "../admin-token";
-import { ApiError, type EventInfo, type EventSpec, type EventSummary } from "../api";
+import { ApiError, type EventChanges, type EventInfo, type EventSpec, type EventSummary } from "../api";
 import { h } from "../dom";
-import { formatDate, formatMoney, toMinor } from "../format";
+import { formatDate, formatMoney, localTimes, toLocalInput, toMinor } from "../format";
 import type { App } from "../main";
 
 const count = (n: number) => n.toLocaleString("en");
 const counted = (n: number, one: string, many: string) => `${count(n)} ${n === 1 ? one : many}`;
+
+// The start and the sales opening as typed, in the browser's own time, in
+// UTC; or a sentence saying what is missing.
+function typedTimes(starts: HTMLInputElement, opens: HTMLInputElement): { starts_at: string; sales_open_at: string | null } | string {
+  const startsAt = new Date(starts.value);
+  if (Number.isNaN(startsAt.getTime())) return "Enter when the event starts.";
+  const opensAt = opens.value ? new Date(opens.value) : null;
+  if (opensAt && Number.isNaN(opensAt.getTime())) return "Enter when sales open, or leave it empty.";
+  return { starts_at: startsAt.toISOString(), sales_open_at: opensAt ? opensAt.toISOString() : null };
+}
 
 function problemText(err: unknown, what: string): string {
   if (err instanceof ApiError) return err.unreachable ? "Seatflow can't be reached right now; try again." : err.message;
@@ -51,14 +62,86 @@ export async function adminPage(root: HTMLElement, app: App): Promise<() => void
     ];
   }
 
+  // A row under the event's with its details in a form; saving sends what
+  // the form holds, and an empty sale time or limit clears it.
+  function editRow(e: EventInfo, close: () => void): HTMLElement {
+    const id = (what: string) => `edit-${what}-${e.id}`;
+    const field = (what: string, label: string, input: HTMLInputElement) => [h("label", { for: id(what) }, label), input];
+    const name = h("input", { id: id("name"), required: true, maxlength: 200, "data-testid": "edit-name" });
+    const venue = h("input", { id: id("venue"), required: true, maxlength: 200, "data-testid": "edit-venue" });
+    const starts = h("input", { id: id("starts"), type: "datetime-local", required: true, "data-testid": "edit-starts" });
+    const opens = h("input", { id: id("opens"), type: "datetime-local", "data-testid": "edit-opens" });
+    const perBuyer = h("input", { id: id("per-buyer"), type: "number", min: 1, max: 1000, "data-testid": "edit-per-buyer" });
+    name.value = e.name;
+    venue.value = e.venue;
+    starts.value = toLocalInput(e.starts_at);
+    opens.value = toLocalInput(e.sales_open_at);
+    perBuyer.value = e.max_seats_per_buyer ? String(e.max_seats_per_buyer) : "";
+    const error = h("p", { class: "error", role: "alert", "data-testid": "edit-error" });
+    const save = h("button", { type: "submit", class: "primary", "data-testid": "edit-save" }, "Save changes");
+    const keep = h("button", { type: "button", class: "link" }, "Keep as it is");
+    keep.addEventListener("click", close);
+
+    function changes(): EventChanges | string {
+      const times = typedTimes(starts, opens);
+      if (typeof times === "string") return times;
+      return { name: name.value.trim(), venue: venue.value.trim(), ...times, max_seats_per_buyer: perBuyer.value ? Number(perBuyer.value) : null };
+    }
+
+    const form = h(
+      "form",
+      { class: "edit-event", "data-testid": "edit-event" },
+      h("div", { class: "staff" }, ...field("name", "Name", name), ...field("venue", "Venue", venue), ...field("starts", "Starts", starts), ...field("opens", "On sale from", opens), h("p", { class: "muted" }, "Leave it empty to keep the event on sale."), ...field("per-buyer", "Seats per buyer", perBuyer), h("p", { class: "muted" }, "Leave it empty for Seatflow's own limit.")),
+      h("p", { class: "muted" }, "Buyers with the event open see the change at once. The seat map, the prices and the currency stay as they are."),
+      error,
+      save,
+      " ",
+      keep,
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const body = changes();
+      if (typeof body === "string") {
+        error.textContent = body;
+        return;
+      }
+      error.textContent = "";
+      save.disabled = true;
+      api.updateEvent(e.id, body, token()).then(
+        (updated) => {
+          message.className = "";
+          message.textContent = `Saved the changes to ${updated.name}.`;
+          void loadEvents();
+        },
+        (err: unknown) => {
+          save.disabled = false;
+          error.textContent = localTimes(problemText(err, "Saving the changes"));
+        },
+      );
+    });
+    return h("tr", { class: "editing", "data-edit": e.id }, h("td", { colspan: 6 }, form));
+  }
+
   function cancelCell(e: EventInfo, s: EventSummary | null): HTMLElement {
     const cell = h("td", { class: "actions" });
+    const edit = h("button", { type: "button", class: "link", "data-testid": "admin-edit" }, "Edit…");
+    edit.addEventListener("click", () => {
+      const row = cell.closest("tr")!;
+      const open = row.nextElementSibling;
+      if (open instanceof HTMLElement && open.dataset.edit === e.id) {
+        open.remove();
+        return;
+      }
+      const form = editRow(e, () => form.remove());
+      row.after(form);
+      form.querySelector("input")!.focus();
+    });
     const ask = h("button", { type: "button", class: "link danger", "data-testid": "admin-cancel" }, "Cancel…");
     ask.addEventListener("click", () => {
       const orders = s ? counted(s.orders_sold, "order", "orders") : "every order";
       const confirm = h("button", { type: "button", class: "danger", "data-testid": "admin-confirm-cancel" }, "Yes, cancel the event");
       const keep = h("button", { type: "button", class: "link" }, "Keep it");
-      keep.addEventListener("click", () => cell.replaceChildren(ask));
+      keep.addEventListener("click", () => cell.replaceChildren(edit, " ", ask));
       confirm.addEventListener("click", () => {
         confirm.disabled = true;
         api.cancelEvent(e.id, token()).then(
@@ -84,7 +167,7 @@ export async function adminPage(root: HTMLElement, app: App): Promise<() => void
       );
       confirm.focus();
     });
-    cell.append(ask);
+    cell.append(edit, " ", ask);
     return cell;
   }
 
@@ -226,10 +309,8 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
   // What the form says, as the API takes it; a message for what it cannot.
   function spec(): EventSpec | string {
     const code = currency.value.trim().toUpperCase();
-    const startsAt = new Date(starts.value);
-    if (Number.isNaN(startsAt.getTime())) return "Enter when the event starts.";
-    const opensAt = opens.value ? new Date(opens.value) : null;
-    if (opensAt && Number.isNaN(opensAt.getTime())) return "Enter when sales open, or leave it empty.";
+    const times = typedTimes(starts, opens);
+    if (typeof times === "string") return times;
     const tierList = [];
     for (const row of tiers.rows) {
       const [tierName, price] = Array.from(row.querySelectorAll("input"), (i) => i.value.trim());
@@ -244,8 +325,8 @@ function newEventForm(app: App, token: () => string, created: (e: EventInfo) => 
     return {
       name: name.value.trim(),
       venue: venue.value.trim(),
-      starts_at: startsAt.toISOString(),
-      ...(opensAt ? { sales_open_at: opensAt.toISOString() } : {}),
+      starts_at: times.starts_at,
+      ...(times.sales_open_at ? { sales_open_at: times.sales_open_at } : {}),
       ...(perBuyer.value ? { max_seats_per_buyer: Number(perBuyer.value) } : {}),
       currency: code,
       tiers: tierList,

@@ -1,7 +1,7 @@
 // The seat map of an event, live; selecting seats, holding them with a
 // countdown, and checkout.
 
-import { ApiError, type Hold, type SeatMapData, type TestCard } from "../api";
+import { ApiError, type EventInfo, type Hold, type SeatMapData, type TestCard } from "../api";
 import { clear, h } from "../dom";
 import { formatCountdown, formatDate, formatMoney, formatWait, groupCard, takenSeats } from "../format";
 import { LiveStream } from "../live";
@@ -62,20 +62,11 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   const message = h("div", { class: "message", role: "alert", "data-testid": "message" });
   const mapBox = h("div", { class: "map", "data-testid": "seat-map" });
   const panel = h("aside", { class: "panel", "aria-label": "Your seats" });
+  const title = h("h1", { "data-testid": "event-name" }, event.name);
+  const place = h("span", { "data-testid": "event-venue" }, event.venue);
+  const startTime = h("time", { datetime: event.starts_at, "data-testid": "event-starts-at" }, formatDate(event.starts_at));
   root.append(
-    h(
-      "div",
-      { class: "event-head" },
-      h("h1", {}, event.name),
-      h(
-        "p",
-        { class: "muted" },
-        `${event.venue} · `,
-        h("time", { datetime: event.starts_at }, formatDate(event.starts_at)),
-        " · ",
-        liveStatus,
-      ),
-    ),
+    h("div", { class: "event-head" }, title, h("p", { class: "muted" }, place, " · ", startTime, " · ", liveStatus)),
     message,
     h("div", { class: "event-body" }, h("section", { class: "map-column", "aria-label": "Seat map" }, legend(), mapBox), panel),
     announcer,
@@ -128,8 +119,9 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   // ---- live changes
   let stream = openStream(data.stream_position);
   function openStream(after: number): LiveStream {
-    return new LiveStream((last) => api.seatStreamUrl(eventId, last), ["seats", "cancelled"], {
-      onEvent: (type, payload) => (type === "cancelled" ? onCancelled() : applyChange(payload as SeatChange)),
+    return new LiveStream((last) => api.seatStreamUrl(eventId, last), ["seats", "cancelled", "updated"], {
+      onEvent: (type, payload) =>
+        type === "cancelled" ? onCancelled() : type === "updated" ? onUpdated((payload as { event: EventInfo }).event) : applyChange(payload as SeatChange),
       onSnapshotNeeded: () => void reload(),
       onConnection: (connected) => {
         liveStatus.textContent = connected ? "Live" : "Live updates interrupted, reconnecting…";
@@ -179,7 +171,7 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
 
   // ---- selection
   // An event may allow fewer seats per buyer than the page's own limit.
-  const maxSelection = Math.min(MAX_SELECTION, event.max_seats_per_buyer ?? MAX_SELECTION);
+  let maxSelection = Math.min(MAX_SELECTION, event.max_seats_per_buyer ?? MAX_SELECTION);
   // Sales close when the event starts, or when it is cancelled; the server
   // refuses later holds too.
   let cancelled = event.cancelled_at !== undefined;
@@ -187,12 +179,13 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
   const CLOSED = "Sales for this event closed when it started.";
   // Before its sales open, if they open at a set time, the page counts down
   // and opens them itself when the time comes (by the server's clock).
-  const opensAt = event.sales_open_at ? Date.parse(event.sales_open_at) : 0;
+  let opensAt = event.sales_open_at ? Date.parse(event.sales_open_at) : 0;
   const notOpenYet = (): boolean => api.now() < opensAt;
   const salesClosed = (): boolean => cancelled || notOpenYet() || api.now() >= Date.parse(event.starts_at);
   const closedText = (): string => (cancelled ? CANCELLED : notOpenYet() ? `Sales open ${formatDate(event.sales_open_at!)}.` : CLOSED);
   let opening: ReturnType<typeof setInterval> | null = null;
-  if (notOpenYet()) {
+  function watchOpening(): void {
+    if (opening || !notOpenYet()) return;
     opening = setInterval(() => {
       const clock = panel.querySelector<HTMLElement>("[data-testid=opens-in]");
       if (clock) clock.textContent = formatWait(opensAt - api.now());
@@ -202,6 +195,33 @@ export async function eventPage(root: HTMLElement, app: App, eventId: string): P
       if (!cancelled) show("Sales are open: select your seats.", "info");
       renderPanel();
     }, 250);
+  }
+  watchOpening();
+
+  // The organiser changed the event while the page was open: its name,
+  // venue, start, sales opening or limit of seats per buyer. A hold already
+  // made stays; the server applies the new times and limit to what comes next.
+  function onUpdated(changed: EventInfo | undefined): void {
+    if (!changed) return;
+    const moved = changed.starts_at !== event.starts_at;
+    Object.assign(event, { name: changed.name, venue: changed.venue, starts_at: changed.starts_at });
+    event.sales_open_at = changed.sales_open_at;
+    event.max_seats_per_buyer = changed.max_seats_per_buyer;
+    document.title = `${event.name} · Seatflow`;
+    title.textContent = event.name;
+    place.textContent = event.venue;
+    startTime.setAttribute("datetime", event.starts_at);
+    startTime.textContent = formatDate(event.starts_at);
+    opensAt = event.sales_open_at ? Date.parse(event.sales_open_at) : 0;
+    maxSelection = Math.min(MAX_SELECTION, event.max_seats_per_buyer ?? MAX_SELECTION);
+    if (!hold && notOpenYet() && selected.size > 0) {
+      const dropped = [...selected];
+      selected.clear();
+      for (const pos of dropped) view.redraw(pos);
+    }
+    watchOpening();
+    show(moved ? `The organiser moved this event to ${formatDate(event.starts_at)}.` : "The organiser updated this event's details.", "info");
+    renderPanel();
   }
 
   // The event was cancelled while the page was open: the server released

@@ -221,6 +221,64 @@ describe("buying in the browser", () => {
     }
   });
 
+  it("the box office changes an event, and a buyer who has it open sees the change", async () => {
+    const eventId = await seatflow.createEvent("Matinee", 1, 4);
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    try {
+      const page = await openEvent(context, seatflow, eventId);
+      assert.equal(await page.textContent("[data-testid=event-name]"), "Matinee");
+      const admin = await context.newPage();
+      admin.on("pageerror", (e) => console.error("page error:", e.message));
+      await admin.goto(`${seatflow.url}/admin`);
+      await admin.fill("[data-testid=admin-token]", ADMIN);
+      await admin.press("[data-testid=admin-token]", "Tab");
+      const row = `[data-testid=admin-events] tr[data-event="${eventId}"]`;
+      await admin.waitForSelector(row);
+      await admin.click(`${row} [data-testid=admin-edit]`);
+      const form = `tr[data-edit="${eventId}"]`;
+      assert.equal(await admin.inputValue(`${form} [data-testid=edit-name]`), "Matinee");
+      assert.equal(await admin.inputValue(`${form} [data-testid=edit-opens]`), "");
+
+      // What the server refuses, the form shows, and nothing changes.
+      const local = (t) => new Date(t.getTime() - t.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+      const starts = new Date(Date.now() + 60 * 86_400_000);
+      await admin.fill(`${form} [data-testid=edit-starts]`, local(starts));
+      await admin.fill(`${form} [data-testid=edit-opens]`, local(new Date(starts.getTime() + 86_400_000)));
+      await admin.click(`${form} [data-testid=edit-save]`);
+      await waitFor(async () => /is not before the start/.test(await admin.textContent(`${form} [data-testid=edit-error]`)), 5000, "the server's refusal");
+      assert.equal((await seatflow.api("GET", `/api/events/${eventId}`)).body.name, "Matinee");
+
+      // Renamed, moved a month on, its sale put off an hour, two seats a buyer.
+      const opens = new Date(Date.now() + 3_600_000);
+      await admin.fill(`${form} [data-testid=edit-name]`, "Matinee (moved)");
+      await admin.fill(`${form} [data-testid=edit-venue]`, "Studio");
+      await admin.fill(`${form} [data-testid=edit-opens]`, local(opens));
+      await admin.fill(`${form} [data-testid=edit-per-buyer]`, "2");
+      await admin.screenshot({ path: `${artifacts}/box-office-edit.png`, fullPage: true });
+      await admin.click(`${form} [data-testid=edit-save]`);
+      await waitFor(async () => (await admin.textContent("[data-testid=admin-message]")) === "Saved the changes to Matinee (moved).", 5000, "the change saved");
+      await admin.waitForSelector(`${row}:has-text("Matinee (moved)")`);
+      const event = (await seatflow.api("GET", `/api/events/${eventId}`)).body;
+      assert.equal(event.venue, "Studio");
+      assert.equal(event.starts_at, `${starts.toISOString().slice(0, 16)}:00.000Z`); // to the minute
+      assert.equal(event.sales_open_at, `${opens.toISOString().slice(0, 16)}:00.000Z`);
+      assert.equal(event.max_seats_per_buyer, 2);
+
+      // The buyer's page follows at once: the new name, place and time, and
+      // a sale that now opens later, counted down.
+      await page.bringToFront();
+      await waitFor(async () => (await page.textContent("[data-testid=event-name]")) === "Matinee (moved)", 10000, "the new name on the buyer's page");
+      assert.equal(await page.textContent("[data-testid=event-venue]"), "Studio");
+      assert.match(await page.textContent("[data-testid=message]"), /^The organiser moved this event to /);
+      assert.match(await page.textContent("[data-testid=sales-closed]"), /^Sales open /);
+      await page.waitForSelector("[data-testid=opens-in]");
+      assert.equal(await page.title(), "Matinee (moved) · Seatflow");
+      await page.screenshot({ path: `${artifacts}/event-changed.png` });
+    } finally {
+      await context.close();
+    }
+  });
+
   it("an event put on sale for a set time counts down and opens by itself", async () => {
     const opens = new Date(Date.now() + 4000).toISOString();
     const eventId = await seatflow.createEvent("Opening soon", 1, 4, 1, undefined, { sales_open_at: opens });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatMoney, formatWait, groupCard, localTimes, minorDigits, reasonMessage, takenSeats, toMinor } from "../../src/format";
+import { formatCountdown, formatMoney, formatWait, groupCard, localTimes, minorDigits, reasonMessage, takenSeats, toLocalInput, toMinor } from "../../src/format";
 
 describe("format", () => {
   it("prints minor units as money", () => {
@@ -65,5 +65,14 @@ describe("format", () => {
     expect(formatWait(86_400_000)).toBe("1 day");
     expect(formatWait(3 * 86_400_000 + 5000)).toBe("3 days");
     expect(formatWait(-5)).toBe("0:00");
+  });
+
+  it("puts a time in a datetime-local field in the browser's own time, and round-trips it", () => {
+    const iso = "2030-05-05T20:30:00.000Z";
+    const local = toLocalInput(iso);
+    expect(local).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+    expect(new Date(local).toISOString()).toBe(iso);
+    expect(toLocalInput(undefined)).toBe("");
+    expect(toLocalInput("not a time")).toBe("");
   });
 });
