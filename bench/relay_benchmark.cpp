@@ -47,7 +47,8 @@ int bench_relay(std::map<std::string, std::string>& args, int messages, size_t s
         "schema_history");
   });
   if (!dropped) return die(dropped.error().to_string());
-  auto migrations = db::select_migrations(bus::messaging_migration_files(), db::Dialect::kPostgres);
+  auto migrations =
+      db::select_migrations(bus::standalone_messaging_migration_files(), db::Dialect::kPostgres);
   db::Migrator migrator(**db, "bench", std::move(*migrations), SystemClock::instance());
   if (auto done = migrator.migrate(); !done) return die(done.error().to_string());
 

@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::configure(settings.log);
+  for (const auto& warning : settings.warnings) log::warn("{}", warning);
 
   if (migrate_cmd->parsed()) return app::run_migrate(settings, migrate);
   if (topics_cmd->parsed()) return app::run_topics(settings, topics_dry_run);

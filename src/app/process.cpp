@@ -40,7 +40,6 @@ Result<std::unique_ptr<bus::OutboxRelay>> start_relay(const std::string& service
                         .batch_size = settings.outbox_batch_size,
                         .poll_interval = settings.outbox_poll_interval,
                         .lease = settings.outbox_lease,
-                        .retention = settings.outbox_retention,
                         .linger = settings.outbox_linger},
       &registry);
   if (auto st = relay->start(); !st) {

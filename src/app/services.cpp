@@ -18,9 +18,13 @@ const std::vector<ServiceModule>& service_modules() {
   static const std::vector<ServiceModule> kModules = {
       {reservation::kServiceName,
        &reservation::migration_files,
+       reservation::kMessagingUpgradeVersions,
        {"reservation.events", "seat.changes"}},
-      {payment::kServiceName, &payment::migration_files, {}},
-      {order::kServiceName, &order::migration_files, {"order.events"}},
+      {payment::kServiceName, &payment::migration_files, payment::kMessagingUpgradeVersions, {}},
+      {order::kServiceName,
+       &order::migration_files,
+       order::kMessagingUpgradeVersions,
+       {"order.events"}},
   };
   return kModules;
 }
@@ -28,6 +32,9 @@ const std::vector<ServiceModule>& service_modules() {
 std::vector<db::MigrationFile> migration_files(const ServiceModule& module) {
   std::vector<db::MigrationFile> files = bus::messaging_migration_files();
   for (auto& f : module.own_migration_files()) files.push_back(std::move(f));
+  for (auto& f : bus::messaging_upgrade_files(module.messaging_upgrade_versions)) {
+    files.push_back(std::move(f));
+  }
   return files;
 }
 

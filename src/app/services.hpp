@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,11 +21,13 @@ namespace seatflow::app {
 struct ServiceModule {
   std::string_view name;
   std::vector<db::MigrationFile> (*own_migration_files)();
-  std::vector<std::string_view> published_topics;  // through its outbox
+  std::span<const int> messaging_upgrade_versions;  // see bus::messaging_upgrade_files
+  std::vector<std::string_view> published_topics;   // through its outbox
 };
 
 // The service's schema: the messaging tables every service has (V1 and V2, from
-// src/bus/migrations), then its own migrations.
+// src/bus/migrations), then its own migrations with the later changes to the
+// messaging tables (src/bus/upgrades) among them.
 std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
 
 // Every topic the services publish (or only `only`'s), with the configured

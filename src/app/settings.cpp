@@ -133,7 +133,9 @@ ConfigSchema config_schema() {
        "How often an idle relay looks for rows it was not woken for (another process's)."},
       {"outbox.lease", T::kDuration, "10s",
        "How long a relay holds its outbox lanes without renewing; a replica takes over after."},
-      {"outbox.retention", T::kDuration, "24h", "How long sent outbox rows are kept."},
+      {"outbox.retention", T::kDuration, "24h",
+       "Retired, and ignored: the outbox keeps no sent rows (a row is deleted once the bus has "
+       "acknowledged its message)."},
       {"outbox.linger", T::kDuration, "5ms",
        "How long a relay woken by a new row waits for more before it publishes: under load "
        "one pass then carries many rows; 0 publishes at once."},
@@ -244,7 +246,13 @@ Settings settings_from(const Config& config) {
   s.bus.outbox_batch_size = static_cast<int>(config.get_int("outbox.batch_size"));
   s.bus.outbox_poll_interval = config.get_duration("outbox.poll_interval");
   s.bus.outbox_lease = config.get_duration("outbox.lease");
-  s.bus.outbox_retention = config.get_duration("outbox.retention");
+  if (config.source_of("outbox.retention") != "default") {
+    // Accepted rather than refused, so that a configuration written for an
+    // earlier build still starts.
+    s.warnings.emplace_back(
+        "config key 'outbox.retention' is retired and ignored: the outbox deletes a row once the "
+        "bus has acknowledged its message");
+  }
   s.bus.outbox_linger = config.get_duration("outbox.linger");
   s.bus.inbox_max_attempts = static_cast<int>(config.get_int("inbox.max_attempts"));
   s.bus.inbox_retention = config.get_duration("inbox.retention");

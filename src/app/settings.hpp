@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/log.hpp"
@@ -55,7 +56,6 @@ struct BusSettings {
   int outbox_batch_size = 1000;
   std::chrono::milliseconds outbox_poll_interval{1000};
   std::chrono::milliseconds outbox_lease{10000};
-  std::chrono::milliseconds outbox_retention{std::chrono::hours(24)};
   std::chrono::milliseconds outbox_linger{5};
   int inbox_max_attempts = 5;
   std::chrono::milliseconds inbox_retention{std::chrono::hours(24 * 7)};
@@ -79,6 +79,9 @@ struct Settings {
   order::OrderOptions order;  // owner is set by the process
   bool demo_event = true;
   UiSettings ui;
+  // What the configuration sets that this build ignores, one line each, for
+  // the process to log once logging is set up.
+  std::vector<std::string> warnings;
 };
 
 // Throws ConfigError for combinations the schema cannot express.

@@ -32,6 +32,15 @@ TEST(Settings, AnInboxRetentionShorterThanAnHourIsRefused) {
             std::chrono::hours(1));
 }
 
+TEST(Settings, ARetiredKeyIsAcceptedWithAWarning) {
+  EXPECT_THAT(settings_from(Config::load(config_schema(), {})).warnings, ::testing::IsEmpty());
+  ConfigSources sources;
+  sources.environment = {{"SEATFLOW_OUTBOX_RETENTION", "48h"}};
+  const Settings s = settings_from(Config::load(config_schema(), sources));
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_THAT(s.warnings[0], ::testing::HasSubstr("'outbox.retention' is retired and ignored"));
+}
+
 TEST(Settings, EveryKeyHasHelpAndAValidDefault) {
   for (const auto& key : config_schema()) EXPECT_FALSE(key.help.empty()) << key.key;
   EXPECT_NO_THROW(Config::load(config_schema(), {}));

@@ -20,10 +20,53 @@
 namespace seatflow::messaging {
 std::vector<db::MigrationFile> migration_files();
 }
+namespace seatflow::messaging_upgrades {
+std::vector<db::MigrationFile> migration_files();
+}
 
 namespace seatflow::bus {
 
 std::vector<db::MigrationFile> messaging_migration_files() { return messaging::migration_files(); }
+
+namespace {
+// n of "U<n>__...", 0 for any other name.
+size_t upgrade_number(std::string_view name) {
+  if (!name.starts_with('U')) return 0;
+  size_t n = 0;
+  size_t i = 1;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) {
+    n = n * 10 + static_cast<size_t>(name[i] - '0');
+  }
+  return name.substr(i).starts_with("__") ? n : 0;
+}
+}  // namespace
+
+std::vector<db::MigrationFile> messaging_upgrade_files(std::span<const int> versions) {
+  std::vector<db::MigrationFile> files;
+  for (auto& file : messaging_upgrades::migration_files()) {
+    const size_t n = upgrade_number(file.name);
+    if (n == 0 || n > versions.size()) continue;
+    file.name = "V" + std::to_string(versions[n - 1]) + file.name.substr(file.name.find("__"));
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+size_t messaging_upgrade_count() {
+  size_t count = 0;
+  for (const auto& file : messaging_upgrades::migration_files()) {
+    count = std::max(count, upgrade_number(file.name));
+  }
+  return count;
+}
+
+std::vector<db::MigrationFile> standalone_messaging_migration_files() {
+  std::vector<db::MigrationFile> files = messaging_migration_files();
+  std::vector<int> versions(messaging_upgrade_count());
+  for (size_t i = 0; i < versions.size(); ++i) versions[i] = static_cast<int>(i) + 3;
+  for (auto& f : messaging_upgrade_files(versions)) files.push_back(std::move(f));
+  return files;
+}
 
 Outbox::Outbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,
                const Clock& clock)
@@ -65,7 +108,7 @@ struct OutboxRelay::Metrics {
   explicit Metrics(prometheus::Registry& r, const std::string& service)
       : published(prometheus::BuildCounter()
                       .Name("seatflow_outbox_published_total")
-                      .Help("Outbox messages acknowledged by the bus and marked sent")
+                      .Help("Outbox messages acknowledged by the bus (and deleted from the outbox)")
                       .Register(r)
                       .Add({{"service", service}})),
         failed(prometheus::BuildCounter()
@@ -98,9 +141,7 @@ void OutboxRelay::sample_backlog() {
   if (!metrics_ || now < next_sample_ms_) return;
   next_sample_ms_ = now + kSampleEveryMs;
   auto rows = db_.transact(
-      [&](db::Session& s) {
-        return s.query("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL");
-      },
+      [&](db::Session& s) { return s.query("SELECT COUNT(*), MIN(created_at) FROM outbox"); },
       {.read_only = true});
   if (!rows || rows->empty()) return;
   const auto& r = (*rows)[0];
@@ -165,7 +206,6 @@ void OutboxRelay::run() {
       continue;
     }
     backoff = options_.retry_backoff;
-    purge();
     sample_backlog();
     // A full batch means there is probably more: go straight on.
     if (*published < static_cast<size_t>(options_.batch_size) &&
@@ -210,10 +250,10 @@ Result<std::vector<int64_t>> OutboxRelay::claim_lanes() {
 Result<std::vector<OutboxRelay::Row>> OutboxRelay::fetch(const std::vector<int64_t>& lanes) {
   std::string sql =
       "SELECT seq, id, topic, msg_key, msg_type, headers, payload, traceparent, attempts, lane "
-      "FROM outbox WHERE sent_at IS NULL";
+      "FROM outbox";
   db::Params params;
   if (lanes.size() < static_cast<size_t>(kOutboxLanes)) {
-    sql += " AND lane IN (";
+    sql += " WHERE lane IN (";
     for (const int64_t lane : lanes) {
       if (!params.empty()) sql += ", ";
       params.emplace_back(lane);
@@ -295,10 +335,10 @@ Result<size_t> OutboxRelay::run_once() {
     }
     spans[i].end();
   }
-  if (options_.before_mark && !options_.before_mark()) {
-    return fail(ErrorCode::kAborted, "pass abandoned before marking (fault injection)");
+  if (options_.before_settle && !options_.before_settle()) {
+    return fail(ErrorCode::kAborted, "pass abandoned before settling (fault injection)");
   }
-  if (auto st = mark(sent, failed); !st) return fail(st.error());
+  if (auto st = settle(sent, failed); !st) return fail(st.error());
   if (metrics_) {
     metrics_->published.Increment(static_cast<double>(sent.size()));
     metrics_->failed.Increment(static_cast<double>(failed.size()));
@@ -311,61 +351,62 @@ Result<size_t> OutboxRelay::run_once() {
   return sent.size();
 }
 
-Status OutboxRelay::mark(const std::vector<const Row*>& sent,
-                         const std::vector<std::pair<const Row*, std::string>>& failed) {
-  const int64_t now = clock_.now_unix_ms();
+Status OutboxRelay::settle(const std::vector<const Row*>& sent,
+                           const std::vector<std::pair<const Row*, std::string>>& failed) {
   const bool pg = db_.dialect() == db::Dialect::kPostgres;
   return db_.transact([&](db::Session& s) -> Status {
     // Fenced by the lease: rows of lanes this relay no longer holds stay
-    // unsent (their new holder publishes them). FOR SHARE keeps the lanes
-    // from changing hands until this commits.
+    // (their new holder publishes them). FOR SHARE keeps the lanes from
+    // changing hands until this commits.
     auto held = s.query(
         std::string("SELECT lane FROM outbox_lanes WHERE owner = $1") + (pg ? " FOR SHARE" : ""),
         {options_.owner});
     if (!held) return fail(held.error());
     std::set<int64_t> lanes;
     for (const auto& r : *held) lanes.insert(r.get<int64_t>(0));
-    std::vector<int64_t> seqs;
+    std::vector<const Row*> done;
     for (const Row* row : sent) {
-      if (lanes.contains(row->lane)) seqs.push_back(row->seq);
+      if (lanes.contains(row->lane)) done.push_back(row);
     }
-    constexpr size_t kChunk = 500;
-    for (size_t begin = 0; begin < seqs.size(); begin += kChunk) {
-      const size_t end = std::min(seqs.size(), begin + kChunk);
-      std::string sql = "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN (";
-      db::Params params{now};
-      for (size_t i = begin; i < end; ++i) {
-        if (i > begin) sql += ", ";
-        params.emplace_back(seqs[i]);
-        sql += "$" + std::to_string(params.size());
+    if (pg) {
+      // A BIGSERIAL is never given twice: the rows go by `seq`, many to a
+      // statement.
+      constexpr size_t kChunk = 500;
+      for (size_t begin = 0; begin < done.size(); begin += kChunk) {
+        const size_t end = std::min(done.size(), begin + kChunk);
+        std::string sql = "DELETE FROM outbox WHERE seq IN (";
+        db::Params params;
+        for (size_t i = begin; i < end; ++i) {
+          if (i > begin) sql += ", ";
+          params.emplace_back(done[i]->seq);
+          sql += "$" + std::to_string(params.size());
+        }
+        sql += ")";
+        if (auto st = s.execute_deferred(sql, params); !st) return fail(st.error());
       }
-      sql += ") AND sent_at IS NULL";
-      auto n = s.execute(sql, params);
-      if (!n) return fail(n.error());
+    } else {
+      // SQLite gives a new row the largest `seq` plus one, so a `seq` freed
+      // by another relay's delete can come back on a new row: the id says
+      // which row was published. One row a statement costs SQLite less than
+      // an IN list, which it checks through a temporary b-tree.
+      for (const Row* row : done) {
+        if (auto st = s.execute_deferred("DELETE FROM outbox WHERE seq = $1 AND id = $2",
+                                         {row->seq, row->id});
+            !st) {
+          return fail(st.error());
+        }
+      }
     }
     for (const auto& [row, error] : failed) {
-      auto n =
-          s.execute("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
-                    {row->seq, error});
-      if (!n) return fail(n.error());
+      if (auto st = s.execute_deferred("UPDATE outbox SET attempts = attempts + 1, last_error = $3 "
+                                       "WHERE seq = $1 AND id = $2",
+                                       {row->seq, row->id, error});
+          !st) {
+        return fail(st.error());
+      }
     }
     return ok();
   });
-}
-
-void OutboxRelay::purge() {
-  const int64_t now = clock_.now_unix_ms();
-  if (now < next_purge_ms_) return;
-  next_purge_ms_ = now + 60'000;
-  auto n = db_.transact([&](db::Session& s) {
-    return s.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1",
-                     {now - options_.retention.count()});
-  });
-  if (!n) {
-    log::warn("{} outbox relay: purge failed: {}", service_, n.error().to_string());
-  } else if (*n > 0) {
-    log::debug("{} outbox relay: purged {} sent message(s)", service_, *n);
-  }
 }
 
 }  // namespace seatflow::bus

@@ -15,12 +15,12 @@
 //   `FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas never publish the
 //   same row, and one key's rows are published by one relay, in order.
 // - A batch is published, and only after the bus acknowledged a message is
-//   its row marked sent; a crash in between republishes it (consumers drop
-//   the duplicate, see inbox.hpp). If a message fails, the rows after it
-//   with the same key wait for it.
+//   its row deleted (the bus keeps the message); a crash in between
+//   republishes it (consumers drop the duplicate, see inbox.hpp). If a
+//   message fails, the rows after it with the same key wait for it.
 // - It wakes as soon as a row is committed (Database notifications: in
 //   process on SQLite, LISTEN/NOTIFY on PostgreSQL), and polls every
-//   `poll_interval` as a safety net. Sent rows are purged after `retention`.
+//   `poll_interval` as a safety net.
 //
 // Thread safety: Outbox is safe from any thread. OutboxRelay runs on a
 // thread of its own between start() and stop(); run_once() is for one
@@ -31,6 +31,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,20 @@ namespace seatflow::bus {
 // The messaging tables every service has (outbox, lanes, inbox, dead
 // letters), then the outbox: migrations V1 and V2 of each service.
 std::vector<db::MigrationFile> messaging_migration_files();
+
+// The later changes to those tables (src/bus/upgrades, `U<n>__...`), which
+// every service applies among its own migrations, each at a version of its
+// own: `versions[n - 1]` is where change n lands, so that a change made today
+// takes each service's next free version. The code expects every change
+// applied: a service lists a version for each (kMessagingUpgradeVersions,
+// beside its migration_files()).
+std::vector<db::MigrationFile> messaging_upgrade_files(std::span<const int> versions);
+// How many such changes there are.
+size_t messaging_upgrade_count();
+// The messaging tables alone, as a service has them today: V1, V2, then each
+// later change at the next version. For a database that holds nothing else
+// (the bus's own tests and benchmarks).
+std::vector<db::MigrationFile> standalone_messaging_migration_files();
 
 // The notification channel the outbox signals on commit.
 inline constexpr std::string_view kOutboxChannel = "outbox";
@@ -86,17 +101,16 @@ struct RelayOptions {
   int batch_size = 1000;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds lease{10000};
-  std::chrono::milliseconds retention{std::chrono::hours(24)};
   std::chrono::milliseconds retry_backoff{200};
   std::chrono::milliseconds max_retry_backoff{5000};
   // How long a relay woken by a committed row waits before it reads the
   // outbox, so that the rows committed meanwhile go in the same pass (one
-  // read, one publish, one mark for all of them). 0: at once.
+  // read, one publish, one delete for all of them). 0: at once.
   std::chrono::milliseconds linger{0};
   // Fault injection for tests: called after a batch was acknowledged and
-  // before it is marked sent; returning false abandons the pass there, as a
+  // before its rows are deleted; returning false abandons the pass there, as a
   // crash would.
-  std::function<bool()> before_mark;
+  std::function<bool()> before_settle;
 };
 
 // The default owner: "<hostname>/<pid>".
@@ -117,8 +131,8 @@ class OutboxRelay {
   // Finishes the pass in progress and stops.
   void stop();
 
-  // One pass: renew the lanes' lease, publish up to a batch, mark it sent.
-  // Returns the number of messages published and marked.
+  // One pass: renew the lanes' lease, publish up to a batch, delete what
+  // the bus acknowledged. Returns the number of messages published.
   Result<size_t> run_once();
 
  private:
@@ -128,9 +142,9 @@ class OutboxRelay {
   void run();
   Result<std::vector<int64_t>> claim_lanes();
   Result<std::vector<Row>> fetch(const std::vector<int64_t>& lanes);
-  Status mark(const std::vector<const Row*>& sent,
-              const std::vector<std::pair<const Row*, std::string>>& failed);
-  void purge();
+  // Deletes the rows sent, records the failures.
+  Status settle(const std::vector<const Row*>& sent,
+                const std::vector<std::pair<const Row*, std::string>>& failed);
   // Sets the backlog gauges, at most every few seconds.
   void sample_backlog();
 
@@ -148,7 +162,6 @@ class OutboxRelay {
   std::thread thread_;
   std::vector<int64_t> lanes_;  // held; renewed when lanes_until_ms_ - lease/2 passes
   int64_t lanes_renew_ms_ = 0;
-  int64_t next_purge_ms_ = 0;
 };
 
 }  // namespace seatflow::bus

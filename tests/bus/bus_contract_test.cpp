@@ -38,7 +38,7 @@ class BusContract : public ::testing::Test {
     topic_ = testing::unique_name("contract");
     ASSERT_TRUE(bus_->create_topics({{topic_, kPartitions}}));
     db_ = test_db_.open(8);
-    auto migrations = db::select_migrations(messaging_migration_files(), db_->dialect());
+    auto migrations = db::select_migrations(standalone_messaging_migration_files(), db_->dialect());
     ASSERT_TRUE(migrations) << migrations.error().to_string();
     db::Migrator migrator(*db_, "test", std::move(*migrations), SystemClock::instance());
     auto applied = migrator.migrate();
@@ -341,7 +341,7 @@ TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
     EXPECT_EQ(m.type(), "test.happened");
   }
   EXPECT_EQ(ids.size(), 200u);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox"), 0);
 }
 
 TEST_F(BusContract, RelayWakesAtOnceWhenARowIsCommitted) {
@@ -393,7 +393,7 @@ TEST_F(BusContract, ALingeringRelayPublishesWhatCameMeanwhileInOnePass) {
   EXPECT_EQ(publisher.sizes, std::vector<size_t>{3}) << "one pass for the three rows";
 }
 
-TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
+TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishingAndDeleting) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"k1", "k2"}, 10);
   metrics::Registry registry;
@@ -421,9 +421,9 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
   ASSERT_TRUE(bus_->create_topics({{elsewhere, 1}}));
   ASSERT_TRUE(bus_->publish_one({.topic = elsewhere, .key = "k", .payload = "ready?"}));
 
-  // The first relay publishes the batch and "dies" before marking it.
+  // The first relay publishes the batch and "dies" before deleting its rows.
   RelayOptions dying = relay_options("relay-a");
-  dying.before_mark = [] { return false; };
+  dying.before_settle = [] { return false; };
   OutboxRelay first("test", *db_, *bus_, bus_->system(), tracer_, SystemClock::instance(), dying);
   auto pass = first.run_once();
   ASSERT_FALSE(pass);
@@ -437,14 +437,14 @@ TEST_F(BusContract, NothingIsLostWhenTheRelayDiesBetweenPublishAndMark) {
   ASSERT_TRUE(early);
   EXPECT_EQ(*early, 0u) << "the lanes are still leased to the first relay";
   ASSERT_TRUE(log.wait_for(20));
-  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 20);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox"), 20);
   std::this_thread::sleep_for(2200ms);
   auto again = second.run_once();
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(*again, 20u);
   ASSERT_TRUE(log.wait_for(40));
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM outbox"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM effects"), 20) << "each message took effect once";
   EXPECT_EQ(count("SELECT COUNT(DISTINCT message_id) FROM effects"), 20);
   EXPECT_THAT(registry.serialize(),

@@ -74,10 +74,10 @@ int main(int argc, char** argv) {
          });
        }});
   if (!sub) return die(sub.error().to_string());
-  // A pause between publish and mark makes a kill land there more often.
+  // A pause between publishing and deleting the rows makes a kill land there more often.
   bus::OutboxRelay relay("crash-test", **db, **bus, (*bus)->system(), tracer,
                          SystemClock::instance(),
-                         {.owner = "crash-worker", .batch_size = 100, .before_mark = [] {
+                         {.owner = "crash-worker", .batch_size = 100, .before_settle = [] {
                             std::this_thread::sleep_for(std::chrono::milliseconds(20));
                             return true;
                           }});

@@ -1,6 +1,12 @@
 // The services' real migrations, applied in two steps to a database that
 // already holds rows: what an upgrade does to a user's data. Each backend
 // gets its dialect's variant of every version.
+#include <optional>
+#include <set>
+#include <span>
+#include <utility>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,12 +21,23 @@
 namespace seatflow::db {
 namespace {
 
+// Where each service takes the later changes to the messaging tables.
+std::span<const int> messaging_upgrades_of(std::string_view service) {
+  if (service == "reservation") return reservation::kMessagingUpgradeVersions;
+  if (service == "payment") return payment::kMessagingUpgradeVersions;
+  return order::kMessagingUpgradeVersions;
+}
+
 // A service's migrations (with the messaging tables every service has) up
 // to and including `last` (0: all).
-std::vector<Migration> service_migrations(const std::vector<MigrationFile>& own, Dialect dialect,
+std::vector<Migration> service_migrations(std::string_view service,
+                                          const std::vector<MigrationFile>& own, Dialect dialect,
                                           int last) {
   std::vector<MigrationFile> files = bus::messaging_migration_files();
   for (const auto& f : own) files.push_back(f);
+  for (auto& f : bus::messaging_upgrade_files(messaging_upgrades_of(service))) {
+    files.push_back(std::move(f));
+  }
   auto all = select_migrations(files, dialect);
   EXPECT_TRUE(all) << all.error().to_string();
   std::vector<Migration> out;
@@ -45,8 +62,8 @@ class SchemaUpgrade : public ::testing::Test {
 
   void migrate_service(std::string_view service, const std::vector<MigrationFile>& files,
                        int last) {
-    Migrator m(*db_, std::string(service), service_migrations(files, test_db_.dialect(), last),
-               clock_);
+    Migrator m(*db_, std::string(service),
+               service_migrations(service, files, test_db_.dialect(), last), clock_);
     auto applied = m.migrate();
     ASSERT_TRUE(applied) << applied.error().to_string();
     ASSERT_TRUE(m.validate()) << m.validate().error().to_string();
@@ -378,6 +395,84 @@ TEST_F(SchemaUpgrade, PaymentV4KeepsPaymentsAndChecksTheirStatusAsBefore) {
         "NOT LIKE 'sqlite_%'");
     ASSERT_EQ(indexes.size(), 1u);
     EXPECT_EQ(indexes[0].get<std::string>(0), "payments_by_order");
+  }
+}
+
+TEST_F(SchemaUpgrade, EveryServiceTakesEveryChangeToTheMessagingTablesAfterItsOwnVersions) {
+  const std::vector<std::pair<std::string_view, std::vector<MigrationFile>>> services = {
+      {"reservation", reservation::migration_files()},
+      {"payment", payment::migration_files()},
+      {"order", order::migration_files()}};
+  ASSERT_GE(bus::messaging_upgrade_count(), 1u);
+  for (const auto& [service, own] : services) {
+    const std::span<const int> versions = messaging_upgrades_of(service);
+    EXPECT_EQ(versions.size(), bus::messaging_upgrade_count()) << service;
+    const auto all = service_migrations(service, own, test_db_.dialect(), 0);
+    std::set<int> seen;
+    for (const auto& m : all) EXPECT_TRUE(seen.insert(m.version).second) << service << m.version;
+    EXPECT_EQ(seen.size(), all.size());
+    // Each lands after every version the service had when it was made:
+    // V3 of the service's own is older than any of them.
+    for (const int v : versions) EXPECT_GT(v, 3) << service;
+  }
+}
+
+// Change 1: the outbox keeps only unsent rows, with no index but its key.
+TEST_F(SchemaUpgrade, TheOutboxKeepsItsUnsentRowsAndLosesItsSentOnesAndIndexes) {
+  const int before = payment::kMessagingUpgradeVersions[0] - 1;
+  migrate_service("payment", payment::migration_files(), before);
+  for (const auto& [seq, sent_at] :
+       std::vector<std::pair<int64_t, std::optional<int64_t>>>{{1, {}}, {2, 20}, {3, {}}}) {
+    // seq is given by the table: 1, 2, 3.
+    ASSERT_TRUE(
+        run("INSERT INTO outbox (id, lane, topic, msg_key, msg_type, headers, payload, "
+            "traceparent, created_at, attempts, last_error, sent_at) VALUES ($1, 7, "
+            "'order.events', 'o1', 'payment.authorized', '{}', 'p', NULL, 10, $2, $3, $4)",
+            {"m" + std::to_string(seq), seq == 3 ? int64_t{2} : int64_t{0},
+             seq == 3 ? Value{std::string("broker down")} : Value{nullptr},
+             sent_at ? Value{*sent_at} : Value{nullptr}}));
+  }
+
+  migrate_service("payment", payment::migration_files(), 0);
+
+  const Rows rows = query(
+      "SELECT seq, id, lane, topic, msg_key, msg_type, headers, payload, created_at, attempts, "
+      "last_error FROM outbox ORDER BY seq");
+  ASSERT_EQ(rows.size(), 2u) << "the sent row is gone";
+  EXPECT_EQ(rows[0].get<int64_t>(0), 1);
+  EXPECT_EQ(rows[0].get<std::string>(1), "m1");
+  EXPECT_EQ(rows[0].get<int64_t>(2), 7);
+  EXPECT_EQ(rows[0].get<std::string>(3), "order.events");
+  EXPECT_EQ(rows[0].get<std::string>(4), "o1");
+  EXPECT_EQ(rows[0].get<std::string>(5), "payment.authorized");
+  EXPECT_EQ(rows[0].get<std::string>(6), "{}");
+  EXPECT_EQ(rows[0].get<std::string>(7), "p");
+  EXPECT_EQ(rows[0].get<int64_t>(8), 10);
+  EXPECT_EQ(rows[1].get<int64_t>(0), 3);
+  EXPECT_EQ(rows[1].get<int64_t>(9), 2);
+  EXPECT_EQ(rows[1].get<std::optional<std::string>>(10), "broker down");
+  EXPECT_FALSE(run("UPDATE outbox SET sent_at = 1")) << "no sent_at column";
+
+  // A new row goes after the others, and an id is not checked for
+  // uniqueness any more (UUIDv7 ids are unique as made).
+  ASSERT_TRUE(
+      run("INSERT INTO outbox (id, lane, topic, msg_key, msg_type, headers, payload, created_at) "
+          "VALUES ('m4', 1, 't', 'k', 'x', '{}', 'p', 11), "
+          "('m4', 1, 't', 'k', 'x', '{}', 'p', 11)"));
+  EXPECT_EQ(query("SELECT MIN(seq) FROM outbox WHERE id = 'm4'")[0].get<int64_t>(0), 4);
+
+  if (test_db_.dialect() == Dialect::kSqlite) {
+    EXPECT_TRUE(query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'")
+                    .empty());
+    EXPECT_TRUE(query("SELECT name FROM sqlite_sequence WHERE name = 'outbox'").empty())
+        << "no AUTOINCREMENT";
+    expect_old_tables_gone("rebuilt");
+  } else {
+    const Rows indexes = query(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox' AND schemaname = "
+        "current_schema()");
+    ASSERT_EQ(indexes.size(), 1u);
+    EXPECT_EQ(indexes[0].get<std::string>(0), "outbox_pkey");
   }
 }
 

@@ -39,6 +39,7 @@
 // Thread safety: safe from any thread after start().
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +63,9 @@ namespace seatflow::order {
 inline constexpr std::string_view kServiceName = "order";
 
 std::vector<db::MigrationFile> migration_files();
+// Where the later changes to the messaging tables land among this service's
+// versions (see bus::messaging_upgrade_files).
+inline constexpr std::array<int, 1> kMessagingUpgradeVersions = {7};
 
 inline constexpr std::string_view kOrderEventsTopic = "order.events";
 

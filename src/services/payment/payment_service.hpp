@@ -18,6 +18,7 @@
 // Thread safety: safe from any thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <random>
 #include <string>
@@ -34,6 +35,9 @@ namespace seatflow::payment {
 inline constexpr std::string_view kServiceName = "payment";
 
 std::vector<db::MigrationFile> migration_files();
+// Where the later changes to the messaging tables land among this service's
+// versions (see bus::messaging_upgrade_files).
+inline constexpr std::array<int, 1> kMessagingUpgradeVersions = {5};
 
 struct GatewayOptions {
   std::chrono::milliseconds latency{0};

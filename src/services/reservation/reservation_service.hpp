@@ -26,6 +26,7 @@
 // Thread safety: safe from any thread after start().
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -60,6 +61,9 @@ namespace seatflow::reservation {
 inline constexpr std::string_view kServiceName = "reservation";
 
 std::vector<db::MigrationFile> migration_files();
+// Where the later changes to the messaging tables land among this service's
+// versions (see bus::messaging_upgrade_files).
+inline constexpr std::array<int, 1> kMessagingUpgradeVersions = {11};
 
 inline constexpr std::string_view kReservationEventsTopic = "reservation.events";
 inline constexpr std::string_view kSeatChangesTopic = "seat.changes";
