@@ -157,6 +157,25 @@ export async function waitFor(check, timeoutMs = 10000, what = "condition") {
 
 // Selects seats with the keyboard: focus the map, move with arrows from the
 // first seat, Enter on each wanted position (seats of the first row).
+// Waits for an order page to confirm the purchase. A page that does not says
+// where it stood: the order's status as shown, a screenshot, and the end of
+// the server's log.
+export async function expectConfirmation(page, seatflow, timeoutMs = 30000) {
+  try {
+    await page.waitForSelector("[data-testid=confirmation]", { timeout: timeoutMs });
+  } catch (err) {
+    const status = await page.textContent("[data-testid=order-status]").catch(() => "(none)");
+    const shot = join(artifacts, `no-confirmation-${Date.now()}.png`);
+    await page.screenshot({ path: shot }).catch(() => {});
+    const log = seatflow.output().split("\n").slice(-40).join("\n");
+    throw new Error(
+      `no confirmation within ${timeoutMs} ms on ${page.url()}; the page read: ${status}; ` +
+        `screenshot ${shot}; the server's log ends:\n${log}`,
+      { cause: err },
+    );
+  }
+}
+
 export async function selectFirstRowSeats(page, count, from = 0) {
   const canvas = page.locator("[data-testid=seat-map] canvas");
   await canvas.focus();

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import jsQR from "jsqr";
-import { ADMIN, artifacts, expectColour, launchBrowser, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
+import { ADMIN, artifacts, expectColour, expectConfirmation, launchBrowser, selectFirstRowSeats, startSeatflow, waitFor } from "./harness.mjs";
 
 const AVAILABLE = "#2458d6"; // the first tier's colour
 const HELD = "#b9c0c8";
@@ -78,7 +78,7 @@ describe("buying in the browser", () => {
       await buyer.screenshot({ path: `${artifacts}/buyer-checkout.png` });
       await buyer.click("[data-testid=pay]");
       await buyer.waitForURL(/\/orders\//);
-      await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      await expectConfirmation(buyer, seatflow);
       assert.match(await buyer.textContent("[data-testid=confirmation]"), /F-1-1, F-1-2/);
       assert.match(await buyer.textContent("[data-testid=trace]"), /^[0-9a-f]{32}$/);
       assert.match(await buyer.textContent("[data-testid=order-event]"), /^Live watch, /);
@@ -96,7 +96,7 @@ describe("buying in the browser", () => {
       await buyer.screenshot({ path: `${artifacts}/buyer-orders.png` });
       await buyer.click("[data-testid=order-card] a");
       await buyer.waitForURL(orderUrl);
-      await buyer.waitForSelector("[data-testid=confirmation]");
+      await expectConfirmation(buyer, seatflow);
 
       await expectColour(watcher, "F-1-1", SOLD, 10000);
       await expectColour(watcher, "F-1-2", SOLD);
@@ -114,7 +114,7 @@ describe("buying in the browser", () => {
     try {
       const page = await openEvent(context, seatflow, eventId);
       await holdAndPay(page, "4242 4242 4242 4242");
-      await page.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      await expectConfirmation(page, seatflow);
       await page.click("[data-testid=refund]");
       assert.match(await page.textContent("[data-testid=order-status]"), /Refund €50\.00 to your card\? Seats F-1-1 go back on sale/);
       await page.screenshot({ path: `${artifacts}/refund-confirm.png` });
@@ -397,7 +397,7 @@ describe("buying in the browser", () => {
       // A buyer with a completed order, and the event open on another page.
       const buyer = await openEvent(context, seatflow, eventId);
       await holdAndPay(buyer, "4242 4242 4242 4242");
-      await buyer.waitForSelector("[data-testid=confirmation]", { timeout: 15000 });
+      await expectConfirmation(buyer, seatflow);
       const watcher = await openEvent(context, seatflow, eventId);
       await selectFirstRowSeats(watcher, 1, 1); // F-1-2
       await expectColour(watcher, "F-1-2", MINE);
