@@ -15,11 +15,16 @@
 #include "bus/inbox.hpp"
 #include "bus/outbox.hpp"
 #include "db/migrations.hpp"
+#include "db/sqlite_database.hpp"
 #include "metrics/registry.hpp"
 #include "tests/bus/test_bus.hpp"
 #include "tests/db/test_database.hpp"
 #include "trace/propagation.hpp"
 #include "trace/testing.hpp"
+
+namespace seatflow::bus_log {
+std::vector<db::MigrationFile> migration_files();  // the embedded log's own (embedded_log.cpp)
+}
 
 namespace seatflow::bus {
 namespace {
@@ -746,6 +751,106 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
 // The embedded log with another process appending to its file: those
 // messages reach a consumer here within the poll interval (500 ms in the
 // tests), also while this process keeps appending and waking it.
+// A log file of schema V1 (messages keyed by partition and offset), opened by
+// this build: its messages and groups' positions carry over to V2's append
+// order, and appends go on from each partition's end.
+TEST_F(BusContract, ALogFileFromBeforeAppendOrderKeepsItsMessagesAndPositions) {
+  if (testing::testing_kafka()) GTEST_SKIP() << "about the embedded log's file";
+  const std::filesystem::path old_dir = dir_ / "old";
+  std::filesystem::create_directories(old_dir);
+  const std::string path = (old_dir / "bus.db").string();
+  {
+    auto db = db::open_sqlite({.path = path});
+    ASSERT_TRUE(db) << db.error().to_string();
+    std::vector<db::MigrationFile> v1;
+    for (auto& f : bus_log::migration_files()) {
+      if (f.name.starts_with("V1__")) v1.push_back(std::move(f));
+    }
+    auto migrations = db::select_migrations(v1, db::Dialect::kSqlite);
+    ASSERT_TRUE(migrations);
+    db::Migrator migrator(**db, "bus", std::move(*migrations), SystemClock::instance());
+    ASSERT_TRUE(migrator.migrate());
+    ASSERT_TRUE((*db)->transact([&](db::Session& s) -> Status {
+      if (auto n = s.execute("INSERT INTO topics (name, partitions, created_at) VALUES ($1, 2, 1)",
+                             {topic_});
+          !n) {
+        return fail(n.error());
+      }
+      // Partition 0 holds offsets 0-2, partition 1 offsets 0-1; the group
+      // has handled partition 0's first.
+      for (const auto& [part, offset] :
+           std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}}) {
+        const std::string payload = std::to_string(part) + "/" + std::to_string(offset);
+        if (auto n = s.execute(
+                "INSERT INTO messages (topic, part, msg_offset, msg_key, headers, payload, "
+                "created_at) VALUES ($1, $2, $3, 'k', $4, $5, $6)",
+                {topic_, part, offset, encode_headers({{"message-id", payload}}), payload,
+                 int64_t{100} + offset});
+            !n) {
+          return fail(n.error());
+        }
+      }
+      auto n = s.execute(
+          "INSERT INTO group_offsets (group_name, topic, part, next_offset, updated_at) "
+          "VALUES ('old-group', $1, 0, 1, 1)",
+          {topic_});
+      return n ? ok() : fail(n.error());
+    }));
+  }
+
+  auto bus = testing::open_test_bus(old_dir.string());
+  MessageLog log;
+  auto sub = bus->subscribe(
+      {.group = "old-group", .topics = {topic_}, .handler = [&log](const Message& m) {
+         log.add(m);
+         return ok();
+       }});
+  ASSERT_TRUE(sub) << sub.error().to_string();
+  ASSERT_TRUE(log.wait_for(4));
+  std::this_thread::sleep_for(200ms);
+  std::set<std::string> got;
+  for (const auto& m : log.all()) {
+    got.insert(m.payload);
+    EXPECT_EQ(m.payload, std::to_string(m.partition) + "/" + std::to_string(m.offset));
+    EXPECT_EQ(m.id(), m.payload);
+  }
+  EXPECT_EQ(got, (std::set<std::string>{"0/1", "0/2", "1/0", "1/1"}));
+  EXPECT_EQ(log.size(), 4u) << "partition 0's first message was handled before";
+
+  // New appends go on from each partition's end.
+  std::string key_of[2];
+  for (int i = 0; key_of[0].empty() || key_of[1].empty(); ++i) {
+    const std::string key = "key-" + std::to_string(i);
+    key_of[partition_for(key, 2)] = key;
+  }
+  for (const auto& r : bus->publish(std::vector{message(key_of[0], 3), message(key_of[1], 2)})) {
+    ASSERT_TRUE(r);
+  }
+  ASSERT_TRUE(log.wait_for(6));
+  for (const auto& m : log.all()) {
+    if (m.key == key_of[0]) {
+      EXPECT_EQ(m.offset, 3);
+    } else if (m.key == key_of[1]) {
+      EXPECT_EQ(m.offset, 2);
+    }
+  }
+  sub.value().reset();
+  bus.reset();
+
+  auto db = db::open_sqlite({.path = path});
+  ASSERT_TRUE(db);
+  auto schema = (*db)->transact([](db::Session& s) {
+    return s.query("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'messages' ORDER BY name");
+  });
+  ASSERT_TRUE(schema);
+  std::vector<std::string> names;
+  for (const auto& r : *schema) names.push_back(r.get<std::string>(0));
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("messages", "messages_by_age", "messages_by_partition"));
+  EXPECT_THAT((*schema)[0].get<std::string>(1),
+              ::testing::Not(::testing::HasSubstr("WITHOUT ROWID")));
+}
+
 TEST_F(BusContract, AnotherProcesssAppendsToTheFileArriveWhileThisOneKeepsAppending) {
   if (testing::testing_kafka()) GTEST_SKIP() << "about the embedded log's file";
   MessageLog log;
