@@ -30,7 +30,7 @@ class TracingMiddleware final : public Middleware {
         span->set_attribute("client.address", request.remote_address);
       }
       if (auto agent = request.header("User-Agent")) {
-        span->set_attribute("user_agent.original", std::string(*agent));
+        span->set_attribute("user_agent.original", *agent);
       }
     }
     responder.on_send([state](Response& response) { finish(*state, response); });
