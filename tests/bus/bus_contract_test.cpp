@@ -328,7 +328,7 @@ TEST_F(BusContract, AStartAtEndGroupThatComesBackResumesWhereItStood) {
   for (const auto& m : second.all()) EXPECT_TRUE(m.key.starts_with("missed-")) << m.key;
 }
 
-TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndMarksThemSent) {
+TEST_F(BusContract, RelayPublishesOutboxRowsInOrderPerKeyAndDeletesThem) {
   Outbox outbox(*db_, bus_->system(), tracer_, SystemClock::instance());
   add_to_outbox(outbox, {"order-1", "order-2", "order-3", "order-4", "order-5"}, 40);
   MessageLog log;
