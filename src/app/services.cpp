@@ -30,12 +30,8 @@ const std::vector<ServiceModule>& service_modules() {
 }
 
 std::vector<db::MigrationFile> migration_files(const ServiceModule& module) {
-  std::vector<db::MigrationFile> files = bus::messaging_migration_files();
-  for (auto& f : module.own_migration_files()) files.push_back(std::move(f));
-  for (auto& f : bus::messaging_upgrade_files(module.messaging_upgrade_versions)) {
-    files.push_back(std::move(f));
-  }
-  return files;
+  return bus::service_migration_files(module.own_migration_files(),
+                                      module.messaging_upgrade_versions);
 }
 
 std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings, const ServiceModule* only) {

@@ -60,12 +60,18 @@ size_t messaging_upgrade_count() {
   return count;
 }
 
-std::vector<db::MigrationFile> standalone_messaging_migration_files() {
+std::vector<db::MigrationFile> service_migration_files(std::vector<db::MigrationFile> own,
+                                                       std::span<const int> upgrade_versions) {
   std::vector<db::MigrationFile> files = messaging_migration_files();
+  for (auto& f : own) files.push_back(std::move(f));
+  for (auto& f : messaging_upgrade_files(upgrade_versions)) files.push_back(std::move(f));
+  return files;
+}
+
+std::vector<db::MigrationFile> standalone_messaging_migration_files() {
   std::vector<int> versions(messaging_upgrade_count());
   for (size_t i = 0; i < versions.size(); ++i) versions[i] = static_cast<int>(i) + 3;
-  for (auto& f : messaging_upgrade_files(versions)) files.push_back(std::move(f));
-  return files;
+  return service_migration_files({}, versions);
 }
 
 Outbox::Outbox(db::Database& db, std::string_view system, const trace::Tracer& tracer,

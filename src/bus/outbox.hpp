@@ -59,6 +59,10 @@ std::vector<db::MigrationFile> messaging_migration_files();
 std::vector<db::MigrationFile> messaging_upgrade_files(std::span<const int> versions);
 // How many such changes there are.
 size_t messaging_upgrade_count();
+// A service's whole schema: the messaging tables (V1, V2), its `own`
+// migrations, and each later change at its version in `upgrade_versions`.
+std::vector<db::MigrationFile> service_migration_files(std::vector<db::MigrationFile> own,
+                                                       std::span<const int> upgrade_versions);
 // The messaging tables alone, as a service has them today: V1, V2, then each
 // later change at the next version. For a database that holds nothing else
 // (the bus's own tests and benchmarks).

@@ -33,12 +33,8 @@ std::span<const int> messaging_upgrades_of(std::string_view service) {
 std::vector<Migration> service_migrations(std::string_view service,
                                           const std::vector<MigrationFile>& own, Dialect dialect,
                                           int last) {
-  std::vector<MigrationFile> files = bus::messaging_migration_files();
-  for (const auto& f : own) files.push_back(f);
-  for (auto& f : bus::messaging_upgrade_files(messaging_upgrades_of(service))) {
-    files.push_back(std::move(f));
-  }
-  auto all = select_migrations(files, dialect);
+  auto all =
+      select_migrations(bus::service_migration_files(own, messaging_upgrades_of(service)), dialect);
   EXPECT_TRUE(all) << all.error().to_string();
   std::vector<Migration> out;
   for (auto& m : all ? *all : std::vector<Migration>{}) {
