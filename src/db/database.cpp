@@ -263,7 +263,10 @@ void Database::set_tracer(const trace::Tracer* tracer, std::string name) {
 }
 
 trace::Span Session::statement_span(std::string_view sql) const {
-  const trace::SpanContext* parent = tracer_ != nullptr ? trace::current_context() : nullptr;
+  // A statement's span has no children, so when it would not be recorded
+  // there is nothing to propagate either: no span at all.
+  const trace::SpanContext* parent =
+      tracer_ != nullptr && tracer_->records() ? trace::current_context() : nullptr;
   if (parent == nullptr || !parent->sampled()) return {};
   auto [operation, table] = summarize(sql);
   trace::Span span = tracer_->start_span(table.empty() ? operation : operation + " " + table,

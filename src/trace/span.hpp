@@ -149,6 +149,10 @@ class Tracer {
 
   Span start_span(std::string_view name, StartOptions options = {}) const;
 
+  // Whether a sampled span is recorded at all (there is a processor): a span
+  // that only a recording would need can be skipped when not.
+  bool records() const { return processor_ != nullptr; }
+
  private:
   const Sampler sampler_;
   SpanProcessor* const processor_;
