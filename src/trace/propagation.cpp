@@ -17,13 +17,20 @@ void inject(const SpanContext& context, HeaderList& headers) {
 }
 
 std::optional<SpanContext> extract(const HeaderList& headers) {
-  std::vector<std::string_view> parents;
+  // As extract() of the lists, without a list of the one traceparent
+  // (every consumed message comes here).
+  std::string_view parent;
+  int parents = 0;
   std::vector<std::string_view> states;
   for (const auto& [name, value] : headers) {
-    if (iequals(name, kTraceparentHeader)) parents.emplace_back(value);
+    if (iequals(name, kTraceparentHeader)) {
+      parent = value;
+      ++parents;
+    }
     if (iequals(name, kTracestateHeader)) states.emplace_back(value);
   }
-  return extract(parents, states);
+  if (parents != 1) return std::nullopt;  // none, or ambiguous: restart
+  return extract_one(parent, states);
 }
 
 std::string to_text(const SpanContext& context) {
@@ -40,7 +47,7 @@ std::optional<SpanContext> from_text(std::string_view text) {
   const size_t semicolon = text.find(';');
   std::vector<std::string_view> states;
   if (semicolon != std::string_view::npos) states.push_back(text.substr(semicolon + 1));
-  return extract({text.substr(0, semicolon)}, states);
+  return extract_one(text.substr(0, semicolon), states);
 }
 
 }  // namespace seatflow::trace

@@ -10,28 +10,46 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+// Each character's value as a lowercase hex digit, 0xff for any other: the
+// ids of every request and message are decoded, so one look-up a character.
+constexpr std::array<uint8_t, 256> kLowerHexValue = [] {
+  std::array<uint8_t, 256> values{};
+  values.fill(0xff);
+  for (int c = '0'; c <= '9'; ++c) values[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) {
+    values[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+  }
+  return values;
+}();
+
+bool is_lower_hex(char c) { return kLowerHexValue[static_cast<unsigned char>(c)] != 0xff; }
 
 // Lowercase hex only, as the spec requires.
 template <size_t N>
 bool decode_lower_hex(std::string_view hex, std::array<uint8_t, N>& out) {
   if (hex.size() != 2 * N) return false;
   for (size_t i = 0; i < N; ++i) {
-    const char hi = hex[2 * i];
-    const char lo = hex[2 * i + 1];
-    if (!is_lower_hex(hi) || !is_lower_hex(lo)) return false;
-    out[i] = static_cast<uint8_t>(hex_digit_value(hi) << 4 | hex_digit_value(lo));
+    const uint8_t hi = kLowerHexValue[static_cast<unsigned char>(hex[2 * i])];
+    const uint8_t lo = kLowerHexValue[static_cast<unsigned char>(hex[2 * i + 1])];
+    if ((hi | lo) == 0xff) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return true;
+}
+
+// Writes 2 * N characters at `out`.
+template <size_t N>
+void write_hex(const std::array<uint8_t, N>& bytes, char* out) {
+  for (const uint8_t b : bytes) {
+    *out++ = kHex[b >> 4];
+    *out++ = kHex[b & 0xf];
+  }
 }
 
 template <size_t N>
 std::string encode_hex(const std::array<uint8_t, N>& bytes) {
   std::string out(2 * N, '0');
-  for (size_t i = 0; i < N; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
+  write_hex(bytes, out.data());
   return out;
 }
 
@@ -184,22 +202,27 @@ std::optional<SpanContext> parse_traceparent(std::string_view value) {
 
 std::string format_traceparent(const SpanContext& context) {
   const uint8_t flags = context.flags & (kFlagSampled | kFlagRandom);
-  std::string out;
-  out.reserve(55);
-  out += "00-";
-  out += context.trace_id.hex();
-  out.push_back('-');
-  out += context.span_id.hex();
-  out.push_back('-');
-  out.push_back(kHex[flags >> 4]);
-  out.push_back(kHex[flags & 0xf]);
+  // "00-<32>-<16>-<2>", written in place into one string.
+  std::string out(55, '-');
+  char* p = out.data();
+  p[0] = '0';
+  p[1] = '0';
+  write_hex(context.trace_id.bytes, p + 3);
+  write_hex(context.span_id.bytes, p + 36);
+  p[53] = kHex[flags >> 4];
+  p[54] = kHex[flags & 0xf];
   return out;
 }
 
 std::optional<SpanContext> extract(const std::vector<std::string_view>& traceparents,
                                    const std::vector<std::string_view>& tracestates) {
   if (traceparents.size() != 1) return std::nullopt;  // none, or ambiguous: restart
-  auto context = parse_traceparent(traceparents.front());
+  return extract_one(traceparents.front(), tracestates);
+}
+
+std::optional<SpanContext> extract_one(std::string_view traceparent,
+                                       const std::vector<std::string_view>& tracestates) {
+  auto context = parse_traceparent(traceparent);
   if (!context) return std::nullopt;
   if (auto state = TraceState::parse(tracestates)) context->trace_state = std::move(*state);
   return context;

@@ -97,5 +97,8 @@ std::string format_traceparent(const SpanContext& context);
 // The context a request carried (see the top of this file), marked remote.
 std::optional<SpanContext> extract(const std::vector<std::string_view>& traceparents,
                                    const std::vector<std::string_view>& tracestates);
+// The same, for a carrier that held exactly one traceparent.
+std::optional<SpanContext> extract_one(std::string_view traceparent,
+                                       const std::vector<std::string_view>& tracestates);
 
 }  // namespace seatflow::trace
