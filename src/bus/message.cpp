@@ -71,35 +71,37 @@ namespace {
 
 bool plain(unsigned char c) { return c > 0x20 && c < 0x7f && c != '%' && c != '&' && c != '='; }
 
+// Both directions copy runs of plain characters whole: a message's headers
+// (its id, type and traceparent) are mostly plain, and every message
+// published and consumed goes through here.
 void append_encoded(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (plain(c)) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
+  size_t run = 0;  // where the current run of plain characters began
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (plain(c)) continue;
+    out.append(text.substr(run, i - run));
+    const char escape[] = {'%', kHex[c >> 4], kHex[c & 0xf]};
+    out.append(escape, sizeof escape);
+    run = i + 1;
   }
+  out.append(text.substr(run));
 }
 
 std::optional<std::string> decode_part(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_digit_value(text[i + 1]);
-    const int lo = hex_digit_value(text[i + 2]);
+  for (size_t percent = text.find('%'); percent != std::string_view::npos;
+       percent = text.find('%')) {
+    if (percent + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_digit_value(text[percent + 1]);
+    const int lo = hex_digit_value(text[percent + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
+    out.append(text.substr(0, percent));
     out.push_back(static_cast<char>(hi << 4 | lo));
-    i += 2;
+    text.remove_prefix(percent + 3);
   }
+  out.append(text);
   return out;
 }
 
@@ -107,6 +109,9 @@ std::optional<std::string> decode_part(std::string_view text) {
 
 std::string encode_headers(const Headers& headers) {
   std::string out;
+  size_t size = 0;
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 2;
+  out.reserve(size);
   for (const auto& [name, value] : headers) {
     if (!out.empty()) out.push_back('&');
     append_encoded(out, name);

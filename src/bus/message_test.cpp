@@ -48,6 +48,10 @@ TEST(Headers, RoundTripThroughText) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, headers);
   EXPECT_EQ(decode_headers(""), Headers{});
+  // The stored form, which messages already in a log are written in.
+  EXPECT_EQ(encode_headers({{"a b", "x%&=y\xc3\xa9"}, {"k", "v"}}), "a%20b=x%25%26%3Dy%C3%A9&k=v");
+  EXPECT_EQ(decode_headers("a%20b=x%25%26%3Dy%c3%A9&k=v"),
+            (Headers{{"a b", "x%&=y\xc3\xa9"}, {"k", "v"}}));
 }
 
 TEST(Headers, RejectsMalformedText) {
