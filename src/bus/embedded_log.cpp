@@ -15,10 +15,6 @@
 #include "db/migrations.hpp"
 #include "db/sqlite_database.hpp"
 
-namespace seatflow::bus_log {
-std::vector<db::MigrationFile> migration_files();
-}
-
 namespace seatflow::bus {
 namespace {
 

@@ -20,9 +20,16 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 #include "core/clock.hpp"
+#include "db/migrations.hpp"
+
+namespace seatflow::bus_log {
+// The log file's own migrations (src/bus/log_migrations, embedded at build).
+std::vector<db::MigrationFile> migration_files();
+}  // namespace seatflow::bus_log
 
 namespace seatflow::bus {
 

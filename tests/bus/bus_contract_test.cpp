@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "bus/embedded_log.hpp"
 #include "bus/inbox.hpp"
 #include "bus/outbox.hpp"
 #include "db/migrations.hpp"
@@ -21,10 +22,6 @@
 #include "tests/db/test_database.hpp"
 #include "trace/propagation.hpp"
 #include "trace/testing.hpp"
-
-namespace seatflow::bus_log {
-std::vector<db::MigrationFile> migration_files();  // the embedded log's own (embedded_log.cpp)
-}
 
 namespace seatflow::bus {
 namespace {
@@ -748,9 +745,6 @@ TEST_F(BusContract, TraceContextTravelsFromTheOutboxRowToTheConsumerSpan) {
   EXPECT_EQ(traceparents, 1);
 }
 
-// The embedded log with another process appending to its file: those
-// messages reach a consumer here within the poll interval (500 ms in the
-// tests), also while this process keeps appending and waking it.
 // A log file of schema V1 (messages keyed by partition and offset), opened by
 // this build: its messages and groups' positions carry over to V2's append
 // order, and appends go on from each partition's end.
@@ -851,6 +845,9 @@ TEST_F(BusContract, ALogFileFromBeforeAppendOrderKeepsItsMessagesAndPositions) {
               ::testing::Not(::testing::HasSubstr("WITHOUT ROWID")));
 }
 
+// The embedded log with another process appending to its file: those
+// messages reach a consumer here within the poll interval (500 ms in the
+// tests), also while this process keeps appending and waking it.
 TEST_F(BusContract, AnotherProcesssAppendsToTheFileArriveWhileThisOneKeepsAppending) {
   if (testing::testing_kafka()) GTEST_SKIP() << "about the embedded log's file";
   MessageLog log;
