@@ -24,10 +24,10 @@
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/url/parse.hpp>
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
+#include "http/target.hpp"
 #include "trace/propagation.hpp"
 #include "trace/span.hpp"
 
@@ -42,29 +42,6 @@ using asio::use_awaitable;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-struct Target {
-  std::string host;
-  std::string port;
-  std::string path_and_query;
-  std::string key() const { return host + ":" + port; }
-};
-
-Result<Target> parse_url(const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return fail(ErrorCode::kInvalidArgument, "bad URL '" + url + "'");
-  if (parsed->scheme() != "http") {
-    return fail(ErrorCode::kInvalidArgument, "only http:// URLs are supported: '" + url + "'");
-  }
-  Target t;
-  t.host = std::string(parsed->host());
-  t.port = parsed->has_port() ? std::string(parsed->port()) : "80";
-  t.path_and_query = std::string(parsed->encoded_path());
-  if (t.path_and_query.empty()) t.path_and_query = "/";
-  if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
-  if (t.host.empty()) return fail(ErrorCode::kInvalidArgument, "URL has no host: '" + url + "'");
-  return t;
-}
 
 bool retryable_status(int status) { return status == 502 || status == 503 || status == 504; }
 

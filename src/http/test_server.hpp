@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -87,6 +89,10 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   uint16_t port() const { return server->port(); }
+  // "http://127.0.0.1:<port><path>": a URL for a client under test.
+  std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + std::string(path);
+  }
 
   // Waits for `condition` up to `timeout`.
   template <typename F>

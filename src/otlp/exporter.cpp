@@ -13,7 +13,6 @@
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
-#include "http/client.hpp"
 #include "metrics/registry.hpp"
 
 namespace seatflow::otlp {
@@ -191,12 +190,12 @@ class OtlpExporter::ServiceProcessor final : public trace::SpanProcessor {
 };
 
 OtlpExporter::OtlpExporter(ExporterOptions options, metrics::Registry* registry)
-    : options_(std::move(options)) {
-  http::ClientOptions client;
-  client.max_attempts = 1;  // this class retries by the OTLP rules
-  client.max_idle_per_host = 2;
-  client.default_deadline = options_.timeout;
-  client_ = std::make_unique<http::HttpClient>(client);
+    : options_(std::move(options)),
+      client_(http::ClientOptions{.default_deadline = options_.timeout}) {
+  request_.method = http::Method::kPost;
+  request_.url = options_.endpoint;
+  request_.headers = options_.headers;
+  request_.headers.set("Content-Type", std::string(content_type(options_.protocol)));
   if (registry != nullptr) metrics_ = std::make_unique<Metrics>(registry->prometheus());
   resources_.push_back(Resource::make(options_.service_name, options_.resource_attributes));
   queue_.items.reserve(std::min<size_t>(options_.max_queue_size, 4096));
@@ -335,23 +334,16 @@ void OtlpExporter::export_items(const Queue& items) {
 uint64_t OtlpExporter::send_with_retries(std::span<const ResourceBatch> batches, size_t spans) {
   thread_local std::minstd_rand random(std::random_device{}());
   milliseconds backoff = options_.backoff_initial;
+  // Encoded once, straight into the request's body, whose buffer every
+  // export reuses: a batch is hundreds of kilobytes.
+  encode_export_request(batches, request_.body, options_.protocol);
   for (int attempt = 1;; ++attempt) {
-    http::ClientRequest request;
-    request.method = http::Method::kPost;
-    request.url = options_.endpoint;
-    request.headers = options_.headers;
-    request.headers.set("Content-Type", std::string(content_type(options_.protocol)));
-    // Encoded straight into each attempt's request: a retry is rare, a copy
-    // of every batch of hundreds of kilobytes is not.
-    request.body.reserve(body_capacity_);
-    encode_export_request(batches, request.body, options_.protocol);
-    body_capacity_ = std::max(body_capacity_, request.body.size());
-    request.deadline = attempt_deadline();
-    if (request.deadline <= milliseconds(0)) {
+    request_.deadline = attempt_deadline();
+    if (request_.deadline <= milliseconds(0)) {
       log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);
       return spans;
     }
-    auto response = client_->send(std::move(request));
+    auto response = client_.send(request_);
 
     std::string failure;
     std::optional<milliseconds> retry_after;

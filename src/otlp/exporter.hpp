@@ -7,7 +7,9 @@
 // for the exporter. The thread sends a batch when it is full or every
 // schedule_delay, retries 429/502/503/504 and transport failures with
 // exponential backoff (honouring Retry-After), never retries other
-// statuses, and flushes what is queued on shutdown within a deadline.
+// statuses, and flushes what is queued on shutdown within a deadline. The
+// thread sends the requests itself, over a keep-alive connection of its own
+// (http::BlockingClient): no other thread is woken for an export.
 //
 // One process may host several services (the embedded mode): each gets its
 // own processor_for(name), whose spans are exported under its own
@@ -34,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/blocking_client.hpp"
 #include "http/message.hpp"
 #include "otlp/encoding.hpp"
 #include "trace/span.hpp"
@@ -142,7 +145,6 @@ class OtlpExporter final : public trace::SpanProcessor {
   void count(uint64_t exported, uint64_t dropped, uint64_t failed);
 
   const ExporterOptions options_;
-  std::unique_ptr<http::HttpClient> client_;
   std::unique_ptr<Metrics> metrics_;
 
   mutable std::mutex mutex_;
@@ -160,9 +162,10 @@ class OtlpExporter final : public trace::SpanProcessor {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};
   // Worker thread only.
-  bool warned_ = false;       // one warning per failure streak
-  size_t body_capacity_ = 0;  // the largest request body so far, reserved for the next
-  std::mutex join_mutex_;     // serializes shutdown() callers joining the worker
+  bool warned_ = false;  // one warning per failure streak
+  http::BlockingClient client_;
+  http::ClientRequest request_;  // reused: its body keeps the capacity of the largest batch
+  std::mutex join_mutex_;        // serializes shutdown() callers joining the worker
   std::thread worker_;
 };
 

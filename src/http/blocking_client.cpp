@@ -1,0 +1,221 @@
+#include "http/blocking_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <string>
+#include <system_error>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/span_body.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/target.hpp"
+
+namespace seatflow::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// Waits until `fd` is ready for `events` (or has an error for the next call
+// to report); false once the deadline has passed.
+bool wait_for(int fd, short events, SteadyClock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{.fd = fd, .events = events, .revents = 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, INT_MAX)));
+    if (n > 0 || (n < 0 && errno != EINTR)) return true;
+  }
+}
+
+bool would_block(const beast::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+}  // namespace
+
+class BlockingClient::Impl {
+ public:
+  explicit Impl(ClientOptions options) : options_(options) {}
+
+  Result<ClientResponse> send(const ClientRequest& request);
+  bool connected() const { return socket_.is_open(); }
+
+ private:
+  // Whether the kept connection may carry a request: open, and neither
+  // closed by the server nor holding anything it was not asked for.
+  bool idle_and_open();
+  Status connect(const Target& target, SteadyClock::time_point deadline);
+  Result<ClientResponse> exchange(const Target& target, const ClientRequest& request,
+                                  SteadyClock::time_point deadline);
+  void close() {
+    beast::error_code ignored;
+    socket_.close(ignored);
+    buffer_.clear();
+    connected_to_.clear();
+  }
+
+  const ClientOptions options_;
+  asio::io_context io_;  // the socket's service; never run: every call here is synchronous
+  tcp::socket socket_{io_};
+  std::string connected_to_;  // the open socket's "host:port"
+  beast::flat_buffer buffer_;
+};
+
+bool BlockingClient::Impl::idle_and_open() {
+  if (!socket_.is_open()) return false;
+  char byte = 0;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+Status BlockingClient::Impl::connect(const Target& target, SteadyClock::time_point deadline) {
+  close();
+  beast::error_code ec;
+  tcp::resolver resolver(io_);
+  const auto endpoints = resolver.resolve(target.host, target.port, ec);
+  if (ec)
+    return fail(ErrorCode::kUnavailable, "cannot resolve " + target.host + ": " + ec.message());
+  std::string why = "no address";
+  for (const auto& entry : endpoints) {
+    const tcp::endpoint endpoint = entry.endpoint();
+    socket_.open(endpoint.protocol(), ec);
+    if (!ec) socket_.non_blocking(true, ec);
+    if (ec) {
+      why = ec.message();
+      close();
+      continue;
+    }
+    // A connect of its own, not asio's: asio's synchronous connect waits
+    // without a deadline.
+    const int fd = socket_.native_handle();
+    int error =
+        ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0 ? 0 : errno;
+    if (error == EINPROGRESS) {
+      if (!wait_for(fd, POLLOUT, deadline)) {
+        close();
+        return fail(ErrorCode::kDeadlineExceeded,
+                    "deadline exceeded connecting to " + target.key());
+      }
+      socklen_t size = sizeof error;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    }
+    if (error == 0) {
+      socket_.set_option(tcp::no_delay(true), ec);
+      connected_to_ = target.key();
+      return ok();
+    }
+    why = std::system_category().message(error);
+    close();
+  }
+  return fail(ErrorCode::kUnavailable, "cannot connect to " + target.key() + ": " + why);
+}
+
+Result<ClientResponse> BlockingClient::Impl::exchange(const Target& target,
+                                                      const ClientRequest& request,
+                                                      SteadyClock::time_point deadline) {
+  const int fd = socket_.native_handle();
+  const auto broke = [&](const beast::error_code& ec) {
+    return fail(ErrorCode::kUnavailable,
+                "request to " + target.key() + target.path_and_query + " failed: " + ec.message());
+  };
+  const auto late = [&] {
+    return fail(ErrorCode::kDeadlineExceeded,
+                "deadline exceeded waiting for " + target.key() + target.path_and_query);
+  };
+
+  // The body is written from the caller's request, not copied.
+  bhttp::request<bhttp::span_body<const char>> req;
+  req.method_string(method_name(request.method));
+  req.target(target.path_and_query);
+  req.version(11);
+  req.set(bhttp::field::host, target.key());
+  for (const auto& h : request.headers) req.insert(h.name, h.value);
+  req.body() = {request.body.data(), request.body.size()};
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  beast::error_code ec;
+  bhttp::request_serializer<bhttp::span_body<const char>> serializer(req);
+  while (!serializer.is_done()) {
+    bhttp::write_some(socket_, serializer, ec);
+    if (would_block(ec)) {
+      if (!wait_for(fd, POLLOUT, deadline)) return late();
+    } else if (ec) {
+      return broke(ec);
+    }
+  }
+
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(options_.max_response_bytes);
+  if (request.method == Method::kHead) parser.skip(true);
+  // The answer is not there yet so soon after the request: wait first
+  // rather than read in vain.
+  if (!wait_for(fd, POLLIN, deadline)) return late();
+  while (!parser.is_done()) {
+    bhttp::read_some(socket_, buffer_, parser, ec);
+    if (would_block(ec)) {
+      if (!wait_for(fd, POLLIN, deadline)) return late();
+    } else if (ec == bhttp::error::body_limit) {
+      return fail(ErrorCode::kResourceExhausted, "response from " + target.key() + " exceeds " +
+                                                     std::to_string(options_.max_response_bytes) +
+                                                     " bytes");
+    } else if (ec) {
+      return broke(ec);
+    }
+  }
+
+  auto& res = parser.get();
+  ClientResponse response;
+  response.status = static_cast<int>(res.result_int());
+  for (const auto& f : res) {
+    response.headers.add(std::string(f.name_string()), std::string(f.value()));
+  }
+  if (!res.keep_alive()) close();
+  response.body = std::move(res.body());
+  response.attempts = 1;
+  return response;
+}
+
+Result<ClientResponse> BlockingClient::Impl::send(const ClientRequest& request) {
+  auto target = parse_url(request.url);
+  if (!target) return fail(target.error());
+  const auto deadline =
+      SteadyClock::now() +
+      (request.deadline.count() > 0 ? request.deadline : options_.default_deadline);
+  if (connected_to_ != target->key() || !idle_and_open()) {
+    if (auto connected = connect(*target, deadline); !connected) return fail(connected.error());
+  }
+  auto response = exchange(*target, request, deadline);
+  if (!response) close();  // a broken or half-read connection is not reused
+  return response;
+}
+
+BlockingClient::BlockingClient(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
+
+BlockingClient::~BlockingClient() = default;
+
+Result<ClientResponse> BlockingClient::send(const ClientRequest& request) {
+  return impl_->send(request);
+}
+
+bool BlockingClient::connected() const { return impl_->connected(); }
+
+}  // namespace seatflow::http
