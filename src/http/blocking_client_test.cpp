@@ -1,8 +1,17 @@
 // The blocking client against a real server: a kept connection, bodies
 // larger than a socket's buffers both ways, a connection left by a missed
-// deadline or closed by the server. What it shares with HttpClient
-// (deadlines, errors) is in client_contract_test.cpp.
+// deadline or closed by the server; and against a scripted peer: a reply
+// that is not HTTP, an answer cut short, a chunked one. What it shares with
+// HttpClient (deadlines, errors) is in client_contract_test.cpp.
 #include "http/blocking_client.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +22,56 @@ namespace {
 
 using testing::TestServer;
 using namespace std::chrono_literals;
+
+// A peer that is not a proper HTTP server: it accepts one connection on a
+// loopback port, reads the request's head, writes `reply` as it is and
+// closes the connection.
+class ScriptedPeer {
+ public:
+  explicit ScriptedPeer(std::string reply) : reply_(std::move(reply)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        ::listen(listener_, 1) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedPeer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  ScriptedPeer(const ScriptedPeer&) = delete;
+  ScriptedPeer& operator=(const ScriptedPeer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces"; }
+
+ private:
+  void serve() {
+    const int connection = ::accept(listener_, nullptr, nullptr);
+    if (connection < 0) return;
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(connection, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      request.append(buffer, static_cast<size_t>(n));
+    }
+    ::send(connection, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+    ::close(connection);
+  }
+
+  std::string reply_;
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
 
 TEST(BlockingClient, KeepsOneConnectionForItsRequests) {
   TestServer s;
@@ -83,6 +142,30 @@ TEST(BlockingClient, ResponseOverTheLimitIsResourceExhausted) {
   auto r = client.send({.url = s.url("/items/" + std::string(40, '7'))});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+}
+
+TEST(BlockingClient, AReplyThatIsNotHttpOrIsCutShortIsUnavailable) {
+  for (const char* reply : {"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+                            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"}) {
+    ScriptedPeer peer(reply);
+    BlockingClient client;
+    auto r = client.send({.method = Method::kPost, .url = peer.url(), .body = "spans"});
+    ASSERT_FALSE(r) << reply;
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable) << r.error().to_string();
+    EXPECT_FALSE(client.connected()) << reply;
+  }
+}
+
+TEST(BlockingClient, ReadsAChunkedAnswerAndClosesWhenTheServerSaysSo) {
+  ScriptedPeer peer(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  BlockingClient client;
+  auto r = client.send({.method = Method::kPost, .url = peer.url(), .body = "spans"});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_FALSE(client.connected()) << "Connection: close";
 }
 
 }  // namespace
