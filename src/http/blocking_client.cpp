@@ -13,14 +13,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "http/target.hpp"
+#include "http/client_wire.hpp"
 
 namespace seatflow::http {
 
@@ -136,60 +133,37 @@ Result<ClientResponse> BlockingClient::Impl::exchange(const Target& target,
     return fail(ErrorCode::kUnavailable,
                 "request to " + target.key() + target.path_and_query + " failed: " + ec.message());
   };
-  const auto late = [&] {
-    return fail(ErrorCode::kDeadlineExceeded,
-                "deadline exceeded waiting for " + target.key() + target.path_and_query);
-  };
 
-  // The body is written from the caller's request, not copied.
-  bhttp::request<bhttp::span_body<const char>> req;
-  req.method_string(method_name(request.method));
-  req.target(target.path_and_query);
-  req.version(11);
-  req.set(bhttp::field::host, target.key());
-  for (const auto& h : request.headers) req.insert(h.name, h.value);
-  req.body() = {request.body.data(), request.body.size()};
-  req.keep_alive(true);
-  req.prepare_payload();
-
+  const WireRequest req = wire_request(target, request);
   beast::error_code ec;
-  bhttp::request_serializer<bhttp::span_body<const char>> serializer(req);
+  bhttp::request_serializer<WireRequest::body_type> serializer(req);
   while (!serializer.is_done()) {
     bhttp::write_some(socket_, serializer, ec);
     if (would_block(ec)) {
-      if (!wait_for(fd, POLLOUT, deadline)) return late();
+      if (!wait_for(fd, POLLOUT, deadline)) return fail(too_late(target));
     } else if (ec) {
       return broke(ec);
     }
   }
 
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  if (request.method == Method::kHead) parser.skip(true);
+  ResponseParser parser;
+  expect_answer(parser, request, options_.max_response_bytes);
   // The answer is not there yet so soon after the request: wait first
   // rather than read in vain.
-  if (!wait_for(fd, POLLIN, deadline)) return late();
+  if (!wait_for(fd, POLLIN, deadline)) return fail(too_late(target));
   while (!parser.is_done()) {
     bhttp::read_some(socket_, buffer_, parser, ec);
     if (would_block(ec)) {
-      if (!wait_for(fd, POLLIN, deadline)) return late();
+      if (!wait_for(fd, POLLIN, deadline)) return fail(too_late(target));
     } else if (ec == bhttp::error::body_limit) {
-      return fail(ErrorCode::kResourceExhausted, "response from " + target.key() + " exceeds " +
-                                                     std::to_string(options_.max_response_bytes) +
-                                                     " bytes");
+      return fail(too_large(target, options_.max_response_bytes));
     } else if (ec) {
       return broke(ec);
     }
   }
 
-  auto& res = parser.get();
-  ClientResponse response;
-  response.status = static_cast<int>(res.result_int());
-  for (const auto& f : res) {
-    response.headers.add(std::string(f.name_string()), std::string(f.value()));
-  }
-  if (!res.keep_alive()) close();
-  response.body = std::move(res.body());
+  if (!parser.get().keep_alive()) close();
+  ClientResponse response = client_response(parser);
   response.attempts = 1;
   return response;
 }

@@ -19,15 +19,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
-#include "http/target.hpp"
+#include "http/client_wire.hpp"
 #include "trace/propagation.hpp"
 #include "trace/span.hpp"
 
@@ -271,32 +268,20 @@ awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& tar
 
   // The body is sent from the caller's request, which outlives the attempt:
   // a request of hundreds of kilobytes (an OTLP export) is not copied.
-  bhttp::request<bhttp::span_body<const char>> req;
-  req.method_string(method_name(request.method));
-  req.target(target.path_and_query);
-  req.version(11);
-  req.set(bhttp::field::host, target.host + ":" + target.port);
-  for (const auto& h : request.headers) req.insert(h.name, h.value);
-  req.body() = {request.body.data(), request.body.size()};
-  req.keep_alive(true);
-  req.prepare_payload();
+  const WireRequest req = wire_request(target, request);
 
   stream->expires_at(deadline);
   co_await bhttp::async_write(*stream, req, asio::redirect_error(use_awaitable, ec));
   beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  if (request.method == Method::kHead) parser.skip(true);
+  ResponseParser parser;
+  expect_answer(parser, request, options_.max_response_bytes);
   if (!ec)
     co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
   if (ec) {
     if (ec == beast::error::timeout) {
-      out.result = fail(ErrorCode::kDeadlineExceeded,
-                        "deadline exceeded waiting for " + target.key() + target.path_and_query);
+      out.result = fail(too_late(target));
     } else if (ec == bhttp::error::body_limit) {
-      out.result = fail(ErrorCode::kResourceExhausted,
-                        "response from " + target.key() + " exceeds " +
-                            std::to_string(options_.max_response_bytes) + " bytes");
+      out.result = fail(too_large(target, options_.max_response_bytes));
     } else {
       out.result =
           fail(ErrorCode::kUnavailable, "request to " + target.key() + " failed: " + ec.message());
@@ -305,13 +290,8 @@ awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& tar
     co_return out;
   }
 
-  auto& res = parser.get();
-  ClientResponse response;
-  response.status = static_cast<int>(res.result_int());
-  for (const auto& f : res)
-    response.headers.add(std::string(f.name_string()), std::string(f.value()));
-  const bool keep = res.keep_alive();
-  response.body = std::move(res.body());
+  const bool keep = parser.get().keep_alive();
+  ClientResponse response = client_response(parser);
   if (keep && !stopping_ && idle.size() < options_.max_idle_per_host) {
     stream->expires_never();
     idle.push_back(std::move(*stream));
@@ -463,9 +443,7 @@ void HttpClient::Impl::complete_local(const std::shared_ptr<LocalCall>& call, in
       result->attempts = call->attempt;
       if (call->request.method == Method::kHead) result->body.clear();
       if (result->body.size() > call->options.max_response_bytes) {
-        result = fail(ErrorCode::kResourceExhausted,
-                      "response from " + call->target.key() + " exceeds " +
-                          std::to_string(call->options.max_response_bytes) + " bytes");
+        result = fail(too_large(call->target, call->options.max_response_bytes));
       }
     }
     if (attempt >= 0 && result && retryable_status(result->status) && call->idempotent &&
@@ -498,10 +476,7 @@ awaitable<void> HttpClient::Impl::expire_local(std::weak_ptr<LocalCall> weak) {
   beast::error_code ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
   if (auto call = weak.lock()) {
-    complete_local(
-        call, -1,
-        fail(ErrorCode::kDeadlineExceeded,
-             "deadline exceeded waiting for " + call->target.key() + call->target.path_and_query));
+    complete_local(call, -1, fail(too_late(call->target)));
   }
 }
 
