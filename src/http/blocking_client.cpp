@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -30,20 +31,28 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 // Waits until `fd` is ready for `events` (or has an error for the next call
-// to report); false once the deadline has passed.
+// to report); false once the deadline has passed. Past the deadline it
+// still looks once, without waiting: what arrived in time is not lost to a
+// caller that comes to read it late.
 bool wait_for(int fd, short events, SteadyClock::time_point deadline) {
   for (;;) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-    if (left <= 0) return false;
     pollfd p{.fd = fd, .events = events, .revents = 0};
-    const int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, INT_MAX)));
+    const int n = ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(left, 0, INT_MAX)));
     if (n > 0 || (n < 0 && errno != EINTR)) return true;
+    if (left <= 0 && n == 0) return false;
   }
 }
 
 bool would_block(const beast::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// kUnavailable: the connection to `target` broke.
+Error broke(const Target& target, const beast::error_code& ec) {
+  return {ErrorCode::kUnavailable,
+          "request to " + target.key() + target.path_and_query + " failed: " + ec.message()};
 }
 
 }  // namespace
@@ -53,6 +62,9 @@ class BlockingClient::Impl {
   explicit Impl(ClientOptions options) : options_(options) {}
 
   Result<ClientResponse> send(const ClientRequest& request);
+  Status start(const ClientRequest& request);
+  Result<ClientResponse> finish();
+  bool waiting() const { return waiting_.has_value(); }
   bool connected() const { return socket_.is_open(); }
 
  private:
@@ -60,8 +72,17 @@ class BlockingClient::Impl {
   // closed by the server nor holding anything it was not asked for.
   bool idle_and_open();
   Status connect(const Target& target, SteadyClock::time_point deadline);
-  Result<ClientResponse> exchange(const Target& target, const ClientRequest& request,
-                                  SteadyClock::time_point deadline);
+  Status write(const Target& target, const ClientRequest& request,
+               SteadyClock::time_point deadline);
+
+  // A request written and its answer not read yet.
+  struct Waiting {
+    Target target;
+    Method method;
+    SteadyClock::time_point deadline;
+  };
+  Result<ClientResponse> read(const Waiting& waiting);
+
   void close() {
     beast::error_code ignored;
     socket_.close(ignored);
@@ -74,6 +95,7 @@ class BlockingClient::Impl {
   tcp::socket socket_{io_};
   std::string connected_to_;  // the open socket's "host:port"
   beast::flat_buffer buffer_;
+  std::optional<Waiting> waiting_;
 };
 
 bool BlockingClient::Impl::idle_and_open() {
@@ -125,15 +147,9 @@ Status BlockingClient::Impl::connect(const Target& target, SteadyClock::time_poi
   return fail(ErrorCode::kUnavailable, "cannot connect to " + target.key() + ": " + why);
 }
 
-Result<ClientResponse> BlockingClient::Impl::exchange(const Target& target,
-                                                      const ClientRequest& request,
-                                                      SteadyClock::time_point deadline) {
+Status BlockingClient::Impl::write(const Target& target, const ClientRequest& request,
+                                   SteadyClock::time_point deadline) {
   const int fd = socket_.native_handle();
-  const auto broke = [&](const beast::error_code& ec) {
-    return fail(ErrorCode::kUnavailable,
-                "request to " + target.key() + target.path_and_query + " failed: " + ec.message());
-  };
-
   const WireRequest req = wire_request(target, request);
   beast::error_code ec;
   bhttp::request_serializer<WireRequest::body_type> serializer(req);
@@ -142,23 +158,29 @@ Result<ClientResponse> BlockingClient::Impl::exchange(const Target& target,
     if (would_block(ec)) {
       if (!wait_for(fd, POLLOUT, deadline)) return fail(too_late(target));
     } else if (ec) {
-      return broke(ec);
+      return fail(broke(target, ec));
     }
   }
+  return ok();
+}
 
+Result<ClientResponse> BlockingClient::Impl::read(const Waiting& waiting) {
+  const int fd = socket_.native_handle();
+  const Target& target = waiting.target;
   ResponseParser parser;
-  expect_answer(parser, request, options_.max_response_bytes);
-  // The answer is not there yet so soon after the request: wait first
-  // rather than read in vain.
-  if (!wait_for(fd, POLLIN, deadline)) return fail(too_late(target));
+  expect_answer(parser, waiting.method, options_.max_response_bytes);
+  // Look before reading: right after the request the answer is not there
+  // yet, and a read would be in vain.
+  if (!wait_for(fd, POLLIN, waiting.deadline)) return fail(too_late(target));
+  beast::error_code ec;
   while (!parser.is_done()) {
     bhttp::read_some(socket_, buffer_, parser, ec);
     if (would_block(ec)) {
-      if (!wait_for(fd, POLLIN, deadline)) return fail(too_late(target));
+      if (!wait_for(fd, POLLIN, waiting.deadline)) return fail(too_late(target));
     } else if (ec == bhttp::error::body_limit) {
       return fail(too_large(target, options_.max_response_bytes));
     } else if (ec) {
-      return broke(ec);
+      return fail(broke(target, ec));
     }
   }
 
@@ -168,18 +190,41 @@ Result<ClientResponse> BlockingClient::Impl::exchange(const Target& target,
   return response;
 }
 
-Result<ClientResponse> BlockingClient::Impl::send(const ClientRequest& request) {
+Status BlockingClient::Impl::start(const ClientRequest& request) {
+  if (waiting_) {  // an unread answer would be taken for this request's
+    waiting_.reset();
+    close();
+  }
   auto target = parse_url(request.url);
   if (!target) return fail(target.error());
   const auto deadline =
       SteadyClock::now() +
       (request.deadline.count() > 0 ? request.deadline : options_.default_deadline);
   if (connected_to_ != target->key() || !idle_and_open()) {
-    if (auto connected = connect(*target, deadline); !connected) return fail(connected.error());
+    if (auto connected = connect(*target, deadline); !connected) return connected;
   }
-  auto response = exchange(*target, request, deadline);
+  if (auto written = write(*target, request, deadline); !written) {
+    close();  // a request half written leaves the connection unusable
+    return written;
+  }
+  waiting_ = Waiting{std::move(*target), request.method, deadline};
+  return ok();
+}
+
+Result<ClientResponse> BlockingClient::Impl::finish() {
+  if (!waiting_) {
+    return fail(ErrorCode::kFailedPrecondition, "no request is waiting for its answer");
+  }
+  const Waiting waiting = std::move(*waiting_);
+  waiting_.reset();
+  auto response = read(waiting);
   if (!response) close();  // a broken or half-read connection is not reused
   return response;
+}
+
+Result<ClientResponse> BlockingClient::Impl::send(const ClientRequest& request) {
+  if (auto started = start(request); !started) return fail(started.error());
+  return finish();
 }
 
 BlockingClient::BlockingClient(ClientOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -189,6 +234,12 @@ BlockingClient::~BlockingClient() = default;
 Result<ClientResponse> BlockingClient::send(const ClientRequest& request) {
   return impl_->send(request);
 }
+
+Status BlockingClient::start(const ClientRequest& request) { return impl_->start(request); }
+
+Result<ClientResponse> BlockingClient::finish() { return impl_->finish(); }
+
+bool BlockingClient::waiting() const { return impl_->waiting(); }
 
 bool BlockingClient::connected() const { return impl_->connected(); }
 

@@ -10,6 +10,12 @@
 // more. HttpClient, by contrast, runs every request on its own thread's
 // event loop, which costs two thread switches and a timer a request.
 //
+// A request may also be sent in two halves, for a caller with other work to
+// do while the server answers: start() writes it, finish() reads the answer
+// later, so the caller does not sleep until the answer arrives and is not
+// woken when it does. The OTLP exporter writes an export, goes back to
+// waiting for its next batch, and reads the answer before it sends again.
+//
 // A request is sent once; the caller retries. Before each request the kept
 // connection is looked at (a peek at its socket, not a wait): one the server
 // has closed since (an idle keep-alive it dropped) is replaced by a new one
@@ -38,6 +44,18 @@ class BlockingClient {
   // error status is a response, not an error. The request is read, not
   // taken: a large body the caller reuses is not copied.
   Result<ClientResponse> send(const ClientRequest& request);
+
+  // send() in two halves. start() connects if need be and writes the
+  // request (errors as send()'s); the request must outlive finish(), which
+  // reads the answer. The request's deadline, counted from start(), bounds
+  // both; an answer that arrived within it is read even if finish() is
+  // called later. finish() without a started request is
+  // kFailedPrecondition; start() while an answer is unread abandons that
+  // answer and its connection.
+  Status start(const ClientRequest& request);
+  Result<ClientResponse> finish();
+  // Whether a started request's answer is still to be read.
+  bool waiting() const;
 
   // Whether a connection is kept for the next request (for tests).
   bool connected() const;

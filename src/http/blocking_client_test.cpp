@@ -125,6 +125,62 @@ TEST(BlockingClient, ARequestCutByItsDeadlineLeavesNoConnectionBehind) {
   EXPECT_EQ(next->body, "hello");
 }
 
+TEST(BlockingClient, StartWritesAndFinishReadsTheAnswerLater) {
+  TestServer s;
+  BlockingClient client;
+  EXPECT_EQ(client.finish().error().code(), ErrorCode::kFailedPrecondition)
+      << "nothing was started";
+  const ClientRequest first{.url = s.url("/items/1")};
+  ASSERT_TRUE(client.start(first));
+  EXPECT_TRUE(client.waiting());
+  auto answer = client.finish();
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_EQ(answer->body, "1");
+  EXPECT_FALSE(client.waiting());
+  // The next request goes over the same connection.
+  const ClientRequest second{.url = s.url("/items/2")};
+  ASSERT_TRUE(client.start(second));
+  auto again = client.finish();
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->body, "2");
+  EXPECT_EQ(s.server->connection_count(), 1u);
+}
+
+TEST(BlockingClient, AnAnswerThatArrivedInTimeIsReadAfterTheDeadline) {
+  TestServer s;
+  BlockingClient client;
+  const ClientRequest request{.url = s.url("/hello"), .deadline = 100ms};
+  ASSERT_TRUE(client.start(request));
+  std::this_thread::sleep_for(300ms);  // the answer came long ago; the deadline has passed
+  auto answer = client.finish();
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_EQ(answer->body, "hello");
+}
+
+TEST(BlockingClient, AnAnswerThatNeverCameIsTooLateAndLeavesNoConnection) {
+  TestServer s;
+  BlockingClient client;
+  const ClientRequest request{.url = s.url("/slow/2000"), .deadline = 100ms};
+  ASSERT_TRUE(client.start(request));
+  std::this_thread::sleep_for(200ms);
+  auto answer = client.finish();
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(answer.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_FALSE(client.connected());
+}
+
+TEST(BlockingClient, StartingAgainAbandonsAnUnreadAnswer) {
+  TestServer s;
+  BlockingClient client;
+  const ClientRequest first{.url = s.url("/items/1")};
+  const ClientRequest second{.url = s.url("/items/2")};
+  ASSERT_TRUE(client.start(first));
+  ASSERT_TRUE(client.start(second));
+  auto answer = client.finish();
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_EQ(answer->body, "2") << "not the first request's answer";
+}
+
 TEST(BlockingClient, ReplacesAKeptConnectionTheServerClosed) {
   TestServer s({.idle_timeout = 100ms});
   BlockingClient client;

@@ -274,7 +274,7 @@ awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& tar
   co_await bhttp::async_write(*stream, req, asio::redirect_error(use_awaitable, ec));
   beast::flat_buffer buffer;
   ResponseParser parser;
-  expect_answer(parser, request, options_.max_response_bytes);
+  expect_answer(parser, request.method, options_.max_response_bytes);
   if (!ec)
     co_await bhttp::async_read(*stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
   if (ec) {

@@ -41,7 +41,7 @@ using ResponseParser = boost::beast::http::response_parser<boost::beast::http::s
 WireRequest wire_request(const Target& target, const ClientRequest& request);
 
 // Limits the answer to `max_response_bytes`, and expects none for HEAD.
-void expect_answer(ResponseParser& parser, const ClientRequest& request, size_t max_response_bytes);
+void expect_answer(ResponseParser& parser, Method method, size_t max_response_bytes);
 
 // The parsed answer; its body is moved out of the parser.
 ClientResponse client_response(ResponseParser& parser);

@@ -21,6 +21,10 @@ namespace {
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
+// How long after an export the worker, with nothing else to do, reads its
+// answer: a receiver answers within milliseconds.
+constexpr milliseconds kReadAnswerAfter{50};
+
 std::string_view env(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? std::string_view{} : std::string_view(value);
@@ -282,16 +286,34 @@ void OtlpExporter::run() {
   set_thread_name("otlp-export");
   Queue items;
   std::unique_lock lock(mutex_);
+  const auto due = [&] {
+    return stopping_ || queue_.size() >= options_.max_batch_size || flush_requested_ > flush_done_;
+  };
+  auto export_at = SteadyClock::now() + options_.schedule_delay;
   for (;;) {
-    wake_.wait_for(lock, options_.schedule_delay, [&] {
-      return stopping_ || queue_.size() >= options_.max_batch_size ||
-             flush_requested_ > flush_done_;
-    });
+    // With an export in flight, wake soon to read its answer, which will
+    // have arrived by then: the worker neither waits on the socket nor is
+    // woken by it.
+    const auto until =
+        in_flight_ == 0 ? export_at : std::min(export_at, SteadyClock::now() + kReadAnswerAfter);
+    wake_.wait_until(lock, until, due);
+    if (!due() && SteadyClock::now() < export_at) {
+      lock.unlock();
+      settle();
+      lock.lock();
+      continue;
+    }
+    export_at = SteadyClock::now() + options_.schedule_delay;
     const uint64_t flush_ticket = flush_requested_;
+    const bool flushing = flush_ticket > flush_done_;
     std::swap(items, queue_);
     const bool stop = stopping_;
     lock.unlock();
     if (!items.empty()) export_items(items);
+    // The last export's answer is read before the next export, or now when
+    // a flush or the shutdown waits for it, or when the schedule delay
+    // passed with nothing new to send.
+    if (flushing || stop || items.empty()) settle();
     items.clear();
     lock.lock();
     if (queue_.empty() || stop) {
@@ -325,26 +347,45 @@ void OtlpExporter::export_items(const Queue& items) {
     for (const auto& batch : batches) {
       if (!batch.spans.empty()) nonempty.push_back(batch);
     }
-    const size_t spans = end - begin;
-    const uint64_t rejected = std::min<uint64_t>(send_with_retries(nonempty, spans), spans);
-    count(spans - rejected, 0, rejected);
+    // Encoded once, into the spare body; then the previous export's answer,
+    // which has had the encoding's time to arrive, is read, and this one
+    // takes its place.
+    encode_export_request(nonempty, next_body_, options_.protocol);
+    settle();
+    std::swap(request_.body, next_body_);
+    start(end - begin);
   }
 }
 
-uint64_t OtlpExporter::send_with_retries(std::span<const ResourceBatch> batches, size_t spans) {
-  thread_local std::minstd_rand random(std::random_device{}());
-  milliseconds backoff = options_.backoff_initial;
-  // Encoded once, straight into the request's body, whose buffer every
-  // export reuses: a batch is hundreds of kilobytes.
-  encode_export_request(batches, request_.body, options_.protocol);
-  for (int attempt = 1;; ++attempt) {
-    request_.deadline = attempt_deadline();
-    if (request_.deadline <= milliseconds(0)) {
-      log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);
-      return spans;
-    }
-    auto response = client_.send(request_);
+void OtlpExporter::start(size_t spans) {
+  in_flight_ = spans;
+  attempt_ = 1;
+  backoff_ = options_.backoff_initial;
+  request_.deadline = attempt_deadline();
+  if (request_.deadline <= milliseconds(0)) {
+    start_error_ = Error(ErrorCode::kDeadlineExceeded, "the shutdown deadline passed");
+    return;
+  }
+  if (auto started = client_.start(request_); !started) {
+    start_error_ = started.error();
+  } else {
+    start_error_.reset();
+  }
+}
 
+void OtlpExporter::settle() {
+  if (in_flight_ == 0) return;
+  const size_t spans = in_flight_;
+  in_flight_ = 0;
+  auto answer = start_error_ ? Result<http::ClientResponse>(fail(*start_error_)) : client_.finish();
+  start_error_.reset();
+  const uint64_t rejected = std::min<uint64_t>(retry(std::move(answer), spans), spans);
+  count(spans - rejected, 0, rejected);
+}
+
+uint64_t OtlpExporter::retry(Result<http::ClientResponse> response, size_t spans) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  for (;;) {
     std::string failure;
     std::optional<milliseconds> retry_after;
     if (response && response->status >= 200 && response->status < 300) {
@@ -369,17 +410,24 @@ uint64_t OtlpExporter::send_with_retries(std::span<const ResourceBatch> batches,
     if (!retry_after) {
       // Full jitter: anywhere up to the current backoff.
       delay = milliseconds(std::uniform_int_distribution<int64_t>(
-          backoff.count() / 2, std::max<int64_t>(backoff.count(), 1))(random));
-      backoff = std::min(backoff * 2, options_.backoff_max);
+          backoff_.count() / 2, std::max<int64_t>(backoff_.count(), 1))(random));
+      backoff_ = std::min(backoff_ * 2, options_.backoff_max);
     }
-    if (attempt >= options_.max_attempts || !wait_before_retry(delay)) {
+    if (attempt_ >= options_.max_attempts || !wait_before_retry(delay)) {
       if (!warned_) {
         log::warn("OTLP export to {} failed, {} spans lost after {} attempts: {}",
-                  options_.endpoint, spans, attempt, failure);
+                  options_.endpoint, spans, attempt_, failure);
       }
       warned_ = true;
       return spans;
     }
+    ++attempt_;
+    request_.deadline = attempt_deadline();
+    if (request_.deadline <= milliseconds(0)) {
+      log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);
+      return spans;
+    }
+    response = client_.send(request_);
   }
 }
 

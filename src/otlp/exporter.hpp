@@ -9,7 +9,9 @@
 // exponential backoff (honouring Retry-After), never retries other
 // statuses, and flushes what is queued on shutdown within a deadline. The
 // thread sends the requests itself, over a keep-alive connection of its own
-// (http::BlockingClient): no other thread is woken for an export.
+// (http::BlockingClient): no other thread is woken for an export. It does
+// not wait for an export's answer; it reads it before the next export (or
+// soon after, when nothing else comes), so it sleeps once per export.
 //
 // One process may host several services (the embedded mode): each gets its
 // own processor_for(name), whose spans are exported under its own
@@ -36,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/status.hpp"
 #include "http/blocking_client.hpp"
 #include "http/message.hpp"
 #include "otlp/encoding.hpp"
@@ -134,9 +137,17 @@ class OtlpExporter final : public trace::SpanProcessor {
 
   void enqueue(uint32_t resource, trace::SpanData&& span);
   void run();
+  // Exports `items` a batch at a time; the last batch's answer is left to
+  // settle(). At most one export is in flight.
   void export_items(const Queue& items);
-  // Sends one request with retries; returns how many spans were rejected.
-  uint64_t send_with_retries(std::span<const ResourceBatch> batches, size_t spans);
+  // Sends request_ (`spans` spans) without waiting for its answer.
+  void start(size_t spans);
+  // Reads the answer of the export in flight, if any, retries it as the
+  // answer asks and counts its spans.
+  void settle();
+  // Retries request_ until `response` says it is done; returns how many
+  // spans were rejected.
+  uint64_t retry(Result<http::ClientResponse> response, size_t spans);
   // Waits up to `delay`, cut short by the shutdown deadline. False when the
   // deadline leaves no time for it.
   bool wait_before_retry(std::chrono::milliseconds delay);
@@ -164,8 +175,16 @@ class OtlpExporter final : public trace::SpanProcessor {
   // Worker thread only.
   bool warned_ = false;  // one warning per failure streak
   http::BlockingClient client_;
-  http::ClientRequest request_;  // reused: its body keeps the capacity of the largest batch
-  std::mutex join_mutex_;        // serializes shutdown() callers joining the worker
+  // The export in flight (its body kept for retries until its answer is
+  // read) and the next one's body; both buffers are reused, and keep the
+  // capacity of the largest batch.
+  http::ClientRequest request_;
+  std::string next_body_;
+  size_t in_flight_ = 0;              // spans in request_ whose answer is unread; 0: none
+  std::optional<Error> start_error_;  // why request_ could not be sent, if it could not
+  int attempt_ = 0;
+  std::chrono::milliseconds backoff_{0};
+  std::mutex join_mutex_;  // serializes shutdown() callers joining the worker
   std::thread worker_;
 };
 

@@ -218,6 +218,24 @@ TEST(OtlpExporter, RetriesUnavailableAndThrottledResponses) {
   EXPECT_EQ(exporter.stats().failed, 0U);
 }
 
+TEST(OtlpExporter, ARefusedBatchIsSentAgainBeforeTheNextOne) {
+  FakeReceiver receiver;
+  receiver.script({{.status = 503}});
+  OtlpExporter exporter(options_for(receiver), nullptr);
+  // The worker does not wait for an export's answer: it reads it when the
+  // next batch is ready (or soon after, if none is), and retries first.
+  for (int i = 0; i < 4; ++i) exporter.on_end(span_named("s" + std::to_string(i)));
+  ASSERT_TRUE(TestServer::eventually([&] { return receiver.request_count() >= 1; }));
+  for (int i = 4; i < 8; ++i) exporter.on_end(span_named("s" + std::to_string(i)));
+  ASSERT_TRUE(exporter.force_flush(milliseconds(5'000)));
+  ASSERT_EQ(receiver.request_count(), 3U);
+  const auto requests = receiver.requests();
+  EXPECT_EQ(requests[0], requests[1]) << "the refused batch, sent again";
+  EXPECT_NE(requests[1], requests[2]);
+  EXPECT_EQ(exporter.stats().exported, 8U);
+  EXPECT_EQ(exporter.stats().failed, 0U);
+}
+
 TEST(OtlpExporter, HonoursRetryAfter) {
   FakeReceiver receiver;
   receiver.script({{.status = 429, .retry_after = "1"}});
