@@ -2,9 +2,18 @@
 # The cost of tracing: wrk against `seatflow up` with every request traced
 # (sampler always_on) and every span exported over OTLP/HTTP, and against
 # the same server with tracing off (always_off: contexts still propagate,
-# nothing is recorded), in one run: ROUNDS rounds of one short run of each,
-# back to back (each going first in every other round), so that the
-# machine's slow and fast spells fall on both alike.
+# nothing is recorded), in one run, in ROUNDS rounds.
+#
+# Paired (the default): in each round both servers are loaded at once, each
+# by its own wrk, on the same server core. Each runs in a session of its own,
+# so the kernel's autogroups give the two processes equal shares of that
+# core whatever their thread counts (the exporter's thread is the traced
+# server's own cost). The machine's slow and fast spells then fall on both
+# alike, and a round's ratio of throughputs is the ratio of the CPU each
+# request costs. PAIRED=0 (or a kernel without autogroups) runs the two in
+# turn instead: one short run of each, back to back, each going first in
+# every other round; spells of the machine that last a second move a round
+# by tens of points that way.
 #
 # The OTLP receiver is nginx answering 200 with an empty body (an empty
 # protobuf ExportTraceServiceResponse: all accepted) to every POST
@@ -18,11 +27,12 @@
 # throughput lost>, the median of the rounds' overheads (a round's is
 # 1 - traced/untraced). Goal: <= 0.05.
 # Environment: THREADS (server workers, default 1), CONNECTIONS (64),
-# DURATION (seconds per run, 2), ROUNDS (10).
+# DURATION (seconds per run, 2), ROUNDS (10), PAIRED (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-2}"
 rounds="${ROUNDS:-10}"
+paired="${PAIRED:-1}"
 source scripts/lib/common.sh
 source scripts/lib/bench.sh
 
@@ -48,10 +58,17 @@ CONF
 taskset -c "$client_cpus" nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
 pids+=($!)
 
+if [[ "$paired" == 1 && "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" != 1 ]]; then
+  echo "the kernel's autogroups are off: running the two servers in turn" >&2
+  paired=0
+fi
+
 start_seatflow() {  # start_seatflow NAME PORT ENV...
   local name="$1" port="$2"
   shift 2
-  env "$@" taskset -c "$server_cpus" ./build/seatflow up --data-dir "$work/$name" --port "$port" \
+  # setsid: a session, and so an autogroup, of its own (it does not fork,
+  # so $! is the server).
+  setsid env "$@" taskset -c "$server_cpus" ./build/seatflow up --data-dir "$work/$name" --port "$port" \
     --set http.threads="$threads" --set http.access_log=false --log-level warn \
     >"$work/$name.log" 2>&1 &
   pids+=($!)
@@ -74,7 +91,18 @@ rps "$off_url" >/dev/null
 on_runs=()
 off_runs=()
 for ((round = 0; round < rounds; round++)); do
-  if ((round % 2 == 0)); then  # each goes first in half the rounds
+  if [[ "$paired" == 1 ]]; then
+    # Each wrk starts first in half the rounds.
+    urls=("$off_url" "$on_url")
+    files=("$work/off.rps" "$work/on.rps")
+    first=$((round % 2))
+    rps "${urls[first]}" >"${files[first]}" &
+    first_wrk=$!
+    rps "${urls[1 - first]}" >"${files[1 - first]}" &
+    wait "$first_wrk" $!
+    off_runs+=("$(cat "$work/off.rps")")
+    on_runs+=("$(cat "$work/on.rps")")
+  elif ((round % 2 == 0)); then  # each goes first in half the rounds
     off_runs+=("$(rps "$off_url")")
     on_runs+=("$(rps "$on_url")")
   else
@@ -88,13 +116,13 @@ off="$(mean "${off_runs[@]}")"
 
 sleep 1  # the last batch leaves within the schedule delay
 spans() { curl -s "http://127.0.0.1:$on_port/metrics" | awk -v o="$1" '$0 ~ "^seatflow_trace_spans_total\\{outcome=\"" o "\"\\}" { printf "%d", $2 }'; }
-echo "threads=$threads connections=$connections rounds=$rounds duration=${duration}s"
+echo "threads=$threads connections=$connections rounds=$rounds duration=${duration}s paired=$paired"
 echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
 echo "traced_rps=$on (runs: ${on_runs[*]})"
 echo "untraced_rps=$off (runs: ${off_runs[*]})"
-# The overhead of each round (its two runs, a few seconds apart), and the
-# median of those: a run that a slow spell of the machine hit moves the mean
-# of all runs, not the median of the rounds.
+# The overhead of each round (its two runs, at once or back to back), and
+# the median of those: a round that a slow spell of the machine hit moves the
+# mean of all runs, not the median of the rounds.
 for ((round = 0; round < rounds; round++)); do
   echo "${on_runs[round]} ${off_runs[round]}"
 done | awk '{ print 1 - $1 / $2 }' | sort -g | awk '
