@@ -169,8 +169,9 @@ Result<ClientResponse> BlockingClient::Impl::read(const Waiting& waiting) {
   const Target& target = waiting.target;
   ResponseParser parser;
   expect_answer(parser, waiting.method, options_.max_response_bytes);
-  // Look before reading: right after the request the answer is not there
-  // yet, and a read would be in vain.
+  // Look before reading: right after the request (send()) the answer is not
+  // there yet, and a read would be in vain; when finish() comes later, the
+  // look returns at once.
   if (!wait_for(fd, POLLIN, waiting.deadline)) return fail(too_late(target));
   beast::error_code ec;
   while (!parser.is_done()) {

@@ -359,8 +359,6 @@ void OtlpExporter::export_items(const Queue& items) {
 
 void OtlpExporter::start(size_t spans) {
   in_flight_ = spans;
-  attempt_ = 1;
-  backoff_ = options_.backoff_initial;
   request_.deadline = attempt_deadline();
   if (request_.deadline <= milliseconds(0)) {
     start_error_ = Error(ErrorCode::kDeadlineExceeded, "the shutdown deadline passed");
@@ -385,7 +383,8 @@ void OtlpExporter::settle() {
 
 uint64_t OtlpExporter::retry(Result<http::ClientResponse> response, size_t spans) {
   thread_local std::minstd_rand random(std::random_device{}());
-  for (;;) {
+  milliseconds backoff = options_.backoff_initial;
+  for (int attempt = 1;; ++attempt) {
     std::string failure;
     std::optional<milliseconds> retry_after;
     if (response && response->status >= 200 && response->status < 300) {
@@ -410,18 +409,17 @@ uint64_t OtlpExporter::retry(Result<http::ClientResponse> response, size_t spans
     if (!retry_after) {
       // Full jitter: anywhere up to the current backoff.
       delay = milliseconds(std::uniform_int_distribution<int64_t>(
-          backoff_.count() / 2, std::max<int64_t>(backoff_.count(), 1))(random));
-      backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+          backoff.count() / 2, std::max<int64_t>(backoff.count(), 1))(random));
+      backoff = std::min(backoff * 2, options_.backoff_max);
     }
-    if (attempt_ >= options_.max_attempts || !wait_before_retry(delay)) {
+    if (attempt >= options_.max_attempts || !wait_before_retry(delay)) {
       if (!warned_) {
         log::warn("OTLP export to {} failed, {} spans lost after {} attempts: {}",
-                  options_.endpoint, spans, attempt_, failure);
+                  options_.endpoint, spans, attempt, failure);
       }
       warned_ = true;
       return spans;
     }
-    ++attempt_;
     request_.deadline = attempt_deadline();
     if (request_.deadline <= milliseconds(0)) {
       log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);

@@ -145,8 +145,8 @@ class OtlpExporter final : public trace::SpanProcessor {
   // Reads the answer of the export in flight, if any, retries it as the
   // answer asks and counts its spans.
   void settle();
-  // Retries request_ until `response` says it is done; returns how many
-  // spans were rejected.
+  // Retries request_, whose first attempt had `response`, until an answer
+  // ends it; returns how many spans were rejected.
   uint64_t retry(Result<http::ClientResponse> response, size_t spans);
   // Waits up to `delay`, cut short by the shutdown deadline. False when the
   // deadline leaves no time for it.
@@ -182,9 +182,7 @@ class OtlpExporter final : public trace::SpanProcessor {
   std::string next_body_;
   size_t in_flight_ = 0;              // spans in request_ whose answer is unread; 0: none
   std::optional<Error> start_error_;  // why request_ could not be sent, if it could not
-  int attempt_ = 0;
-  std::chrono::milliseconds backoff_{0};
-  std::mutex join_mutex_;  // serializes shutdown() callers joining the worker
+  std::mutex join_mutex_;             // serializes shutdown() callers joining the worker
   std::thread worker_;
 };
 
