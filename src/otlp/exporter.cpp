@@ -267,8 +267,12 @@ void OtlpExporter::shutdown(milliseconds timeout) {
 }
 
 ExporterStats OtlpExporter::stats() const {
-  return {exported_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed),
-          failed_.load(std::memory_order_relaxed)};
+  ExporterStats stats{exported_.load(std::memory_order_relaxed),
+                      dropped_.load(std::memory_order_relaxed),
+                      failed_.load(std::memory_order_relaxed)};
+  std::lock_guard lock(mutex_);
+  stats.queued = queue_.size();
+  return stats;
 }
 
 void OtlpExporter::count(uint64_t exported, uint64_t dropped, uint64_t failed) {

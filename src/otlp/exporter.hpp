@@ -84,6 +84,7 @@ struct ExporterStats {
   uint64_t exported = 0;  // accepted by the receiver
   uint64_t dropped = 0;   // the queue was full
   uint64_t failed = 0;    // rejected, or given up on after retries
+  uint64_t queued = 0;    // waiting in the queue for the worker to take them
 };
 
 class OtlpExporter final : public trace::SpanProcessor {

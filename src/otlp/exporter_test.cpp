@@ -305,16 +305,21 @@ TEST(OtlpExporter, AFullQueueDropsAndCountsInsteadOfBlocking) {
   options.max_queue_size = 4;
   OtlpExporter exporter(options, &registry);
 
-  // The first batch goes out and its reply is held, so the thread is busy.
+  // The first batch goes out and its reply is held.
   for (int i = 0; i < 4; ++i) exporter.on_end(span_named("first"));
   ASSERT_TRUE(TestServer::eventually([&] { return receiver.request_count() == 1; }));
+  // The worker takes the second batch off the queue, then waits for the
+  // first one's answer before sending it: it is busy from here on.
+  for (int i = 0; i < 4; ++i) exporter.on_end(span_named("second"));
+  ASSERT_TRUE(TestServer::eventually([&] { return exporter.stats().queued == 0; }));
   // Four fit in the queue again; the next three are dropped on the spot.
   for (int i = 0; i < 7; ++i) exporter.on_end(span_named("more"));
+  EXPECT_EQ(exporter.stats().queued, 4U);
   EXPECT_EQ(exporter.stats().dropped, 3U);
 
   receiver.release();
   ASSERT_TRUE(exporter.force_flush(milliseconds(5'000)));
-  EXPECT_EQ(exporter.stats().exported, 8U);
+  EXPECT_EQ(exporter.stats().exported, 12U);
   EXPECT_NE(registry.serialize().find("seatflow_trace_spans_total{outcome=\"dropped\"} 3"),
             std::string::npos);
 }
