@@ -49,12 +49,6 @@ bool would_block(const beast::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// kUnavailable: the connection to `target` broke.
-Error broke(const Target& target, const beast::error_code& ec) {
-  return {ErrorCode::kUnavailable,
-          "request to " + target.key() + target.path_and_query + " failed: " + ec.message()};
-}
-
 }  // namespace
 
 class BlockingClient::Impl {
@@ -158,7 +152,7 @@ Status BlockingClient::Impl::write(const Target& target, const ClientRequest& re
     if (would_block(ec)) {
       if (!wait_for(fd, POLLOUT, deadline)) return fail(too_late(target));
     } else if (ec) {
-      return fail(broke(target, ec));
+      return fail(broken(target, ec));
     }
   }
   return ok();
@@ -181,7 +175,7 @@ Result<ClientResponse> BlockingClient::Impl::read(const Waiting& waiting) {
     } else if (ec == bhttp::error::body_limit) {
       return fail(too_large(target, options_.max_response_bytes));
     } else if (ec) {
-      return fail(broke(target, ec));
+      return fail(broken(target, ec));
     }
   }
 

@@ -283,8 +283,7 @@ awaitable<HttpClient::Impl::Attempt> HttpClient::Impl::attempt(const Target& tar
     } else if (ec == bhttp::error::body_limit) {
       out.result = fail(too_large(target, options_.max_response_bytes));
     } else {
-      out.result =
-          fail(ErrorCode::kUnavailable, "request to " + target.key() + " failed: " + ec.message());
+      out.result = fail(broken(target, ec));
       out.may_retry = true;
     }
     co_return out;

@@ -63,4 +63,9 @@ Error too_late(const Target& target) {
           "deadline exceeded waiting for " + target.key() + target.path_and_query};
 }
 
+Error broken(const Target& target, const boost::system::error_code& ec) {
+  return {ErrorCode::kUnavailable,
+          "request to " + target.key() + target.path_and_query + " failed: " + ec.message()};
+}
+
 }  // namespace seatflow::http

@@ -2,7 +2,7 @@
 // take off it with Beast, so that they send the same request and read the
 // same response: where a URL points, the request message, a parser set up for its answer, the
 // parsed answer as a ClientResponse, and the errors for an answer too large
-// or too late.
+// or too late and for a connection that broke.
 // Internal to src/http.
 //
 // Thread safety: functions on values.
@@ -15,6 +15,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "core/status.hpp"
 #include "http/client.hpp"
@@ -51,5 +52,8 @@ Error too_large(const Target& target, size_t max_response_bytes);
 
 // kDeadlineExceeded: no (whole) answer from `target` within the deadline.
 Error too_late(const Target& target);
+
+// kUnavailable: the connection to `target` broke during the request.
+Error broken(const Target& target, const boost::system::error_code& ec);
 
 }  // namespace seatflow::http
