@@ -1,5 +1,6 @@
 #include "http/tracing.hpp"
 
+#include <array>
 #include <string>
 
 namespace seatflow::http {
@@ -7,7 +8,14 @@ namespace {
 
 class TracingMiddleware final : public Middleware {
  public:
-  explicit TracingMiddleware(const trace::Tracer& tracer) : tracer_(tracer) {}
+  explicit TracingMiddleware(const trace::Tracer& tracer) : tracer_(tracer) {
+    for (size_t m = 0; m < by_method_.size(); ++m) {
+      auto& attributes = by_method_[m];
+      attributes.set_text("http.request.method", method_name(static_cast<Method>(m)));
+      attributes.set_text("url.scheme", "http");
+      attributes.set_text("network.protocol.version", "1.1");
+    }
+  }
 
   void handle(Request& request, Responder responder, const Handler& next) override {
     auto parent = trace::extract(request.headers.get_all("traceparent"),
@@ -21,11 +29,9 @@ class TracingMiddleware final : public Middleware {
               &request});
     trace::Span* span = &state->span;
     if (span->recording()) {
-      span->set_attribute("http.request.method", method);
+      span->set_attributes(by_method_[static_cast<size_t>(request.method)]);
       span->set_attribute("url.path", request.path);
       if (!request.query.empty()) span->set_attribute("url.query", redact_query(request.query));
-      span->set_attribute("url.scheme", "http");
-      span->set_attribute("network.protocol.version", "1.1");
       if (!request.remote_address.empty()) {
         span->set_attribute("client.address", request.remote_address);
       }
@@ -68,6 +74,9 @@ class TracingMiddleware final : public Middleware {
   }
 
   const trace::Tracer& tracer_;
+  // What every request of a method has in common, encoded once: its
+  // method, the scheme and the protocol version.
+  std::array<trace::AttributeList, static_cast<size_t>(Method::kOther) + 1> by_method_;
 };
 
 }  // namespace

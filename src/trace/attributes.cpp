@@ -217,6 +217,16 @@ void AttributeList::set(std::string_view key, const AttributeValue& value) {
   }
 }
 
+void AttributeList::set_all(const AttributeList& other) {
+  if ((key_filter_ & other.key_filter_) != 0) {  // a key may be set twice: one by one
+    for (const auto& attribute : other.decode()) set(attribute.key.view(), attribute.value);
+    return;
+  }
+  bytes_.insert(bytes_.end(), other.bytes_.begin(), other.bytes_.end());
+  count_ += other.count_;
+  key_filter_ |= other.key_filter_;
+}
+
 std::vector<Attribute> AttributeList::decode() const {
   std::vector<Attribute> out;
   out.reserve(count_);

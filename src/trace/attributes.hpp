@@ -68,6 +68,11 @@ class AttributeList {
   void set_double(std::string_view key, double value);
   void set_bool(std::string_view key, bool value);
   void set(std::string_view key, const AttributeValue& value);
+  // Sets every attribute of `other`, as setting them one by one would. When
+  // none of their keys may be set here yet (the usual case), that is one
+  // copy of their encoding: attributes that many spans share, e.g. a
+  // server's per-method ones, are encoded once.
+  void set_all(const AttributeList& other);
 
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }

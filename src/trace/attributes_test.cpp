@@ -50,6 +50,34 @@ TEST(AttributeList, ASecondValueReplacesTheFirstEvenAmongLookalikeKeys) {
   }
 }
 
+TEST(AttributeList, SetAllAddsAnotherListAsSettingItsAttributesOneByOneWould) {
+  const AttributeList shared{{"http.request.method", "GET"}, {"url.scheme", "http"}};
+  AttributeList list;
+  list.set_text("url.path", "/a");
+  list.set_all(shared);  // none of its keys here yet: copied whole
+  list.set_int("http.response.status_code", 200);
+  auto all = list.decode();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].key, "http.request.method");
+  EXPECT_EQ(all[2].key, "url.scheme");
+  EXPECT_EQ(std::get<int64_t>(*list.find("http.response.status_code")), 200);
+  // Its keys now count as set: setting one again replaces it.
+  list.set_text("url.scheme", "https");
+  EXPECT_EQ(list.size(), 4u);
+  EXPECT_EQ(std::get<std::string>(*list.find("url.scheme")), "https");
+
+  // A key already set is replaced, not repeated.
+  AttributeList again;
+  again.set_text("url.scheme", "https");
+  again.set_int("other", 1);
+  again.set_all(shared);
+  all = again.decode();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].key, "other");
+  EXPECT_EQ(std::get<std::string>(*again.find("url.scheme")), "http");
+  EXPECT_EQ(std::get<std::string>(*again.find("http.request.method")), "GET");
+}
+
 TEST(AttributeList, InvalidUtf8IsRepairedInKeysAndValues) {
   AttributeList list;
   list.set_text("k\xff", "caf\xc3\xa9 \xc3");

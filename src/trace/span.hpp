@@ -104,6 +104,11 @@ class Span {
     }
     return *this;
   }
+  // Sets every attribute of `attributes` (see AttributeList::set_all).
+  Span& set_attributes(const AttributeList& attributes) {
+    if (data_ != nullptr) data_->attributes.set_all(attributes);
+    return *this;
+  }
   Span& add_event(std::string_view name, std::vector<Attribute> attributes = {});
   Span& add_link(const SpanContext& context, std::vector<Attribute> attributes = {});
   Span& set_status(StatusCode code, std::string_view message = {});
