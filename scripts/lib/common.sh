@@ -1,8 +1,9 @@
 # Shared helpers for the scripts. Source it; do not run it.
 
-# Prints a free TCP port on 127.0.0.1.
+# Prints a free TCP port on 127.0.0.1, from below the kernel's ephemeral
+# range and never the same twice for this shell (see free_port.py).
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py" "$$"
 }
 
 # wait_for SECONDS COMMAND...: retries COMMAND until it succeeds or time runs out.

@@ -37,18 +37,14 @@ import uuid
 BINARY = None
 MODE = "embedded"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
+from free_port import free_port  # noqa: E402  (found through the path above)
 ADMIN_TOKEN = "e2e-admin-token"
 SERVICE_TOKEN = "e2e-service-token"
 GOOD_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
 SLOW_CARD = "4000 0000 0000 0077"  # answers after payment.slow_card_delay (30 s)
 TERMINAL = {"COMPLETED", "CANCELLED", "REFUNDED"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
