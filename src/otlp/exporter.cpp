@@ -363,8 +363,7 @@ void OtlpExporter::export_items(const Queue& items) {
 
 void OtlpExporter::start(size_t spans) {
   in_flight_ = spans;
-  request_.deadline = attempt_deadline();
-  if (request_.deadline <= milliseconds(0)) {
+  if (!set_attempt_deadline()) {
     start_error_ = Error(ErrorCode::kDeadlineExceeded, "the shutdown deadline passed");
     return;
   }
@@ -424,8 +423,7 @@ uint64_t OtlpExporter::retry(Result<http::ClientResponse> response, size_t spans
       warned_ = true;
       return spans;
     }
-    request_.deadline = attempt_deadline();
-    if (request_.deadline <= milliseconds(0)) {
+    if (!set_attempt_deadline()) {
       log::warn("OTLP export: {} spans lost, the shutdown deadline passed", spans);
       return spans;
     }
@@ -433,12 +431,15 @@ uint64_t OtlpExporter::retry(Result<http::ClientResponse> response, size_t spans
   }
 }
 
-milliseconds OtlpExporter::attempt_deadline() const {
+bool OtlpExporter::set_attempt_deadline() {
   std::lock_guard lock(mutex_);
-  if (!stopping_) return options_.timeout;
-  const auto left =
-      std::chrono::duration_cast<milliseconds>(shutdown_deadline_ - SteadyClock::now());
-  return std::min(options_.timeout, left);
+  request_.deadline = options_.timeout;
+  if (stopping_) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(shutdown_deadline_ - SteadyClock::now());
+    request_.deadline = std::min(options_.timeout, left);
+  }
+  return request_.deadline > milliseconds(0);
 }
 
 bool OtlpExporter::wait_before_retry(milliseconds delay) {

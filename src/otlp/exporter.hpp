@@ -152,8 +152,9 @@ class OtlpExporter final : public trace::SpanProcessor {
   // Waits up to `delay`, cut short by the shutdown deadline. False when the
   // deadline leaves no time for it.
   bool wait_before_retry(std::chrono::milliseconds delay);
-  // The timeout of the next attempt: the options', cut by the shutdown deadline.
-  std::chrono::milliseconds attempt_deadline() const;
+  // Gives request_ the timeout of its next attempt: the options', cut by
+  // the shutdown deadline. False when that deadline has passed.
+  bool set_attempt_deadline();
   void count(uint64_t exported, uint64_t dropped, uint64_t failed);
 
   const ExporterOptions options_;
