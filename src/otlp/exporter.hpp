@@ -2,9 +2,9 @@
 // spans on a background thread and POSTs them to an OTLP receiver
 // (Jaeger, an OpenTelemetry Collector).
 //
-// on_end() only appends to a bounded queue under a short lock: when the
-// queue is full the span is dropped and counted, so a request never waits
-// for the exporter. The thread sends a batch when it is full or every
+// on_end() only encodes the span into a bounded queue under a short lock:
+// when the queue is full the span is dropped and counted, so a request never
+// waits for the exporter. The thread sends a batch when it is full or every
 // schedule_delay, retries 429/502/503/504 and transport failures with
 // exponential backoff (honouring Retry-After), never retries other
 // statuses, and flushes what is queued on shutdown within a deadline. The
