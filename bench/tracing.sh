@@ -22,8 +22,11 @@
 # receiver's. The exporter's queue is raised so that no
 # span is dropped; the script prints how many were exported and dropped.
 #
-# Prints traced_rps and untraced_rps (means of the runs), the range of the
-# rounds' overheads and, as its last line, tracing_overhead=<fraction of
+# Prints traced_rps and untraced_rps (means of the runs); paired, also
+# cpu_per_request_overhead, the median of the rounds' extra CPU time per
+# request of the traced server (all its threads, from /proc), which moves
+# less from round to round than the throughputs; the range of the rounds'
+# overheads and, as its last line, tracing_overhead=<fraction of
 # throughput lost>, the median of the rounds' overheads (a round's is
 # 1 - traced/untraced). Goal: <= 0.05.
 # Environment: THREADS (server workers, default 1), CONNECTIONS (64),
@@ -72,13 +75,18 @@ start_seatflow() {  # start_seatflow NAME PORT ENV...
     --set http.threads="$threads" --set http.access_log=false --log-level warn \
     >"$work/$name.log" 2>&1 &
   pids+=($!)
+  server_pid=$!
 }
 on_port="$(free_port)"
 off_port="$(free_port)"
 start_seatflow traced "$on_port" OTEL_TRACES_SAMPLER=always_on \
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$sink_port/v1/traces" \
   OTEL_BSP_MAX_QUEUE_SIZE=262144 OTEL_BSP_SCHEDULE_DELAY=200
+on_pid="$server_pid"
 start_seatflow untraced "$off_port" OTEL_TRACES_SAMPLER=always_off
+off_pid="$server_pid"
+# A process's CPU time so far, all its threads, in nanoseconds.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
 
 wait_for 15 curl -sf "http://127.0.0.1:$on_port/health/live" || { cat "$work/traced.log"; exit 1; }
 wait_for 15 curl -sf "http://127.0.0.1:$off_port/health/live" || { cat "$work/untraced.log"; exit 1; }
@@ -90,18 +98,26 @@ rps "$on_url" >/dev/null  # warm up both
 rps "$off_url" >/dev/null
 on_runs=()
 off_runs=()
+cpu_overheads=()
 for ((round = 0; round < rounds; round++)); do
   if [[ "$paired" == 1 ]]; then
     # Each wrk starts first in half the rounds.
     urls=("$off_url" "$on_url")
     files=("$work/off.rps" "$work/on.rps")
     first=$((round % 2))
+    on_cpu="$(cpu_ns "$on_pid")"
+    off_cpu="$(cpu_ns "$off_pid")"
     rps "${urls[first]}" >"${files[first]}" &
     first_wrk=$!
     rps "${urls[1 - first]}" >"${files[1 - first]}" &
     wait "$first_wrk" $!
     off_runs+=("$(cat "$work/off.rps")")
     on_runs+=("$(cat "$work/on.rps")")
+    # Each server's CPU per request in the round (both ran for the same
+    # time, so requests per second stand for requests).
+    cpu_overheads+=("$(awk -v on="$(($(cpu_ns "$on_pid") - on_cpu))" \
+      -v off="$(($(cpu_ns "$off_pid") - off_cpu))" -v on_rps="${on_runs[-1]}" \
+      -v off_rps="${off_runs[-1]}" 'BEGIN { print (on / on_rps) / (off / off_rps) - 1 }')")
   elif ((round % 2 == 0)); then  # each goes first in half the rounds
     off_runs+=("$(rps "$off_url")")
     on_runs+=("$(rps "$on_url")")
@@ -120,6 +136,16 @@ echo "threads=$threads connections=$connections rounds=$rounds duration=${durati
 echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
 echo "traced_rps=$on (runs: ${on_runs[*]})"
 echo "untraced_rps=$off (runs: ${off_runs[*]})"
+if ((${#cpu_overheads[@]} > 0)); then
+  # The same comparison by each server's CPU time per request, which moves
+  # less from round to round than the throughputs do.
+  printf '%s\n' "${cpu_overheads[@]}" | sort -g | awk '
+    { o[NR] = $1 }
+    END {
+      m = NR % 2 ? o[(NR + 1) / 2] : (o[NR / 2] + o[NR / 2 + 1]) / 2
+      printf "cpu_per_request_overhead=%.3f (rounds %.3f..%.3f)\n", m, o[1], o[NR]
+    }'
+fi
 # The overhead of each round (its two runs, at once or back to back), and
 # the median of those: a round that a slow spell of the machine hit moves the
 # mean of all runs, not the median of the rounds.
