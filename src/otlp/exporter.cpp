@@ -233,7 +233,7 @@ void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
     }
     // Encoded straight into the queue, while the span is hot in this
     // thread's cache: encoding it into a buffer of this thread's first and
-    // copying that in cost a traced request 2.5 % more CPU, for a lock held
+    // copying that in cost a traced request 2.6 % more CPU, for a lock held
     // a memcpy shorter. Its data is freed by the thread that allocated it.
     const size_t offset = queue_.bytes.size();
     encode_span(span, queue_.bytes, options_.protocol);
