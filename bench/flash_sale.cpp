@@ -130,6 +130,16 @@ class ChunkedDecoder {
   size_t left_ = 0;  // bytes left in the current chunk
 };
 
+// The string field `name` of a JSON object body, or nothing.
+std::optional<std::string> string_field(std::string_view body, std::string_view name) {
+  json::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* field = v.get_object().if_contains(name);
+  if (field == nullptr || !field->is_string()) return std::nullopt;
+  return std::string(field->get_string());
+}
+
 struct Response {
   int status = 0;
   std::string body;
@@ -415,7 +425,11 @@ class Sale {
       case Step::kSession:
         steps_.add(StepTimes::kSession, c.began, now);
         if (response.status != 201) return unexpected("session");
-        out.token = std::string(json::parse(response.body).at("token").as_string());
+        if (auto token = string_field(response.body, "token")) {
+          out.token = std::move(*token);
+        } else {
+          return unexpected("session");
+        }
         send(c, Step::kSeatMap, "GET", "/api/events/" + event_ + "/seats", "");
         return;
       case Step::kSeatMap:
@@ -433,7 +447,11 @@ class Sale {
           return;
         }
         if (response.status != 201) return unexpected("hold");
-        c.hold_id = std::string(json::parse(response.body).at("id").as_string());
+        if (auto id = string_field(response.body, "id")) {
+          c.hold_id = std::move(*id);
+        } else {
+          return unexpected("hold");
+        }
         send(c, Step::kOrder, "POST", "/api/orders",
              R"({"hold_id":")" + c.hold_id + R"(","card_number":"4242424242424242"})",
              "flash-" + std::to_string(c.buyer));
@@ -441,7 +459,11 @@ class Sale {
       case Step::kOrder:
         steps_.add(StepTimes::kOrder, c.began, now);
         if (response.status != 202) return unexpected("order");
-        out.order_id = std::string(json::parse(response.body).at("id").as_string());
+        if (auto id = string_field(response.body, "id")) {
+          out.order_id = std::move(*id);
+        } else {
+          return unexpected("order");
+        }
         c.placed = now;
         if (const auto s = sold_.find(out.seat); s != sold_.end()) {
           bought(c, s->second);
