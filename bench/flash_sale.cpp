@@ -421,15 +421,21 @@ class Sale {
     const auto unexpected = [&](const char* step) {
       failed(c, step, fmt::format("{} {}", response.status, response.body));
     };
+    // Takes the string field `name` of an answer of `status` into `into`;
+    // anything else fails the step.
+    const auto take = [&](int status, std::string_view name, std::string& into, const char* step) {
+      auto value = response.status == status ? string_field(response.body, name) : std::nullopt;
+      if (!value) {
+        unexpected(step);
+        return false;
+      }
+      into = std::move(*value);
+      return true;
+    };
     switch (c.step) {
       case Step::kSession:
         steps_.add(StepTimes::kSession, c.began, now);
-        if (response.status != 201) return unexpected("session");
-        if (auto token = string_field(response.body, "token")) {
-          out.token = std::move(*token);
-        } else {
-          return unexpected("session");
-        }
+        if (!take(201, "token", out.token, "session")) return;
         send(c, Step::kSeatMap, "GET", "/api/events/" + event_ + "/seats", "");
         return;
       case Step::kSeatMap:
@@ -446,24 +452,14 @@ class Sale {
           try_hold(c);
           return;
         }
-        if (response.status != 201) return unexpected("hold");
-        if (auto id = string_field(response.body, "id")) {
-          c.hold_id = std::move(*id);
-        } else {
-          return unexpected("hold");
-        }
+        if (!take(201, "id", c.hold_id, "hold")) return;
         send(c, Step::kOrder, "POST", "/api/orders",
              R"({"hold_id":")" + c.hold_id + R"(","card_number":"4242424242424242"})",
              "flash-" + std::to_string(c.buyer));
         return;
       case Step::kOrder:
         steps_.add(StepTimes::kOrder, c.began, now);
-        if (response.status != 202) return unexpected("order");
-        if (auto id = string_field(response.body, "id")) {
-          out.order_id = std::move(*id);
-        } else {
-          return unexpected("order");
-        }
+        if (!take(202, "id", out.order_id, "order")) return;
         c.placed = now;
         if (const auto s = sold_.find(out.seat); s != sold_.end()) {
           bought(c, s->second);
