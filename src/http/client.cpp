@@ -408,6 +408,7 @@ void HttpClient::Impl::run_local_attempt(const std::shared_ptr<LocalCall>& call)
   request.headers = call->request.headers;
   if (!request.headers.get("Host")) request.headers.add("Host", call->target.key());
   request.body = call->request.body;  // kept for a retry
+  request.received_at = SteadyClock::now();
 
   auto sink = std::make_shared<LocalSink>(call, attempt, std::move(request));
   try {

@@ -59,6 +59,11 @@ struct Request {
   Headers headers;
   std::string body;
   std::string remote_address;
+  // When the server had read the whole request: where the metrics, the
+  // access log and the server span start measuring, so that they share one
+  // reading of the clock. Unset in a request made up elsewhere; middleware
+  // then reads the clock itself (see received_at()).
+  std::chrono::steady_clock::time_point received_at{};
 
   // Filled by the router.
   // The matched template, "/api/orders/{id}", or "unmatched". Points into the
@@ -75,10 +80,20 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;
 };
 
+// request.received_at, or now when it was not set.
+inline std::chrono::steady_clock::time_point received_at(const Request& request) {
+  return request.received_at != std::chrono::steady_clock::time_point{}
+             ? request.received_at
+             : std::chrono::steady_clock::now();
+}
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When the response was handed over to be sent; run_send_hooks() sets it
+  // for the hooks, which all measure to it.
+  std::chrono::steady_clock::time_point answered_at{};
 
   static Response text(int status, std::string body, std::string content_type = "text/plain");
   static Response json(int status, std::string body);

@@ -14,8 +14,6 @@
 namespace seatflow::http {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 class MetricsMiddleware final : public Middleware {
  public:
   explicit MetricsMiddleware(prometheus::Registry& r)
@@ -33,9 +31,9 @@ class MetricsMiddleware final : public Middleware {
                        .Register(r)) {}
 
   void handle(Request& request, Responder responder, const Handler& next) override {
-    const auto started = Clock::now();
+    const auto started = received_at(request);
     responder.on_send([this, started, &request](Response& response) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      const double seconds = std::chrono::duration<double>(response.answered_at - started).count();
       Series& s = series(request.method, request.route, response.status);
       s.requests->Increment();
       if (s.errors != nullptr) s.errors->Increment();
@@ -104,10 +102,11 @@ class AccessLogMiddleware final : public Middleware {
       next(request, std::move(responder));
       return;
     }
-    const auto started = Clock::now();
+    const auto started = received_at(request);
     responder.on_send([started, &request](Response& response) {
       const auto us =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+          std::chrono::duration_cast<std::chrono::microseconds>(response.answered_at - started)
+              .count();
       log::write(log::Level::kInfo, "http request",
                  {{"method", std::string(method_name(request.method))},
                   {"target", redact_target(request.target)},

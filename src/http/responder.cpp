@@ -7,6 +7,8 @@
 namespace seatflow::http {
 
 void run_send_hooks(SendHooks& hooks, Response& response) {
+  if (hooks.empty()) return;
+  response.answered_at = std::chrono::steady_clock::now();
   std::for_each(hooks.rbegin(), hooks.rend(), [&](auto& hook) { hook(response); });
   hooks.clear();
 }

@@ -26,7 +26,8 @@ class SseHub;
 // Hooks added by middleware, run on the response just before it is sent.
 using SendHooks = std::vector<std::function<void(Response&)>>;
 
-// Runs `hooks` on `response`, last added first, and clears them.
+// Sets response.answered_at, then runs `hooks` on `response`, last added
+// first, and clears them.
 void run_send_hooks(SendHooks& hooks, Response& response);
 
 // Where a response goes; implemented by the server's connection. The sink

@@ -492,6 +492,7 @@ awaitable<void> HttpServer::Impl::Connection::run() {
 
     const bool keep_alive = parser.get().keep_alive();
     Request request = to_request(parser.release());
+    request.received_at = SteadyClock::now();
     const bool head_only = request.method == Method::kHead;
 
     phase_ = Phase::kHandling;

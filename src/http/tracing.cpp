@@ -1,6 +1,7 @@
 #include "http/tracing.hpp"
 
 #include <array>
+#include <chrono>
 #include <string>
 
 namespace seatflow::http {
@@ -24,8 +25,10 @@ class TracingMiddleware final : public Middleware {
     // One allocation holds what the send hook needs, so that the hook fits
     // in std::function's own storage.
     auto state = std::make_shared<State>(
-        State{tracer_.start_span(
-                  method, {.kind = trace::SpanKind::kServer, .parent = parent, .root = !parent}),
+        State{tracer_.start_span(method, {.kind = trace::SpanKind::kServer,
+                                          .parent = parent,
+                                          .root = !parent,
+                                          .start_unix_ns = start_time(request)}),
               &request});
     trace::Span* span = &state->span;
     if (span->recording()) {
@@ -54,23 +57,29 @@ class TracingMiddleware final : public Middleware {
   static void finish(State& state, const Response& response) {
     trace::Span& span = state.span;
     const Request& request = *state.request;
-    if (span.recording()) {
-      if (request.route != "unmatched") {
-        // "{method} {route}", put together by hand in a string this thread
-        // reuses: a format string is parsed again on every call, and this
-        // runs on every request.
-        thread_local std::string name;
-        name.assign(method_name(request.method)).append(1, ' ').append(request.route);
-        span.update_name(name);
-        span.set_attribute("http.route", request.route);
-      }
-      span.set_attribute("http.response.status_code", response.status);
-      if (response.status >= 500) {
-        span.set_attribute("error.type", std::to_string(response.status));
-        span.set_status(trace::StatusCode::kError);
-      }
+    if (!span.recording()) return;
+    if (request.route != "unmatched") {
+      // "{method} {route}", put together by hand in a string this thread
+      // reuses: a format string is parsed again on every call, and this
+      // runs on every request.
+      thread_local std::string name;
+      name.assign(method_name(request.method)).append(1, ' ').append(request.route);
+      span.update_name(name);
+      span.set_attribute("http.route", request.route);
     }
-    span.end();
+    span.set_attribute("http.response.status_code", response.status);
+    if (response.status >= 500) {
+      span.set_attribute("error.type", std::to_string(response.status));
+      span.set_status(trace::StatusCode::kError);
+    }
+    span.end(trace::unix_ns(response.answered_at));
+  }
+
+  // When the request arrived, by the server's reading of the clock that
+  // the metrics share (0 for the tracer: now).
+  static int64_t start_time(const Request& request) {
+    if (request.received_at == std::chrono::steady_clock::time_point{}) return 0;
+    return trace::unix_ns(request.received_at);
   }
 
   const trace::Tracer& tracer_;

@@ -57,6 +57,7 @@ class TracedServer : public ::testing::Test {
 };
 
 TEST_F(TracedServer, ContinuesTheCallersTrace) {
+  const int64_t before = trace::now_unix_ns();
   testing::RawConnection c(server_->port());
   ASSERT_TRUE(
       c.send("GET /items/7 HTTP/1.1\r\nHost: x\r\nUser-Agent: test\r\n"
@@ -64,6 +65,7 @@ TEST_F(TracedServer, ContinuesTheCallersTrace) {
              "tracestate: vendor=x\r\n\r\n"));
   auto r = c.read_response();
   ASSERT_TRUE(r);
+  const int64_t after = trace::now_unix_ns();
   auto seen = trace::from_text(r->body);
   ASSERT_TRUE(seen) << r->body;
   EXPECT_EQ(seen->trace_id.hex(), "0af7651916cd43dd8448eb211c80319c");
@@ -83,6 +85,12 @@ TEST_F(TracedServer, ContinuesTheCallersTrace) {
   EXPECT_EQ(std::get<std::string>(*attribute(s, "user_agent.original")), "test");
   EXPECT_EQ(std::get<int64_t>(*attribute(s, "http.response.status_code")), 200);
   EXPECT_EQ(s.status, trace::StatusCode::kUnset);
+  // Timed by the server's own readings of the clock (the request read, the
+  // response handed over), which fall within the call. The slack allows
+  // for the two clocks' offset, taken up to a second earlier.
+  EXPECT_LE(s.start_unix_ns, s.end_unix_ns);
+  EXPECT_GE(s.start_unix_ns, before - 1'000'000);
+  EXPECT_LE(s.end_unix_ns, after + 1'000'000);
 }
 
 // An EventSource sends its bearer token in the query; the span, exported to

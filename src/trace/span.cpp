@@ -1,5 +1,6 @@
 #include "trace/span.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -124,6 +125,23 @@ int64_t now_unix_ns() {
       .count();
 }
 
+int64_t unix_ns(std::chrono::steady_clock::time_point at) {
+  using std::chrono::steady_clock;
+  struct Anchor {
+    steady_clock::time_point steady;
+    int64_t offset_ns = 0;  // system minus steady
+  };
+  thread_local Anchor anchor;
+  const auto ns = [](steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  };
+  if (anchor.steady == steady_clock::time_point{} || at - anchor.steady > std::chrono::seconds(1)) {
+    anchor.steady = steady_clock::now();
+    anchor.offset_ns = now_unix_ns() - ns(anchor.steady);
+  }
+  return ns(at) + anchor.offset_ns;
+}
+
 Span& Span::operator=(Span&& other) noexcept {
   if (this != &other) {
     end();
@@ -162,9 +180,10 @@ void Span::update_name(std::string_view name) {
   if (data_ != nullptr) data_->name = name;
 }
 
-void Span::end() {
+void Span::end(int64_t end_unix_ns) {
   if (data_ == nullptr) return;
-  data_->end_unix_ns = now_unix_ns();
+  data_->end_unix_ns =
+      std::max(end_unix_ns != 0 ? end_unix_ns : now_unix_ns(), data_->start_unix_ns);
   auto data = std::move(data_);
   data_ = nullptr;
   if (processor_ != nullptr) processor_->on_end(std::move(*data));
@@ -255,7 +274,7 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   if (parent) data->parent_span_id = parent->span_id;
   data->name = name;
   data->kind = options.kind;
-  data->start_unix_ns = now_unix_ns();
+  data->start_unix_ns = options.start_unix_ns != 0 ? options.start_unix_ns : now_unix_ns();
   for (const auto& a : options.attributes) data->attributes.set(a.key.view(), a.value);
   for (auto& link : options.links) {
     if (link.context.valid()) data->links.push_back(std::move(link));

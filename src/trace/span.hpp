@@ -114,8 +114,10 @@ class Span {
   Span& set_status(StatusCode code, std::string_view message = {});
   void update_name(std::string_view name);
 
-  // Ends the span (once); later calls do nothing.
-  void end();
+  // Ends the span (once); later calls do nothing. `end_unix_ns` is when it
+  // ended, for a caller that has just read the clock anyway (0: now); an end
+  // before the start becomes the start.
+  void end(int64_t end_unix_ns = 0);
 
  private:
   SpanContext context_;
@@ -142,6 +144,9 @@ struct StartOptions {
   // The parent; without one, the current context (if any) is the parent.
   std::optional<SpanContext> parent;
   bool root = false;  // ignore the current context: start a new trace
+  // When the span started, for a caller that has read the clock already
+  // (see unix_ns()); 0: now.
+  int64_t start_unix_ns = 0;
   std::vector<SpanLink> links;
   std::vector<Attribute> attributes;
 };
@@ -168,6 +173,12 @@ TraceId new_trace_id();
 SpanId new_span_id();
 
 int64_t now_unix_ns();
+// `at` as nanoseconds since the Unix epoch: the system clock's reading at
+// the steady clock's `at`, by the offset between the two clocks that this
+// thread read at most a second ago. A caller that has a steady reading
+// already (an HTTP request's arrival, say) saves reading the clock again;
+// a step of the system clock shows within a second.
+int64_t unix_ns(std::chrono::steady_clock::time_point at);
 
 // The context current on this thread, if any.
 const SpanContext* current_context();

@@ -37,6 +37,33 @@ TEST(Tracer, RootSpanStartsATraceWithTheRandomFlag) {
   EXPECT_GE(d.end_unix_ns, d.start_unix_ns);
 }
 
+TEST(Tracer, StartAndEndAtTimesTheCallerRead) {
+  Collector collector;
+  Tracer tracer(always_on(), &collector);
+  tracer.start_span("timed", {.start_unix_ns = 1'000}).end(5'000);
+  // An end before the start (the system clock stepped back) is the start.
+  tracer.start_span("stepped back", {.start_unix_ns = 9'000}).end(8'000);
+  ASSERT_EQ(collector.spans.size(), 2u);
+  EXPECT_EQ(collector.spans[0].start_unix_ns, 1'000);
+  EXPECT_EQ(collector.spans[0].end_unix_ns, 5'000);
+  EXPECT_EQ(collector.spans[1].start_unix_ns, 9'000);
+  EXPECT_EQ(collector.spans[1].end_unix_ns, 9'000);
+}
+
+TEST(Clock, ASteadyReadingBecomesTheSystemTimeOfThatMoment) {
+  const int64_t before = now_unix_ns();
+  const auto at = std::chrono::steady_clock::now();
+  const int64_t after = now_unix_ns();
+  const int64_t t = unix_ns(at);
+  // Within a millisecond: the offset between the clocks may have been
+  // taken a while before (and the system clock slewed since).
+  EXPECT_GE(t, before - 1'000'000);
+  EXPECT_LE(t, after + 1'000'000);
+  // Later steady readings are later times, by as much (give or take a
+  // fresh offset, should the last be a second old by then).
+  EXPECT_NEAR(unix_ns(at + std::chrono::milliseconds(3)) - t, 3'000'000, 100'000);
+}
+
 TEST(Tracer, ChildOfTheCurrentContext) {
   Collector collector;
   Tracer tracer(always_on(), &collector);
