@@ -285,6 +285,16 @@ void encode_span(const trace::SpanData& span, std::string& out, Protocol protoco
   append_span(out, span);
 }
 
+void encode_span(const trace::SpanData& span, ByteBuffer& out, Protocol protocol) {
+  if (protocol == Protocol::kHttpProtobuf) return encode_span_protobuf(span, out);
+  thread_local std::string json;
+  json.clear();
+  append_span(json, span);
+  const size_t offset = out.size();
+  out.resize(offset + json.size());
+  std::memcpy(out.data() + offset, json.data(), json.size());
+}
+
 std::string encode_export_request(std::span<const ResourceBatch> batches, Protocol protocol) {
   std::string out;
   encode_export_request(batches, out, protocol);

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/byte_buffer.hpp"
 #include "trace/span.hpp"
 
 namespace seatflow::otlp {
@@ -43,6 +44,10 @@ struct Resource {
 // request adds). The exporter encodes a span on the thread that ended it,
 // while its data is still hot, and queues the bytes.
 void encode_span(const trace::SpanData& span, std::string& out,
+                 Protocol protocol = Protocol::kHttpJson);
+// The same into a ByteBuffer, which grows without zeroing first the room
+// the protobuf encoder reserves: the exporter's queue.
+void encode_span(const trace::SpanData& span, ByteBuffer& out,
                  Protocol protocol = Protocol::kHttpJson);
 
 // The spans of one resource within a request, each encoded by encode_span().
@@ -72,6 +77,7 @@ void append_json_utf8(std::string& out, std::string_view s);
 // The protobuf encoding's entry points, which encode_span() and
 // encode_export_request() call for Protocol::kHttpProtobuf.
 void encode_span_protobuf(const trace::SpanData& span, std::string& out);
+void encode_span_protobuf(const trace::SpanData& span, ByteBuffer& out);
 void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std::string& out);
 uint64_t rejected_spans_protobuf(std::string_view body);
 

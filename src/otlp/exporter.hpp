@@ -122,7 +122,7 @@ class OtlpExporter final : public trace::SpanProcessor {
   };
   struct Queue {
     std::vector<Item> items;
-    std::string bytes;
+    ByteBuffer bytes;
     std::string_view span(const Item& item) const {
       return {bytes.data() + item.offset, item.size};
     }

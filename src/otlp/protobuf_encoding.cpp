@@ -49,12 +49,13 @@ class Utf8 {
   std::string repaired_;
 };
 
-// Appends to a string through a raw pointer: the caller reserves an upper
-// bound of what it writes with Writer(out, bound), and the destructor cuts
-// the string to what was written.
+// Appends to a string (or a ByteBuffer) through a raw pointer: the caller
+// reserves an upper bound of what it writes with Writer(out, bound), and
+// the destructor cuts the string to what was written.
+template <typename Out = std::string>
 class Writer {
  public:
-  Writer(std::string& out, size_t bound) : out_(out), start_(out.size()) {
+  Writer(Out& out, size_t bound) : out_(out), start_(out.size()) {
     out_.resize(start_ + bound);
     p_ = out_.data() + start_;
   }
@@ -128,7 +129,7 @@ class Writer {
   }
 
  private:
-  std::string& out_;
+  Out& out_;
   size_t start_;
   char* p_;
 };
@@ -150,15 +151,14 @@ std::string_view as_bytes(const std::array<uint8_t, N>& bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), N};
 }
 
-}  // namespace
-
 // Span { trace_id = 1; span_id = 2; trace_state = 3; parent_span_id = 4;
 //        name = 5; kind = 6; start_time_unix_nano = 7; end_time_unix_nano = 8;
 //        attributes = 9; events = 11; links = 13; status = 15; flags = 16; }
 // Event { time_unix_nano = 1; name = 2; attributes = 3; }
 // Link { trace_id = 1; span_id = 2; trace_state = 3; attributes = 4; flags = 6; }
 // Status { message = 2; code = 3; }
-void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
+template <typename Out>
+void encode_span_into(const trace::SpanData& span, Out& out) {
   // Events and links are written first, each on its own, since their length
   // comes before them.
   std::string nested;
@@ -190,9 +190,9 @@ void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
 
   const std::string state =
       span.context.trace_state.empty() ? std::string() : span.context.trace_state.format();
-  Writer w(out, 128 + string_bound(state) + string_bound(span.name) +
-                    string_bound(span.status_message) + span.attributes.wire().size() +
-                    nested.size());
+  Writer<Out> w(out, 128 + string_bound(state) + string_bound(span.name) +
+                         string_bound(span.status_message) + span.attributes.wire().size() +
+                         nested.size());
   w.bytes(1, as_bytes(span.context.trace_id.bytes));
   w.bytes(2, as_bytes(span.context.span_id.bytes));
   if (!state.empty()) w.bytes(3, Utf8(state).text());
@@ -216,6 +216,16 @@ void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
   }
   // The W3C trace flags are the low byte of the span's flags.
   w.fixed32(16, span.context.flags);
+}
+
+}  // namespace
+
+void encode_span_protobuf(const trace::SpanData& span, std::string& out) {
+  encode_span_into(span, out);
+}
+
+void encode_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
+  encode_span_into(span, out);
 }
 
 // ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }

@@ -222,7 +222,13 @@ void AttributeList::set_all(const AttributeList& other) {
     for (const auto& attribute : other.decode()) set(attribute.key.view(), attribute.value);
     return;
   }
-  bytes_.insert(bytes_.end(), other.bytes_.begin(), other.bytes_.end());
+  // Grown, then copied at once: insert() would construct byte by byte
+  // through the allocator (a loop of 100 stores, not a memcpy).
+  const size_t offset = bytes_.size();
+  bytes_.resize(offset + other.bytes_.size());
+  if (!other.bytes_.empty()) {
+    std::memcpy(bytes_.data() + offset, other.bytes_.data(), other.bytes_.size());
+  }
   count_ += other.count_;
   key_filter_ |= other.key_filter_;
 }

@@ -21,6 +21,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/byte_buffer.hpp"
+
 namespace seatflow::trace {
 
 using AttributeValue = std::variant<std::string, int64_t, double, bool>;
@@ -87,29 +89,6 @@ class AttributeList {
   std::string_view wire() const { return {bytes_.data(), bytes_.size()}; }
 
  private:
-  // Leaves new elements uninitialized: an attribute's bytes are written
-  // right after the buffer grows to hold them, so zeroing them first is
-  // wasted work on every request.
-  template <typename T>
-  struct UninitializedAllocator : std::allocator<T> {
-    template <typename U>
-    struct rebind {  // NOLINT(readability-identifier-naming): the allocator requirements name it
-      using other = UninitializedAllocator<U>;
-    };
-    UninitializedAllocator() = default;
-    // Implicit, as the allocator requirements ask of a rebound copy.
-    template <typename U>
-    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
-    template <typename U>
-    void construct(U* p) noexcept {
-      ::new (static_cast<void*>(p)) U;  // default-initialized: left as it is
-    }
-    template <typename U, typename... Args>
-    void construct(U* p, Args&&... args) {
-      std::allocator_traits<std::allocator<T>>::construct(*this, p, std::forward<Args>(args)...);
-    }
-  };
-
   // Removes `key` if it was set before. Called only when its filter bit
   // says it may have been.
   void erase(std::string_view key);
@@ -123,7 +102,8 @@ class AttributeList {
 
   // The attributes one after the other, nothing beside them: the rare
   // look-ups (a key set twice, decode(), find()) walk the encoding itself.
-  std::vector<char, UninitializedAllocator<char>> bytes_;
+  // Grown unzeroed: an attribute's bytes are written right after.
+  ByteBuffer bytes_;
   uint32_t count_ = 0;
   // A bit per key set, by a hash of a few of its bytes: a key whose bit is
   // clear is new, with no need to compare it against every other.
