@@ -27,16 +27,27 @@ std::string_view trim(std::string_view s);
 
 // True when every byte of `s` is ASCII, as most keys and values are: such
 // text needs no UTF-8 check. Inline, a word at a time: it runs for each
-// attribute a span records.
+// attribute a span records. The last bytes are one more word read, which
+// overlaps the one before, not a loop a byte at a time; text shorter than
+// a word is read as two overlapping halves, quarters or bytes.
 inline bool is_ascii(std::string_view s) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  const auto load = [](const char* at, auto word) {
+    std::memcpy(&word, at, sizeof word);
+    return static_cast<uint64_t>(word);
+  };
   uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, 8);
-    high |= w;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) high |= load(p + i, uint64_t{});
+    high |= load(p + n - 8, uint64_t{});
+  } else if (n >= 4) {
+    high = load(p, uint32_t{}) | load(p + n - 4, uint32_t{});
+  } else if (n >= 2) {
+    high = load(p, uint16_t{}) | load(p + n - 2, uint16_t{});
+  } else if (n == 1) {
+    high = static_cast<unsigned char>(p[0]);
   }
-  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
   return (high & 0x8080808080808080ULL) == 0;
 }
 

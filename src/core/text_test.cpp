@@ -24,5 +24,23 @@ TEST(TextTest, TrimTakesSpacesAndTabsOffBothEnds) {
   EXPECT_EQ(trim("a b"), "a b");
 }
 
+// Every length up to three words, and a byte of 0x80 or above at each
+// position of each: is_ascii reads words, halves and overlapping tails.
+TEST(TextTest, IsAsciiFindsANonAsciiByteWhereverItIs) {
+  for (size_t n = 0; n <= 24; ++n) {
+    std::string s(n, 'a');
+    EXPECT_TRUE(is_ascii(s)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      for (const char high : {'\x80', '\xff', '\xc3'}) {
+        s[i] = high;
+        EXPECT_FALSE(is_ascii(s)) << "length " << n << ", at " << i;
+        s[i] = '\x7f';
+        EXPECT_TRUE(is_ascii(s)) << "length " << n << ", at " << i;
+        s[i] = 'a';
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace seatflow
