@@ -55,8 +55,8 @@ class BlockingClient::Impl {
  public:
   explicit Impl(ClientOptions options) : options_(options) {}
 
-  Result<ClientResponse> send(const ClientRequest& request);
-  Status start(const ClientRequest& request);
+  Result<ClientResponse> send(const ClientRequest& request, std::string_view body);
+  Status start(const ClientRequest& request, std::string_view body);
   Result<ClientResponse> finish();
   bool waiting() const { return waiting_.has_value(); }
   bool connected() const { return socket_.is_open(); }
@@ -66,7 +66,7 @@ class BlockingClient::Impl {
   // closed by the server nor holding anything it was not asked for.
   bool idle_and_open();
   Status connect(const Target& target, SteadyClock::time_point deadline);
-  Status write(const Target& target, const ClientRequest& request,
+  Status write(const Target& target, const ClientRequest& request, std::string_view body,
                SteadyClock::time_point deadline);
 
   // A request written and its answer not read yet.
@@ -142,9 +142,13 @@ Status BlockingClient::Impl::connect(const Target& target, SteadyClock::time_poi
 }
 
 Status BlockingClient::Impl::write(const Target& target, const ClientRequest& request,
-                                   SteadyClock::time_point deadline) {
+                                   std::string_view body, SteadyClock::time_point deadline) {
   const int fd = socket_.native_handle();
-  const WireRequest req = wire_request(target, request);
+  WireRequest req = wire_request(target, request);
+  if (body.data() != request.body.data() || body.size() != request.body.size()) {
+    req.body() = {body.data(), body.size()};
+    req.prepare_payload();
+  }
   beast::error_code ec;
   bhttp::request_serializer<WireRequest::body_type> serializer(req);
   while (!serializer.is_done()) {
@@ -185,7 +189,7 @@ Result<ClientResponse> BlockingClient::Impl::read(const Waiting& waiting) {
   return response;
 }
 
-Status BlockingClient::Impl::start(const ClientRequest& request) {
+Status BlockingClient::Impl::start(const ClientRequest& request, std::string_view body) {
   if (waiting_) {  // an unread answer would be taken for this request's
     waiting_.reset();
     close();
@@ -198,7 +202,7 @@ Status BlockingClient::Impl::start(const ClientRequest& request) {
   if (connected_to_ != target->key() || !idle_and_open()) {
     if (auto connected = connect(*target, deadline); !connected) return connected;
   }
-  if (auto written = write(*target, request, deadline); !written) {
+  if (auto written = write(*target, request, body, deadline); !written) {
     close();  // a request half written leaves the connection unusable
     return written;
   }
@@ -217,8 +221,9 @@ Result<ClientResponse> BlockingClient::Impl::finish() {
   return response;
 }
 
-Result<ClientResponse> BlockingClient::Impl::send(const ClientRequest& request) {
-  if (auto started = start(request); !started) return fail(started.error());
+Result<ClientResponse> BlockingClient::Impl::send(const ClientRequest& request,
+                                                  std::string_view body) {
+  if (auto started = start(request, body); !started) return fail(started.error());
   return finish();
 }
 
@@ -227,10 +232,20 @@ BlockingClient::BlockingClient(ClientOptions options) : impl_(std::make_unique<I
 BlockingClient::~BlockingClient() = default;
 
 Result<ClientResponse> BlockingClient::send(const ClientRequest& request) {
-  return impl_->send(request);
+  return impl_->send(request, request.body);
 }
 
-Status BlockingClient::start(const ClientRequest& request) { return impl_->start(request); }
+Status BlockingClient::start(const ClientRequest& request) {
+  return impl_->start(request, request.body);
+}
+
+Result<ClientResponse> BlockingClient::send(const ClientRequest& request, std::string_view body) {
+  return impl_->send(request, body);
+}
+
+Status BlockingClient::start(const ClientRequest& request, std::string_view body) {
+  return impl_->start(request, body);
+}
 
 Result<ClientResponse> BlockingClient::finish() { return impl_->finish(); }
 

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "core/status.hpp"
 #include "http/client.hpp"
@@ -54,6 +55,11 @@ class BlockingClient {
   // answer and its connection.
   Status start(const ClientRequest& request);
   Result<ClientResponse> finish();
+  // send() and start() with `body` sent in place of request.body, which is
+  // not read: bytes the caller keeps elsewhere (they must outlive finish()),
+  // sent without being copied into the request first.
+  Result<ClientResponse> send(const ClientRequest& request, std::string_view body);
+  Status start(const ClientRequest& request, std::string_view body);
   // Whether a started request's answer is still to be read.
   bool waiting() const;
 

@@ -79,6 +79,16 @@ void append_json_utf8(std::string& out, std::string_view s);
 void encode_span_protobuf(const trace::SpanData& span, std::string& out);
 void encode_span_protobuf(const trace::SpanData& span, ByteBuffer& out);
 void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std::string& out);
+
+// A request of one resource without copying its spans: the exporter queues
+// each span framed, as a ScopeSpans.spans field (tag, length, message);
+// the request is then the head encode_export_request_head_protobuf()
+// writes into `out` (replacing what it held) followed by `spans_size`
+// bytes of framed spans. encode_framed_span_protobuf() appends one and
+// returns the size of its tag and length.
+size_t encode_framed_span_protobuf(const trace::SpanData& span, ByteBuffer& out);
+void encode_export_request_head_protobuf(const Resource& resource, size_t spans_size,
+                                         std::string& out);
 uint64_t rejected_spans_protobuf(std::string_view body);
 
 }  // namespace seatflow::otlp

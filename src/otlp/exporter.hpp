@@ -11,7 +11,9 @@
 // thread sends the requests itself, over a keep-alive connection of its own
 // (http::BlockingClient): no other thread is woken for an export. It does
 // not wait for an export's answer; it reads it before the next export (or
-// soon after, when nothing else comes), so it sleeps once per export.
+// soon after, when nothing else comes), so it sleeps once per export. In
+// protobuf, a batch whose spans are all of one resource is sent from the
+// queue's bytes without being copied into a request first.
 //
 // One process may host several services (the embedded mode): each gets its
 // own processor_for(name), whose spans are exported under its own
@@ -114,11 +116,15 @@ class OtlpExporter final : public trace::SpanProcessor {
 
  private:
   // Queued spans: their encodings one after the other in `bytes`, so that
-  // queueing a span allocates nothing once the buffers have grown.
+  // queueing a span allocates nothing once the buffers have grown. In
+  // protobuf each is framed as a request's ScopeSpans.spans field (tag and
+  // length before it), and `bytes` starts with room for a request's head:
+  // a batch of one resource is sent from the queue as it is, its head
+  // written just before its first span (see export_items()).
   struct Item {
     uint32_t resource = 0;
-    uint32_t size = 0;
-    size_t offset = 0;  // into Queue::bytes
+    uint32_t size = 0;  // of the span, without its frame
+    size_t offset = 0;  // of the span, into Queue::bytes
   };
   struct Queue {
     std::vector<Item> items;
@@ -140,8 +146,8 @@ class OtlpExporter final : public trace::SpanProcessor {
   void run();
   // Exports `items` a batch at a time; the last batch's answer is left to
   // settle(). At most one export is in flight.
-  void export_items(const Queue& items);
-  // Sends request_ (`spans` spans) without waiting for its answer.
+  void export_items(Queue& items);
+  // Sends request_ (`spans` spans) with body_ without waiting for its answer.
   void start(size_t spans);
   // Reads the answer of the export in flight, if any, retries it as the
   // answer asks and counts its spans.
@@ -178,10 +184,14 @@ class OtlpExporter final : public trace::SpanProcessor {
   bool warned_ = false;  // one warning per failure streak
   http::BlockingClient client_;
   // The export in flight (its body kept for retries until its answer is
-  // read) and the next one's body; both buffers are reused, and keep the
-  // capacity of the largest batch.
+  // read: request_.body, or bytes of the queue being exported) and the
+  // next one's body; both buffers are reused, and keep the capacity of the
+  // largest batch.
   http::ClientRequest request_;
+  std::string_view body_;
   std::string next_body_;
+  std::string head_;                  // a request's head before spans sent from the queue
+  Queue held_;                        // the queue the export in flight is sent from, if any
   size_t in_flight_ = 0;              // spans in request_ whose answer is unread; 0: none
   std::optional<Error> start_error_;  // why request_ could not be sent, if it could not
   std::mutex join_mutex_;             // serializes shutdown() callers joining the worker

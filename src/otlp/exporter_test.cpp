@@ -123,11 +123,12 @@ class FakeReceiver {
   std::vector<std::string> content_types_;
 };
 
-ExporterOptions options_for(const FakeReceiver& receiver) {
+// JSON unless said otherwise: readable. The tests of ExporterProtocols run
+// in both (protobuf batches of one resource are sent from the queue).
+ExporterOptions options_for(const FakeReceiver& receiver, Protocol protocol = Protocol::kHttpJson) {
   ExporterOptions options;
   options.endpoint = receiver.endpoint();
-  options.protocol =
-      Protocol::kHttpJson;  // readable; OtlpExporter.SendsProtobufByDefault covers the other
+  options.protocol = protocol;
   options.service_name = "order";
   options.schedule_delay = milliseconds(3'600'000);  // batches leave when full or flushed
   options.max_batch_size = 4;
@@ -218,10 +219,54 @@ TEST(OtlpExporter, RetriesUnavailableAndThrottledResponses) {
   EXPECT_EQ(exporter.stats().failed, 0U);
 }
 
-TEST(OtlpExporter, ARefusedBatchIsSentAgainBeforeTheNextOne) {
+class ExporterProtocols : public ::testing::TestWithParam<Protocol> {};
+
+INSTANTIATE_TEST_SUITE_P(Both, ExporterProtocols,
+                         ::testing::Values(Protocol::kHttpJson, Protocol::kHttpProtobuf),
+                         [](const ::testing::TestParamInfo<Protocol>& param) {
+                           return param.param == Protocol::kHttpJson ? "Json" : "Protobuf";
+                         });
+
+// More than a batch at once: a flush of ten spans in batches of four. In
+// protobuf the second and third requests' heads are written over the end
+// of the batch before, once that one's answer is in.
+TEST_P(ExporterProtocols, SeveralBatchesLeaveInOrder) {
+  FakeReceiver receiver;
+  ExporterOptions options = options_for(receiver, GetParam());
+  options.max_queue_size = 16;
+  OtlpExporter exporter(options, nullptr);
+  {
+    // Held until all ten are queued, so that one flush takes them all.
+    receiver.script({{.hold = true}});
+    for (int i = 0; i < 4; ++i) exporter.on_end(span_named("warm-up " + std::to_string(i)));
+    ASSERT_TRUE(TestServer::eventually([&] { return receiver.request_count() == 1; }));
+  }
+  for (int i = 0; i < 10; ++i) exporter.on_end(span_named("s" + std::to_string(i)));
+  receiver.release();
+  ASSERT_TRUE(exporter.force_flush(milliseconds(5'000)));
+  ASSERT_EQ(receiver.request_count(), 4U);
+  const auto spans = receiver.spans();
+  ASSERT_EQ(spans.size(), 14U);
+  for (size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(spans[4 + i].at("name").as_string(), "s" + std::to_string(i));
+  }
+  for (const auto& request : receiver.requests()) {
+    EXPECT_EQ(request.at("resourceSpans")
+                  .at(0)
+                  .at("resource")
+                  .at("attributes")
+                  .at(0)
+                  .at("value")
+                  .at("stringValue"),
+              "order");
+  }
+  EXPECT_EQ(exporter.stats().exported, 14U);
+}
+
+TEST_P(ExporterProtocols, ARefusedBatchIsSentAgainBeforeTheNextOne) {
   FakeReceiver receiver;
   receiver.script({{.status = 503}});
-  OtlpExporter exporter(options_for(receiver), nullptr);
+  OtlpExporter exporter(options_for(receiver, GetParam()), nullptr);
   // The worker does not wait for an export's answer: it reads it when the
   // next batch is ready (or soon after, if none is), and retries first.
   for (int i = 0; i < 4; ++i) exporter.on_end(span_named("s" + std::to_string(i)));
@@ -297,11 +342,11 @@ TEST(OtlpExporter, PartialSuccessCountsTheRejectedSpansAsFailed) {
   EXPECT_EQ(exporter.stats().failed, 1U);
 }
 
-TEST(OtlpExporter, AFullQueueDropsAndCountsInsteadOfBlocking) {
+TEST_P(ExporterProtocols, AFullQueueDropsAndCountsInsteadOfBlocking) {
   FakeReceiver receiver;
   receiver.script({{.hold = true}});
   metrics::Registry registry;
-  ExporterOptions options = options_for(receiver);
+  ExporterOptions options = options_for(receiver, GetParam());
   options.max_queue_size = 4;
   OtlpExporter exporter(options, &registry);
 
@@ -350,9 +395,9 @@ TEST(OtlpExporter, ShutdownGivesUpARetryThatWouldPassItsDeadline) {
   EXPECT_EQ(exporter.stats().failed, 1U);
 }
 
-TEST(OtlpExporter, EachServiceIsExportedUnderItsOwnName) {
+TEST_P(ExporterProtocols, EachServiceIsExportedUnderItsOwnName) {
   FakeReceiver receiver;
-  OtlpExporter exporter(options_for(receiver), nullptr);
+  OtlpExporter exporter(options_for(receiver, GetParam()), nullptr);
   trace::SpanProcessor& payment = exporter.processor_for("payment");
   EXPECT_EQ(&payment, &exporter.processor_for("payment"));
   exporter.on_end(span_named("order span"));

@@ -228,45 +228,78 @@ void encode_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
   encode_span_into(span, out);
 }
 
+size_t encode_framed_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
+  // The span goes after room for its tag and a two-byte length (128 bytes
+  // to 16 KiB, as most spans are), and moves if its length takes another.
+  constexpr size_t kAssumed = 3;
+  const size_t start = out.size();
+  out.resize(start + kAssumed);
+  encode_span_into(span, out);
+  const size_t size = out.size() - start - kAssumed;
+  const size_t header = 1 + varint_size(size);
+  if (header > kAssumed) out.resize(out.size() + header - kAssumed);
+  if (header != kAssumed) {
+    char* base = out.data() + start;
+    std::memmove(base + header, base + kAssumed, size);
+  }
+  if (header < kAssumed) out.resize(start + header + size);
+  char* p = out.data() + start;
+  *p++ = static_cast<char>(tag(2, kLength));
+  trace::wire::put_varint(p, size);
+  return header;
+}
+
 // ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
 // ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
 // Resource { repeated KeyValue attributes = 1; }
 // ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
 // InstrumentationScope { string name = 1; string version = 2; }
+namespace {
+
+std::string encode_scope() {
+  std::string scope;
+  Writer w(scope, 64 + kScopeName.size() + std::string_view(SEATFLOW_VERSION).size());
+  w.bytes(1, kScopeName);
+  w.bytes(2, SEATFLOW_VERSION);
+  return scope;
+}
+
+// Appends to `out` a ResourceSpans' tag and length, its resource, and its
+// ScopeSpans' tag, length and scope: all of it but the spans, which are
+// `spans_size` bytes of framed spans (each a ScopeSpans.spans field).
+void write_batch_head(const Resource& resource, std::string_view scope, size_t spans_size,
+                      std::string& out) {
+  std::string attributes;
+  {
+    Writer w(attributes, attributes_bound(resource.attributes));
+    w.attributes(1, resource.attributes);
+  }
+  const size_t scope_spans = field_size(1, scope.size()) + spans_size;
+  const size_t resource_spans = field_size(1, attributes.size()) + field_size(2, scope_spans);
+  Writer w(out, field_size(1, resource_spans) - spans_size);
+  w.tag(1, kLength);
+  w.varint(resource_spans);
+  w.bytes(1, attributes);
+  w.tag(2, kLength);
+  w.varint(scope_spans);
+  w.bytes(1, scope);
+}
+
+}  // namespace
+
 void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std::string& out) {
   out.clear();
-  std::string scope;
-  {
-    Writer w(scope, 64 + kScopeName.size() + std::string_view(SEATFLOW_VERSION).size());
-    w.bytes(1, kScopeName);
-    w.bytes(2, SEATFLOW_VERSION);
-  }
+  const std::string scope = encode_scope();
   size_t total = 0;
   for (const auto& batch : batches) {
     total += 1024;
     for (std::string_view span : batch.spans) total += field_size(2, span.size());
   }
   out.reserve(total);
-  std::string resource;
   for (const auto& batch : batches) {
-    resource.clear();
-    {
-      Writer w(resource, attributes_bound(batch.resource->attributes));
-      w.attributes(1, batch.resource->attributes);
-    }
     size_t spans = 0;
     for (std::string_view span : batch.spans) spans += field_size(2, span.size());
-    const size_t scope_spans = field_size(1, scope.size()) + spans;
-    const size_t resource_spans = field_size(1, resource.size()) + field_size(2, scope_spans);
-    {
-      Writer w(out, field_size(1, resource_spans) - spans);  // all but the spans
-      w.tag(1, kLength);
-      w.varint(resource_spans);
-      w.bytes(1, resource);
-      w.tag(2, kLength);
-      w.varint(scope_spans);
-      w.bytes(1, scope);
-    }
+    write_batch_head(*batch.resource, scope, spans, out);
     // Each span's tag and length through a Writer, the span appended after
     // it: a Writer's bound is zeroed first, which for the spans themselves
     // would be hundreds of kilobytes per export.
@@ -279,6 +312,12 @@ void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std:
       out.append(span);
     }
   }
+}
+
+void encode_export_request_head_protobuf(const Resource& resource, size_t spans_size,
+                                         std::string& out) {
+  out.clear();
+  write_batch_head(resource, encode_scope(), spans_size, out);
 }
 
 // ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
