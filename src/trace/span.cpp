@@ -1,6 +1,7 @@
 #include "trace/span.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -46,11 +47,10 @@ IdGenerator& generator() {
   return g;
 }
 
+// Big-endian, as one store.
 void put_u64(uint8_t* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v & 0xff);
-    v >>= 8;
-  }
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(out, &v, sizeof v);
 }
 
 // Ended spans' data, kept per thread for the next span to reuse: a span then
