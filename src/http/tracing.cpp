@@ -1,5 +1,6 @@
 #include "http/tracing.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <string>
@@ -21,58 +22,61 @@ class TracingMiddleware final : public Middleware {
   void handle(Request& request, Responder responder, const Handler& next) override {
     auto parent = trace::extract(request.headers.get_all("traceparent"),
                                  request.headers.get_all("tracestate"));
-    const std::string_view method = method_name(request.method);
+    // The span is recorded in one piece when the response goes (see
+    // trace::FinishedSpan): everything it holds is known then, and its
+    // attributes go straight into the exporter's queue.
     // One allocation holds what the send hook needs, so that the hook fits
     // in std::function's own storage.
-    auto state = std::make_shared<State>(
-        State{tracer_.start_span(method, {.kind = trace::SpanKind::kServer,
-                                          .parent = parent,
-                                          .root = !parent,
-                                          .start_unix_ns = start_time(request)}),
-              &request});
-    trace::Span* span = &state->span;
-    if (span->recording()) {
-      span->set_attributes(by_method_[static_cast<size_t>(request.method)]);
-      span->set_attribute("url.path", request.path);
-      if (!request.query.empty()) span->set_attribute("url.query", redact_query(request.query));
-      if (!request.remote_address.empty()) {
-        span->set_attribute("client.address", request.remote_address);
-      }
-      if (auto agent = request.header("User-Agent")) {
-        span->set_attribute("user_agent.original", *agent);
-      }
-    }
-    responder.on_send([state](Response& response) { finish(*state, response); });
-    trace::Scope scope(span->context());
+    auto state = std::make_shared<State>(*this, request);
+    state->context =
+        tracer_.start_context({.kind = trace::SpanKind::kServer, .parent = parent, .root = !parent},
+                              &state->parent_span_id);
+    state->recording = state->context.sampled() && tracer_.records();
+    if (state->recording) state->start_unix_ns = start_time(request);
+    responder.on_send([state](Response& response) { state->finish(&response); });
+    trace::Scope scope(state->context);
     next(request, std::move(responder));
   }
 
  private:
   struct State {
-    trace::Span span;
+    State(const TracingMiddleware& m, const Request& r)
+        : middleware(m), request(&r), method(r.method) {}
+    // A request whose response was never sent (the server stopped first)
+    // still has its span: its method's attributes, without a status. The
+    // request may be gone by then, and is not read.
+    ~State() { finish(nullptr); }
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+
+    // Records the span (once), with the response's status when it has one.
+    void finish(const Response* answer);
+
+    const TracingMiddleware& middleware;
     const Request* request;  // lives until the response is sent
+    const Method method;
+    const Response* response = nullptr;  // null: never sent
+    trace::SpanContext context;
+    trace::SpanId parent_span_id;
+    int64_t start_unix_ns = 0;
+    bool recording = false;
   };
 
-  // Names the span by its route, records the status and ends it.
-  static void finish(State& state, const Response& response) {
-    trace::Span& span = state.span;
+  // The span's attributes, by the semantic conventions for HTTP servers;
+  // `arg` is the State.
+  static void write_attributes(trace::AttributeWriter& out, const void* arg) {
+    const auto& state = *static_cast<const State*>(arg);
+    out.set_all(state.middleware.by_method_[static_cast<size_t>(state.method)]);
+    if (state.response == nullptr) return;
     const Request& request = *state.request;
-    if (!span.recording()) return;
-    if (request.route != "unmatched") {
-      // "{method} {route}", put together by hand in a string this thread
-      // reuses: a format string is parsed again on every call, and this
-      // runs on every request.
-      thread_local std::string name;
-      name.assign(method_name(request.method)).append(1, ' ').append(request.route);
-      span.update_name(name);
-      span.set_attribute("http.route", request.route);
-    }
-    span.set_attribute("http.response.status_code", response.status);
-    if (response.status >= 500) {
-      span.set_attribute("error.type", std::to_string(response.status));
-      span.set_status(trace::StatusCode::kError);
-    }
-    span.end(trace::unix_ns(response.answered_at));
+    out.set_text("url.path", request.path);
+    if (!request.query.empty()) out.set_text("url.query", redact_query(request.query));
+    if (!request.remote_address.empty()) out.set_text("client.address", request.remote_address);
+    if (auto agent = request.header("User-Agent")) out.set_text("user_agent.original", *agent);
+    if (request.route != "unmatched") out.set_text("http.route", request.route);
+    const int status = state.response->status;
+    out.set_int("http.response.status_code", status);
+    if (status >= 500) out.set_text("error.type", std::to_string(status));
   }
 
   // When the request arrived, by the server's reading of the clock that
@@ -87,6 +91,34 @@ class TracingMiddleware final : public Middleware {
   // method, the scheme and the protocol version.
   std::array<trace::AttributeList, static_cast<size_t>(Method::kOther) + 1> by_method_;
 };
+
+void TracingMiddleware::State::finish(const Response* answer) {
+  if (!recording) return;
+  recording = false;
+  response = answer;
+  // "{method} {route}", put together by hand in a string this thread
+  // reuses: a format string is parsed again on every call, and this runs on
+  // every request.
+  thread_local std::string name;
+  name.assign(method_name(method));
+  if (answer != nullptr && request->route != "unmatched")
+    name.append(1, ' ').append(request->route);
+  const int64_t start = start_unix_ns != 0 ? start_unix_ns : trace::now_unix_ns();
+  const int64_t end =
+      answer != nullptr ? trace::unix_ns(answer->answered_at) : trace::now_unix_ns();
+  middleware.tracer_.finish({
+      .context = &context,
+      .parent_span_id = parent_span_id,
+      .name = name,
+      .kind = trace::SpanKind::kServer,
+      .start_unix_ns = start,
+      .end_unix_ns = std::max(end, start),
+      .status = answer != nullptr && answer->status >= 500 ? trace::StatusCode::kError
+                                                           : trace::StatusCode::kUnset,
+      .attributes = &write_attributes,
+      .arg = this,
+  });
+}
 
 }  // namespace
 

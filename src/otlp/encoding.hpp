@@ -87,6 +87,7 @@ void encode_export_request_protobuf(std::span<const ResourceBatch> batches, std:
 // bytes of framed spans. encode_framed_span_protobuf() appends one and
 // returns the size of its tag and length.
 size_t encode_framed_span_protobuf(const trace::SpanData& span, ByteBuffer& out);
+size_t encode_framed_span_protobuf(const trace::FinishedSpan& span, ByteBuffer& out);
 void encode_export_request_head_protobuf(const Resource& resource, size_t spans_size,
                                          std::string& out);
 uint64_t rejected_spans_protobuf(std::string_view body);

@@ -209,6 +209,53 @@ TEST(Encoding, ProtobufRepairsInvalidUtf8) {
   EXPECT_EQ(only_span(request).at("name"), "bad \xef\xbf\xbd byte");
 }
 
+// A span recorded in one piece (the HTTP server's) is encoded exactly as
+// the same span's SpanData is, framed the same way, whatever its length.
+TEST(Encoding, AFinishedSpanIsEncodedAsItsSpanData) {
+  trace::SpanContext context;
+  context.trace_id = trace::new_trace_id();
+  context.span_id = trace::new_span_id();
+  context.flags = trace::kFlagSampled | trace::kFlagRandom;
+  context.trace_state.set("vendor", "x");
+  const trace::AttributeList shared{{"http.request.method", "GET"}, {"url.scheme", "http"}};
+  for (const size_t path_size : {1, 100, 20'000}) {
+    struct Arg {
+      const trace::AttributeList* shared;
+      std::string path;
+    };
+    const Arg arg{&shared, std::string(path_size, 'p') + "\xff"};
+    trace::FinishedSpan span{
+        .context = &context,
+        .parent_span_id = trace::new_span_id(),
+        .name = "GET /items/{id}",
+        .kind = trace::SpanKind::kServer,
+        .start_unix_ns = 1'000,
+        .end_unix_ns = 2'000,
+        .status = trace::StatusCode::kError,
+        .attributes =
+            [](trace::AttributeWriter& out, const void* a) {
+              const auto& what = *static_cast<const Arg*>(a);
+              out.set_all(*what.shared);
+              out.set_text("url.path", what.path);
+              out.set_int("http.response.status_code", 503);
+            },
+        .arg = &arg,
+    };
+    ByteBuffer finished;
+    ByteBuffer data;
+    const size_t header = encode_framed_span_protobuf(span, finished);
+    EXPECT_EQ(encode_framed_span_protobuf(span.to_data(), data), header);
+    EXPECT_EQ(std::string_view(finished.data(), finished.size()),
+              std::string_view(data.data(), data.size()))
+        << "path of " << path_size;
+    const trace::SpanData decoded = span.to_data();
+    EXPECT_EQ(std::get<std::string>(*decoded.attributes.find("url.path")).size(), path_size + 3)
+        << "the invalid byte repaired as U+FFFD";
+    EXPECT_EQ(std::get<int64_t>(*decoded.attributes.find("http.response.status_code")), 503);
+    EXPECT_EQ(decoded.attributes.size(), 4U);
+  }
+}
+
 TEST(Encoding, ReadsRejectedSpansFromEitherResponse) {
   // ExportTraceServiceResponse { partial_success { rejected_spans: 3, error_message: "x" } }
   const std::string protobuf("\x0a\x05\x08\x03\x12\x01x", 7);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <random>
+#include <type_traits>
 
 #include <fmt/core.h>
 #include <prometheus/counter.h>
@@ -194,7 +195,8 @@ class OtlpExporter::ServiceProcessor final : public trace::SpanProcessor {
  public:
   ServiceProcessor(OtlpExporter& exporter, uint32_t resource)
       : exporter_(exporter), resource_(resource) {}
-  void on_end(trace::SpanData&& span) override { exporter_.enqueue(resource_, std::move(span)); }
+  void on_end(trace::SpanData&& span) override { exporter_.enqueue(resource_, span); }
+  void on_finished(const trace::FinishedSpan& span) override { exporter_.enqueue(resource_, span); }
 
  private:
   OtlpExporter& exporter_;
@@ -216,7 +218,9 @@ OtlpExporter::OtlpExporter(ExporterOptions options, metrics::Registry* registry)
 
 OtlpExporter::~OtlpExporter() { shutdown(options_.timeout); }
 
-void OtlpExporter::on_end(trace::SpanData&& span) { enqueue(0, std::move(span)); }
+void OtlpExporter::on_end(trace::SpanData&& span) { enqueue(0, span); }
+
+void OtlpExporter::on_finished(const trace::FinishedSpan& span) { enqueue(0, span); }
 
 trace::SpanProcessor& OtlpExporter::processor_for(std::string_view service_name) {
   std::lock_guard lock(mutex_);
@@ -230,7 +234,14 @@ trace::SpanProcessor& OtlpExporter::processor_for(std::string_view service_name)
   return *processors_.back().second;
 }
 
-void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
+template <typename Span>
+void OtlpExporter::enqueue(uint32_t resource, const Span& span) {
+  if constexpr (std::is_same_v<Span, trace::FinishedSpan>) {
+    if (options_.protocol != Protocol::kHttpProtobuf) {
+      enqueue(resource, span.to_data());  // JSON is written from SpanData
+      return;
+    }
+  }
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -248,7 +259,7 @@ void OtlpExporter::enqueue(uint32_t resource, trace::SpanData&& span) {
       if (offset == 0) offset = kHeadRoom;
       queue_.bytes.resize(offset);
       offset += encode_framed_span_protobuf(span, queue_.bytes);
-    } else {
+    } else if constexpr (std::is_same_v<Span, trace::SpanData>) {
       encode_span(span, queue_.bytes, options_.protocol);
     }
     queue_.items.push_back({resource, static_cast<uint32_t>(queue_.bytes.size() - offset), offset});

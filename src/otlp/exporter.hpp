@@ -99,6 +99,7 @@ class OtlpExporter final : public trace::SpanProcessor {
 
   // A span of the options' service.
   void on_end(trace::SpanData&& span) override;
+  void on_finished(const trace::FinishedSpan& span) override;
 
   // The processor for spans of another service in this process. The same
   // name returns the same processor; it lives as long as the exporter.
@@ -142,7 +143,9 @@ class OtlpExporter final : public trace::SpanProcessor {
   class ServiceProcessor;
   struct Metrics;
 
-  void enqueue(uint32_t resource, trace::SpanData&& span);
+  // Encodes `span` (SpanData or FinishedSpan) into the queue.
+  template <typename Span>
+  void enqueue(uint32_t resource, const Span& span);
   void run();
   // Exports `items` a batch at a time; the last batch's answer is left to
   // settle(). At most one export is in flight.

@@ -228,32 +228,77 @@ void encode_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
   encode_span_into(span, out);
 }
 
-size_t encode_framed_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
-  // The span goes after room for its tag and a two-byte length (128 bytes
-  // to 16 KiB, as most spans are), and moves if its length takes another.
-  constexpr size_t kAssumed = 3;
-  const size_t start = out.size();
-  out.resize(start + kAssumed);
-  encode_span_into(span, out);
-  const size_t size = out.size() - start - kAssumed;
+namespace {
+
+// A framed span is written after room for its tag and a two-byte length
+// (128 bytes to 16 KiB, as most spans are), and moved if its length takes
+// another.
+constexpr size_t kAssumedHeader = 3;
+
+// Frames the span written at out[start + kAssumedHeader...]; returns the
+// size of its tag and length.
+size_t frame(ByteBuffer& out, size_t start) {
+  const size_t size = out.size() - start - kAssumedHeader;
   const size_t header = 1 + varint_size(size);
-  if (header > kAssumed) out.resize(out.size() + header - kAssumed);
-  if (header != kAssumed) {
+  if (header > kAssumedHeader) out.resize(out.size() + header - kAssumedHeader);
+  if (header != kAssumedHeader) {
     char* base = out.data() + start;
-    std::memmove(base + header, base + kAssumed, size);
+    std::memmove(base + header, base + kAssumedHeader, size);
   }
-  if (header < kAssumed) out.resize(start + header + size);
+  if (header < kAssumedHeader) out.resize(start + header + size);
   char* p = out.data() + start;
   *p++ = static_cast<char>(tag(2, kLength));
   trace::wire::put_varint(p, size);
   return header;
 }
 
-// ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-// ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
-// Resource { repeated KeyValue attributes = 1; }
-// ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
-// InstrumentationScope { string name = 1; string version = 2; }
+}  // namespace
+
+size_t encode_framed_span_protobuf(const trace::SpanData& span, ByteBuffer& out) {
+  const size_t start = out.size();
+  out.resize(start + kAssumedHeader);
+  encode_span_into(span, out);
+  return frame(out, start);
+}
+
+// The same fields as encode_span_into(), in the same order; the attributes
+// are written by the span's own function, and there are no events, links or
+// status message.
+size_t encode_framed_span_protobuf(const trace::FinishedSpan& span, ByteBuffer& out) {
+  const size_t start = out.size();
+  out.resize(start + kAssumedHeader);
+  const trace::SpanContext& context = *span.context;
+  const std::string state =
+      context.trace_state.empty() ? std::string() : context.trace_state.format();
+  {
+    Writer<ByteBuffer> w(out, 96 + string_bound(state) + string_bound(span.name));
+    w.bytes(1, as_bytes(context.trace_id.bytes));
+    w.bytes(2, as_bytes(context.span_id.bytes));
+    if (!state.empty()) w.bytes(3, Utf8(state).text());
+    if (span.parent_span_id.valid()) w.bytes(4, as_bytes(span.parent_span_id.bytes));
+    w.bytes(5, Utf8(span.name).text());
+    w.tag(6, kVarint);
+    w.varint(static_cast<uint64_t>(span.kind));
+    w.fixed64(7, static_cast<uint64_t>(span.start_unix_ns));
+    w.fixed64(8, static_cast<uint64_t>(span.end_unix_ns));
+  }
+  if (span.attributes != nullptr) {
+    trace::AttributeWriter attributes(out);
+    span.attributes(attributes, span.arg);
+  }
+  {
+    Writer<ByteBuffer> w(out, 16);
+    if (span.status != trace::StatusCode::kUnset) {
+      w.tag(15, kLength);
+      w.varint(2);
+      w.tag(3, kVarint);
+      w.varint(static_cast<uint64_t>(span.status));
+    }
+    w.fixed32(16, context.flags);
+  }
+  return frame(out, start);
+}
+
 namespace {
 
 std::string encode_scope() {

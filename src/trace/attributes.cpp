@@ -96,6 +96,45 @@ std::optional<Field> find_key(std::string_view bytes, std::string_view key) {
   return walk(bytes, [&](const Field& f) { return f.key == key; });
 }
 
+// Appends tag, length and the KeyValue's key field to `out`; the caller
+// writes the value field (`value_field_size` bytes, tag and length
+// included) at the returned pointer.
+char* append_key(ByteBuffer& out, std::string_view key, size_t value_field_size) {
+  const size_t key_value = 1 + varint_size(key.size()) + key.size() + value_field_size;
+  const size_t total = 1 + varint_size(key_value) + key_value;
+  const size_t offset = out.size();
+  out.resize(offset + total);
+  char* p = out.data() + offset;
+  *p++ = kSpanAttribute;
+  p = put_varint(p, key_value);
+  *p++ = kKey;
+  p = put_varint(p, key.size());
+  std::memcpy(p, key.data(), key.size());
+  return p + key.size();
+}
+
+// The value fields of a string (valid UTF-8) and of an integer: their
+// sizes, and their bytes written at `p`.
+size_t text_value_size(std::string_view value) {
+  const size_t any = 1 + varint_size(value.size()) + value.size();
+  return 1 + varint_size(any) + any;
+}
+void put_text_value(char* p, std::string_view value) {
+  *p++ = kValue;
+  p = put_varint(p, 1 + varint_size(value.size()) + value.size());
+  *p++ = kString;
+  p = put_varint(p, value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+}
+size_t int_value_size(int64_t value) { return 3 + varint_size(static_cast<uint64_t>(value)); }
+void put_int_value(char* p, int64_t value) {
+  const auto bits = static_cast<uint64_t>(value);
+  *p++ = kValue;
+  *p++ = static_cast<char>(1 + varint_size(bits));
+  *p++ = kInt;
+  put_varint(p, bits);
+}
+
 }  // namespace
 
 AttributeList::AttributeList(std::initializer_list<Attribute> attributes) {
@@ -137,18 +176,8 @@ char* AttributeList::append(std::string_view key, size_t value_field_size) {
   } else {
     key_filter_ |= bit;  // a key not set before, the common case
   }
-  const size_t key_value = 1 + varint_size(key.size()) + key.size() + value_field_size;
-  const size_t total = 1 + varint_size(key_value) + key_value;
-  const size_t offset = bytes_.size();
-  bytes_.resize(offset + total);
-  char* p = bytes_.data() + offset;
-  *p++ = kSpanAttribute;
-  p = put_varint(p, key_value);
-  *p++ = kKey;
-  p = put_varint(p, key.size());
-  std::memcpy(p, key.data(), key.size());
   ++count_;
-  return p + key.size();
+  return append_key(bytes_, key, value_field_size);
 }
 
 void AttributeList::set_text(std::string_view key, std::string_view value) {
@@ -162,24 +191,12 @@ void AttributeList::set_text(std::string_view key, std::string_view value) {
 }
 
 void AttributeList::put_text(std::string_view key, std::string_view value) {
-  const size_t any = 1 + varint_size(value.size()) + value.size();
-  char* p = append(key, 1 + varint_size(any) + any);
-  *p++ = kValue;
-  p = put_varint(p, any);
-  *p++ = kString;
-  p = put_varint(p, value.size());
-  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  put_text_value(append(key, text_value_size(value)), value);
 }
 
 void AttributeList::set_int(std::string_view key, int64_t value) {
   std::string scratch;
-  const auto bits = static_cast<uint64_t>(value);
-  const size_t any = 1 + varint_size(bits);
-  char* p = append(utf8(key, scratch), 2 + any);
-  *p++ = kValue;
-  *p++ = static_cast<char>(any);
-  *p++ = kInt;
-  put_varint(p, bits);
+  put_int_value(append(utf8(key, scratch), int_value_size(value)), value);
 }
 
 void AttributeList::set_double(std::string_view key, double value) {
@@ -241,6 +258,39 @@ std::vector<Attribute> AttributeList::decode() const {
     return false;
   });
   return out;
+}
+
+AttributeList AttributeList::from_wire(std::string_view wire) {
+  AttributeList list;
+  list.bytes_.resize(wire.size());
+  if (!wire.empty()) std::memcpy(list.bytes_.data(), wire.data(), wire.size());
+  walk(wire, [&](const Field& f) {
+    ++list.count_;
+    list.key_filter_ |= filter_bit(f.key);
+    return false;
+  });
+  return list;
+}
+
+void AttributeWriter::set_text(std::string_view key, std::string_view value) {
+  std::string key_scratch;
+  std::string value_scratch;
+  if (!is_ascii(key)) key = utf8(key, key_scratch);
+  if (!is_ascii(value)) value = utf8(value, value_scratch);
+  put_text_value(append_key(out_, key, text_value_size(value)), value);
+}
+
+void AttributeWriter::set_int(std::string_view key, int64_t value) {
+  std::string scratch;
+  if (!is_ascii(key)) key = utf8(key, scratch);
+  put_int_value(append_key(out_, key, int_value_size(value)), value);
+}
+
+void AttributeWriter::set_all(const AttributeList& list) {
+  const size_t offset = out_.size();
+  out_.resize(offset + list.bytes_.size());
+  if (!list.bytes_.empty())
+    std::memcpy(out_.data() + offset, list.bytes_.data(), list.bytes_.size());
 }
 
 std::optional<AttributeValue> AttributeList::find(std::string_view key) const {

@@ -87,6 +87,8 @@ class AttributeList {
 
   // The encoded attributes: Span field 9 once per attribute.
   std::string_view wire() const { return {bytes_.data(), bytes_.size()}; }
+  // A list of the attributes encoded in `wire` (as wire() gives them).
+  static AttributeList from_wire(std::string_view wire);
 
  private:
   // Removes `key` if it was set before. Called only when its filter bit
@@ -100,6 +102,8 @@ class AttributeList {
   // Appends a string attribute whose key and value are valid UTF-8.
   void put_text(std::string_view key, std::string_view value);
 
+  friend class AttributeWriter;
+
   // The attributes one after the other, nothing beside them: the rare
   // look-ups (a key set twice, decode(), find()) walk the encoding itself.
   // Grown unzeroed: an attribute's bytes are written right after.
@@ -108,6 +112,22 @@ class AttributeList {
   // A bit per key set, by a hash of a few of its bytes: a key whose bit is
   // clear is new, with no need to compare it against every other.
   uint64_t key_filter_ = 0;
+};
+
+// Writes attributes encoded as AttributeList keeps them straight into a
+// buffer (the exporter's queue): for a span recorded in one piece when it
+// ends (see trace::FinishedSpan), whose keys the caller knows to be
+// distinct. Text is repaired as AttributeList does.
+class AttributeWriter {
+ public:
+  explicit AttributeWriter(ByteBuffer& out) : out_(out) {}
+  void set_text(std::string_view key, std::string_view value);
+  void set_int(std::string_view key, int64_t value);
+  // Appends the attributes of `list` (their keys distinct from the others').
+  void set_all(const AttributeList& list);
+
+ private:
+  ByteBuffer& out_;
 };
 
 }  // namespace seatflow::trace

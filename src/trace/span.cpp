@@ -227,7 +227,7 @@ Sampler Sampler::from_environment(std::string* warning) {
   return s;
 }
 
-bool Sampler::sample(const std::optional<SpanContext>& parent, const TraceId& trace_id) const {
+bool Sampler::sample(const SpanContext* parent, const TraceId& trace_id) const {
   if (parent_based && parent && parent->valid()) return parent->sampled();
   switch (root) {
     case Root::kAlwaysOn: return true;
@@ -248,22 +248,48 @@ bool Sampler::sample(const std::optional<SpanContext>& parent, const TraceId& tr
 Tracer::Tracer(Sampler sampler, SpanProcessor* processor)
     : sampler_(sampler), processor_(processor) {}
 
-Span Tracer::start_span(std::string_view name, StartOptions options) const {
-  std::optional<SpanContext> parent = std::move(options.parent);
-  if (!parent && !options.root && t_current != nullptr && t_current->valid()) parent = *t_current;
-  if (parent && !parent->valid()) parent.reset();
+SpanContext Tracer::start_context(const StartOptions& options, SpanId* parent_span_id) const {
+  const SpanContext* parent = options.parent ? &*options.parent : nullptr;
+  if (parent == nullptr && !options.root && t_current != nullptr) parent = t_current;
+  if (parent != nullptr && !parent->valid()) parent = nullptr;
 
   SpanContext context;
-  if (parent) {
+  if (parent != nullptr) {
     context.trace_id = parent->trace_id;
     context.trace_state = parent->trace_state;
     context.flags = parent->flags & kFlagRandom;  // the trace id's origin stays as it was
+    *parent_span_id = parent->span_id;
   } else {
     context.trace_id = new_trace_id();
     context.flags = kFlagRandom;
+    *parent_span_id = SpanId{};
   }
   context.span_id = new_span_id();
   if (sampler_.sample(parent, context.trace_id)) context.flags |= kFlagSampled;
+  return context;
+}
+
+SpanData FinishedSpan::to_data() const {
+  SpanData data;
+  data.context = *context;
+  data.parent_span_id = parent_span_id;
+  data.name = name;
+  data.kind = kind;
+  data.start_unix_ns = start_unix_ns;
+  data.end_unix_ns = end_unix_ns;
+  data.status = status;
+  if (attributes != nullptr) {
+    ByteBuffer wire;
+    AttributeWriter writer(wire);
+    attributes(writer, arg);
+    data.attributes = AttributeList::from_wire({wire.data(), wire.size()});
+  }
+  return data;
+}
+
+Span Tracer::start_span(std::string_view name, StartOptions options) const {
+  SpanId parent_span_id;
+  SpanContext context = start_context(options, &parent_span_id);
 
   // Unsampled, or nobody to hand the span to: propagate it, record nothing.
   if (!context.sampled() || processor_ == nullptr) {
@@ -271,7 +297,7 @@ Span Tracer::start_span(std::string_view name, StartOptions options) const {
   }
   auto data = pool().acquire();
   data->context = context;
-  if (parent) data->parent_span_id = parent->span_id;
+  data->parent_span_id = parent_span_id;
   data->name = name;
   data->kind = options.kind;
   data->start_unix_ns = options.start_unix_ns != 0 ? options.start_unix_ns : now_unix_ns();

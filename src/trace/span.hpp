@@ -65,11 +65,35 @@ struct SpanData {
   std::string status_message;
 };
 
+// A span recorded in one piece when it ends, by a caller that knows all of
+// it then: the HTTP server span, on every request (see
+// Tracer::start_context). Its attributes are written by `attributes`
+// straight into what the processor keeps, the exporter's queue, with no
+// SpanData filled and copied on the way. It has no events or links.
+struct FinishedSpan {
+  const SpanContext* context = nullptr;
+  SpanId parent_span_id;  // all zero for a root span
+  std::string_view name;
+  SpanKind kind = SpanKind::kInternal;
+  int64_t start_unix_ns = 0;
+  int64_t end_unix_ns = 0;
+  StatusCode status = StatusCode::kUnset;
+  // Writes the attributes (distinct keys), given `arg`.
+  void (*attributes)(AttributeWriter& out, const void* arg) = nullptr;
+  const void* arg = nullptr;
+
+  // The same span as SpanData.
+  SpanData to_data() const;
+};
+
 class SpanProcessor {
  public:
   virtual ~SpanProcessor() = default;
   // Called once per sampled span when it ends, on the ending thread. Must not block.
   virtual void on_end(SpanData&& span) = 0;
+  // The same for a span recorded in one piece. By default, on_end() of
+  // its SpanData.
+  virtual void on_finished(const FinishedSpan& span) { on_end(span.to_data()); }
 };
 
 class Span {
@@ -136,7 +160,7 @@ struct Sampler {
   // falls back to it too, and `warning` says why.
   static Sampler from_environment(std::string* warning = nullptr);
 
-  bool sample(const std::optional<SpanContext>& parent, const TraceId& trace_id) const;
+  bool sample(const SpanContext* parent, const TraceId& trace_id) const;
 };
 
 struct StartOptions {
@@ -158,6 +182,17 @@ class Tracer {
   Tracer(Sampler sampler, SpanProcessor* processor);
 
   Span start_span(std::string_view name, StartOptions options = {}) const;
+
+  // For a span that the caller records in one piece when it ends, through
+  // finish(): its context (propagated as a span's), decided by the sampler
+  // as start_span() does (options' kind, links and attributes are not
+  // used), and the parent's span id, if it has a parent. The span is to be
+  // finished only if the context is sampled and records() holds.
+  SpanContext start_context(const StartOptions& options, SpanId* parent_span_id) const;
+  // Hands such a span to the processor.
+  void finish(const FinishedSpan& span) const {
+    if (processor_ != nullptr) processor_->on_finished(span);
+  }
 
   // Whether a sampled span is recorded at all (there is a processor): a span
   // that only a recording would need can be skipped when not.
