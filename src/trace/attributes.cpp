@@ -273,17 +273,24 @@ AttributeList AttributeList::from_wire(std::string_view wire) {
 }
 
 void AttributeWriter::set_text(std::string_view key, std::string_view value) {
+  if (is_ascii(key) && is_ascii(value)) {  // the usual case, with nothing to repair
+    put_text_value(append_key(out_, key, text_value_size(value)), value);
+    return;
+  }
   std::string key_scratch;
   std::string value_scratch;
-  if (!is_ascii(key)) key = utf8(key, key_scratch);
-  if (!is_ascii(value)) value = utf8(value, value_scratch);
+  key = utf8(key, key_scratch);
+  value = utf8(value, value_scratch);
   put_text_value(append_key(out_, key, text_value_size(value)), value);
 }
 
 void AttributeWriter::set_int(std::string_view key, int64_t value) {
+  if (is_ascii(key)) {
+    put_int_value(append_key(out_, key, int_value_size(value)), value);
+    return;
+  }
   std::string scratch;
-  if (!is_ascii(key)) key = utf8(key, scratch);
-  put_int_value(append_key(out_, key, int_value_size(value)), value);
+  put_int_value(append_key(out_, utf8(key, scratch), int_value_size(value)), value);
 }
 
 void AttributeWriter::set_all(const AttributeList& list) {
