@@ -2,7 +2,10 @@
 # The cost of tracing: wrk against `seatflow up` with every request traced
 # (sampler always_on) and every span exported over OTLP/HTTP, and against
 # the same server with tracing off (always_off: contexts still propagate,
-# nothing is recorded), in one run, in ROUNDS rounds.
+# nothing is recorded), in one run, in ROUNDS rounds shared out among PAIRS
+# pairs of servers started afresh: one process runs a few percent faster or
+# slower than the next of the same build (where its memory happens to lie),
+# and the median of rounds from several pairs is not one pair's luck.
 #
 # Paired (the default): in each round both servers are loaded at once, each
 # by its own wrk, on the same server core. Each runs in a session of its own,
@@ -39,11 +42,12 @@
 # 1 - 1/(1 + the round's CPU per request overhead); in turn, it is
 # 1 - traced/untraced throughput. Goal: <= 0.05.
 # Environment: THREADS (server workers, default 1), CONNECTIONS (64),
-# DURATION (seconds per run, 2), ROUNDS (10), PAIRED (1).
+# DURATION (seconds per run, 2), ROUNDS (12), PAIRS (3), PAIRED (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-2}"
-rounds="${ROUNDS:-10}"
+rounds="${ROUNDS:-12}"
+pairs="${PAIRS:-3}"
 paired="${PAIRED:-1}"
 source scripts/lib/common.sh
 source scripts/lib/bench.sh
@@ -86,25 +90,46 @@ start_seatflow() {  # start_seatflow NAME PORT ENV...
   pids+=($!)
   server_pid=$!
 }
-on_port="$(free_port)"
-off_port="$(free_port)"
-start_seatflow traced "$on_port" OTEL_TRACES_SAMPLER=always_on \
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$sink_port/v1/traces" \
-  OTEL_BSP_MAX_QUEUE_SIZE=262144 OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048
-on_pid="$server_pid"
-start_seatflow untraced "$off_port" OTEL_TRACES_SAMPLER=always_off
-off_pid="$server_pid"
 # A process's CPU time so far, all its threads, in nanoseconds.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
+# What the traced server's exporter did with its spans: exported, dropped, failed.
+spans() { curl -s "http://127.0.0.1:$on_port/metrics" | awk -v o="$1" '$0 ~ "^seatflow_trace_spans_total\\{outcome=\"" o "\"\\}" { printf "%d", $2 }'; }
+exported=0
+dropped=0
+failed=0
 
-wait_for 15 curl -sf "http://127.0.0.1:$on_port/health/live" || { cat "$work/traced.log"; exit 1; }
-wait_for 15 curl -sf "http://127.0.0.1:$off_port/health/live" || { cat "$work/untraced.log"; exit 1; }
+# Starts a fresh pair of servers, the traced and the untraced, and warms
+# them up.
+start_pair() {  # start_pair N
+  on_port="$(free_port)"
+  off_port="$(free_port)"
+  start_seatflow "traced-$1" "$on_port" OTEL_TRACES_SAMPLER=always_on \
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$sink_port/v1/traces" \
+    OTEL_BSP_MAX_QUEUE_SIZE=262144 OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048
+  on_pid="$server_pid"
+  start_seatflow "untraced-$1" "$off_port" OTEL_TRACES_SAMPLER=always_off
+  off_pid="$server_pid"
+  wait_for 15 curl -sf "http://127.0.0.1:$on_port/health/live" || { cat "$work/traced-$1.log"; exit 1; }
+  wait_for 15 curl -sf "http://127.0.0.1:$off_port/health/live" || { cat "$work/untraced-$1.log"; exit 1; }
+  on_url="http://127.0.0.1:$on_port/health/live"
+  off_url="http://127.0.0.1:$off_port/health/live"
+  rps "$on_url" >/dev/null  # warm up both
+  rps "$off_url" >/dev/null
+}
+# Counts the traced server's spans, then stops both.
+stop_pair() {
+  sleep 1  # the last batch leaves within the schedule delay
+  local e d f
+  e="$(spans exported)"
+  d="$(spans dropped)"
+  f="$(spans failed)"
+  exported=$((exported + ${e:-0}))
+  dropped=$((dropped + ${d:-0}))
+  failed=$((failed + ${f:-0}))
+  kill "$on_pid" "$off_pid"
+  wait "$on_pid" "$off_pid" 2>/dev/null || true
+}
 
-on_url="http://127.0.0.1:$on_port/health/live"
-off_url="http://127.0.0.1:$off_port/health/live"
-
-rps "$on_url" >/dev/null  # warm up both
-rps "$off_url" >/dev/null
 # Requests one wrk run completed: the count, not wrk's requests per second,
 # which it takes over its own running time; the CPU time below is taken over
 # the round, which holds both runs whole.
@@ -118,7 +143,14 @@ on_runs=()
 off_runs=()
 overheads=()      # each round's tracing overhead
 cpu_overheads=()  # paired: each round's extra CPU per request
+pair=-1
 for ((round = 0; round < rounds; round++)); do
+  # The rounds are shared out among the pairs of servers, in turn.
+  if ((round * pairs / rounds != pair)); then
+    ((pair < 0)) || stop_pair
+    pair=$((round * pairs / rounds))
+    start_pair "$pair"
+  fi
   if [[ "$paired" == 1 ]]; then
     # Each wrk starts first in half the rounds.
     urls=("$off_url" "$on_url")
@@ -156,10 +188,9 @@ mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
 on="$(mean "${on_runs[@]}")"
 off="$(mean "${off_runs[@]}")"
 
-sleep 1  # the last batch leaves within the schedule delay
-spans() { curl -s "http://127.0.0.1:$on_port/metrics" | awk -v o="$1" '$0 ~ "^seatflow_trace_spans_total\\{outcome=\"" o "\"\\}" { printf "%d", $2 }'; }
-echo "threads=$threads connections=$connections rounds=$rounds duration=${duration}s paired=$paired"
-echo "spans_exported=$(spans exported) spans_dropped=$(spans dropped) spans_failed=$(spans failed)"
+stop_pair
+echo "threads=$threads connections=$connections rounds=$rounds pairs=$pairs duration=${duration}s paired=$paired"
+echo "spans_exported=$exported spans_dropped=$dropped spans_failed=$failed"
 echo "traced_rps=$on (runs: ${on_runs[*]})"
 echo "untraced_rps=$off (runs: ${off_runs[*]})"
 if [[ "$paired" == 1 ]]; then
