@@ -32,7 +32,7 @@ class TracingMiddleware final : public Middleware {
         tracer_.start_context({.kind = trace::SpanKind::kServer, .parent = parent, .root = !parent},
                               &state->parent_span_id);
     state->recording = state->context.sampled() && tracer_.records();
-    if (state->recording) state->start_unix_ns = start_time(request);
+    if (state->recording) state->start_unix_ns = trace::unix_ns(received_at(request));
     responder.on_send([state](Response& response) { state->finish(&response); });
     trace::Scope scope(state->context);
     next(request, std::move(responder));
@@ -58,7 +58,7 @@ class TracingMiddleware final : public Middleware {
     const Response* response = nullptr;  // null: never sent
     trace::SpanContext context;
     trace::SpanId parent_span_id;
-    int64_t start_unix_ns = 0;
+    int64_t start_unix_ns = 0;  // when the server had read the request
     bool recording = false;
   };
 
@@ -79,13 +79,6 @@ class TracingMiddleware final : public Middleware {
     if (status >= 500) out.set_text("error.type", std::to_string(status));
   }
 
-  // When the request arrived, by the server's reading of the clock that
-  // the metrics share (0 for the tracer: now).
-  static int64_t start_time(const Request& request) {
-    if (request.received_at == std::chrono::steady_clock::time_point{}) return 0;
-    return trace::unix_ns(request.received_at);
-  }
-
   const trace::Tracer& tracer_;
   // What every request of a method has in common, encoded once: its
   // method, the scheme and the protocol version.
@@ -103,7 +96,6 @@ void TracingMiddleware::State::finish(const Response* answer) {
   name.assign(method_name(method));
   if (answer != nullptr && request->route != "unmatched")
     name.append(1, ' ').append(request->route);
-  const int64_t start = start_unix_ns != 0 ? start_unix_ns : trace::now_unix_ns();
   const int64_t end =
       answer != nullptr ? trace::unix_ns(answer->answered_at) : trace::now_unix_ns();
   middleware.tracer_.finish({
@@ -111,8 +103,8 @@ void TracingMiddleware::State::finish(const Response* answer) {
       .parent_span_id = parent_span_id,
       .name = name,
       .kind = trace::SpanKind::kServer,
-      .start_unix_ns = start,
-      .end_unix_ns = std::max(end, start),
+      .start_unix_ns = start_unix_ns,
+      .end_unix_ns = std::max(end, start_unix_ns),
       .status = answer != nullptr && answer->status >= 500 ? trace::StatusCode::kError
                                                            : trace::StatusCode::kUnset,
       .attributes = &write_attributes,

@@ -139,6 +139,18 @@ ExporterOptions options_for(const FakeReceiver& receiver, Protocol protocol = Pr
   return options;
 }
 
+// The service.name of a request's `i`th resource.
+std::string service_of(const json::object& request, size_t i = 0) {
+  return std::string(request.at("resourceSpans")
+                         .at(i)
+                         .at("resource")
+                         .at("attributes")
+                         .at(0)
+                         .at("value")
+                         .at("stringValue")
+                         .as_string());
+}
+
 trace::SpanData span_named(std::string name) {
   trace::SpanData span;
   span.context.trace_id = trace::new_trace_id();
@@ -163,15 +175,7 @@ TEST(OtlpExporter, AFullBatchIsSentAtOnceAsJson) {
   const auto spans = receiver.spans();
   ASSERT_EQ(spans.size(), 4U);
   EXPECT_EQ(spans[3].at("name"), "s3");
-  const json::object request = receiver.requests()[0];
-  EXPECT_EQ(request.at("resourceSpans")
-                .at(0)
-                .at("resource")
-                .at("attributes")
-                .at(0)
-                .at("value")
-                .at("stringValue"),
-            "order");
+  EXPECT_EQ(service_of(receiver.requests()[0]), "order");
   EXPECT_NE(registry.serialize().find("seatflow_trace_spans_total{outcome=\"exported\"} 4"),
             std::string::npos);
 }
@@ -250,16 +254,7 @@ TEST_P(ExporterProtocols, SeveralBatchesLeaveInOrder) {
   for (size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(spans[4 + i].at("name").as_string(), "s" + std::to_string(i));
   }
-  for (const auto& request : receiver.requests()) {
-    EXPECT_EQ(request.at("resourceSpans")
-                  .at(0)
-                  .at("resource")
-                  .at("attributes")
-                  .at(0)
-                  .at("value")
-                  .at("stringValue"),
-              "order");
-  }
+  for (const auto& request : receiver.requests()) EXPECT_EQ(service_of(request), "order");
   EXPECT_EQ(exporter.stats().exported, 14U);
 }
 
