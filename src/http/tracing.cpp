@@ -10,14 +10,7 @@ namespace {
 
 class TracingMiddleware final : public Middleware {
  public:
-  explicit TracingMiddleware(const trace::Tracer& tracer) : tracer_(tracer) {
-    for (size_t m = 0; m < by_method_.size(); ++m) {
-      auto& attributes = by_method_[m];
-      attributes.set_text("http.request.method", method_name(static_cast<Method>(m)));
-      attributes.set_text("url.scheme", "http");
-      attributes.set_text("network.protocol.version", "1.1");
-    }
-  }
+  explicit TracingMiddleware(const trace::Tracer& tracer) : tracer_(tracer) {}
 
   void handle(Request& request, Responder responder, const Handler& next) override {
     auto parent = trace::extract(request.headers.get_all("traceparent"),
@@ -39,6 +32,7 @@ class TracingMiddleware final : public Middleware {
   }
 
  private:
+  struct Kind;
   struct State {
     State(const TracingMiddleware& m, const Request& r)
         : middleware(m), request(&r), method(r.method) {}
@@ -56,52 +50,85 @@ class TracingMiddleware final : public Middleware {
     const Request* request;  // lives until the response is sent
     const Method method;
     const Response* response = nullptr;  // null: never sent
+    const Kind* kind = nullptr;          // set when the span is recorded
     trace::SpanContext context;
     trace::SpanId parent_span_id;
     int64_t start_unix_ns = 0;  // when the server had read the request
     bool recording = false;
   };
 
+  // What the spans of one method, route and status have in common, encoded
+  // once: the span's name and the attributes that follow from those three
+  // (the method, route and status themselves, the scheme, the protocol
+  // version). A server answers a handful of routes, so nearly every span
+  // finds its kind already encoded in its thread's cache.
+  struct Kind {
+    Method method = Method::kOther;
+    int status = -1;  // -1: no response (the server stopped first)
+    std::string route;
+    std::string name;  // "{method} {route}", or the method alone
+    trace::AttributeList attributes;
+  };
+  static const Kind& kind_of(Method method, std::string_view route, int status);
+
   // The span's attributes, by the semantic conventions for HTTP servers;
   // `arg` is the State.
   static void write_attributes(trace::AttributeWriter& out, const void* arg) {
     const auto& state = *static_cast<const State*>(arg);
-    out.set_all(state.middleware.by_method_[static_cast<size_t>(state.method)]);
+    out.set_all(state.kind->attributes);
     if (state.response == nullptr) return;
     const Request& request = *state.request;
     out.set_text("url.path", request.path);
     if (!request.query.empty()) out.set_text("url.query", redact_query(request.query));
     if (!request.remote_address.empty()) out.set_text("client.address", request.remote_address);
     if (auto agent = request.header("User-Agent")) out.set_text("user_agent.original", *agent);
-    if (request.route != "unmatched") out.set_text("http.route", request.route);
-    const int status = state.response->status;
-    out.set_int("http.response.status_code", status);
-    if (status >= 500) out.set_text("error.type", std::to_string(status));
   }
 
   const trace::Tracer& tracer_;
-  // What every request of a method has in common, encoded once: its
-  // method, the scheme and the protocol version.
-  std::array<trace::AttributeList, static_cast<size_t>(Method::kOther) + 1> by_method_;
 };
+
+const TracingMiddleware::Kind& TracingMiddleware::kind_of(Method method, std::string_view route,
+                                                          int status) {
+  // Direct-mapped by where the route's text lies (the router's table, which
+  // outlives its requests) and checked by its content, so that an entry
+  // left by a router since freed is never taken for another's.
+  constexpr size_t kSlots = 64;
+  thread_local std::array<Kind, kSlots> cache;
+  const auto hash = reinterpret_cast<uintptr_t>(route.data()) >> 3 ^
+                    static_cast<uintptr_t>(status) * 31 ^ static_cast<uintptr_t>(method) * 7;
+  Kind& kind = cache[hash % kSlots];
+  if (kind.status == status && kind.method == method && kind.route == route) return kind;
+
+  kind.method = method;
+  kind.status = status;
+  kind.route.assign(route);
+  const bool has_route = status >= 0 && route != "unmatched";
+  kind.name.assign(method_name(method));
+  if (has_route) kind.name.append(1, ' ').append(route);
+  auto& attributes = kind.attributes;
+  attributes.clear();
+  attributes.set_text("http.request.method", method_name(method));
+  attributes.set_text("url.scheme", "http");
+  attributes.set_text("network.protocol.version", "1.1");
+  if (status < 0) return kind;
+  if (has_route) attributes.set_text("http.route", route);
+  attributes.set_int("http.response.status_code", status);
+  if (status >= 500) attributes.set_text("error.type", std::to_string(status));
+  return kind;
+}
 
 void TracingMiddleware::State::finish(const Response* answer) {
   if (!recording) return;
   recording = false;
   response = answer;
-  // "{method} {route}", put together by hand in a string this thread
-  // reuses: a format string is parsed again on every call, and this runs on
-  // every request.
-  thread_local std::string name;
-  name.assign(method_name(method));
-  if (answer != nullptr && request->route != "unmatched")
-    name.append(1, ' ').append(request->route);
+  kind = &kind_of(method, answer != nullptr ? request->route : std::string_view(),
+                  answer != nullptr ? answer->status : -1);
   const int64_t end =
       answer != nullptr ? trace::unix_ns(answer->answered_at) : trace::now_unix_ns();
   middleware.tracer_.finish({
       .context = &context,
       .parent_span_id = parent_span_id,
-      .name = name,
+      .name = kind->name,
       .kind = trace::SpanKind::kServer,
       .start_unix_ns = start_unix_ns,
       .end_unix_ns = std::max(end, start_unix_ns),

@@ -28,6 +28,9 @@ class TracedServer : public ::testing::Test {
       return Response::text(200, current != nullptr ? trace::to_text(*current) : "none");
     });
     router_.add_sync(Method::kGet, "/fail", [](const Request&) { return problem(503, "down"); });
+    router_.add_sync(Method::kGet, "/status/{code}", [](const Request& r) {
+      return Response::text(std::stoi(std::string(r.param("code"))), "");
+    });
     server_ = std::make_unique<HttpServer>(ServerOptions{.port = 0, .threads = 1},
                                            chain({tracing_middleware(tracer_)},
                                                  [this](Request& r, Responder responder) {
@@ -150,6 +153,44 @@ TEST_F(TracedServer, FailedCallsAreErrorSpans) {
   const auto all = spans(2);
   ASSERT_EQ(all.size(), 2u);
   for (const auto& s : all) EXPECT_EQ(s.status, trace::StatusCode::kError);
+}
+
+// What a span's method, route and status imply is encoded once and reused:
+// each span still carries its own.
+TEST_F(TracedServer, EachSpanHasItsOwnMethodRouteAndStatus) {
+  for (const char* code : {"200", "404", "503", "200"}) {
+    ASSERT_TRUE(testing::get(server_->port(), std::string("/status/") + code));
+  }
+  ASSERT_TRUE(testing::get(server_->port(), "/items/1"));
+  testing::RawConnection c(server_->port());
+  ASSERT_TRUE(c.send("DELETE /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.read_response());
+
+  const auto all = spans(6);
+  ASSERT_EQ(all.size(), 6u);
+  const int64_t statuses[] = {200, 404, 503, 200};
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(all[i].name, "GET /status/{code}");
+    EXPECT_EQ(std::get<std::string>(*attribute(all[i], "http.route")), "/status/{code}");
+    EXPECT_EQ(std::get<int64_t>(*attribute(all[i], "http.response.status_code")), statuses[i]);
+    EXPECT_EQ(attribute(all[i], "error.type").has_value(), statuses[i] >= 500);
+    EXPECT_EQ(all[i].status,
+              statuses[i] >= 500 ? trace::StatusCode::kError : trace::StatusCode::kUnset);
+  }
+  EXPECT_EQ(std::get<std::string>(*attribute(all[2], "error.type")), "503");
+  EXPECT_EQ(all[4].name, "GET /items/{id}");
+  EXPECT_EQ(std::get<std::string>(*attribute(all[4], "url.path")), "/items/1");
+  // A path no route matches: the method alone names the span, and it has no
+  // http.route.
+  EXPECT_EQ(all[5].name, "DELETE");
+  EXPECT_EQ(std::get<std::string>(*attribute(all[5], "http.request.method")), "DELETE");
+  EXPECT_FALSE(attribute(all[5], "http.route").has_value());
+  EXPECT_EQ(std::get<int64_t>(*attribute(all[5], "http.response.status_code")), 404);
+  for (const auto& s : all) {
+    EXPECT_EQ(std::get<std::string>(*attribute(s, "url.scheme")), "http");
+    EXPECT_EQ(std::get<std::string>(*attribute(s, "network.protocol.version")), "1.1");
+  }
 }
 
 }  // namespace
