@@ -62,7 +62,7 @@ int run_topics(const Settings& settings, bool dry_run, const ServiceModule* only
     }
     return 0;
   }
-  auto bus = open_bus(settings.bus, settings.data_dir, SystemClock::instance());
+  auto bus = open_bus(settings.bus, settings.database, settings.data_dir, SystemClock::instance());
   if (!bus) {
     fmt::print(stderr, "seatflow: {}\n", bus.error().message());
     return 1;

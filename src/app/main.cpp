@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   CLI::App* up_cmd = cli.add_subcommand(
       "up",
       "Run Seatflow embedded: every service in one process on SQLite files under the data "
-      "folder, every API on one port (http.port, default 8080).");
+      "folder, which no other process may open meanwhile (database.sqlite_exclusive), every "
+      "API on one port (http.port, default 8080).");
   up_cmd->add_option("-p,--port", port, "Same as --set http.port=PORT");
 
   std::string serve_service;

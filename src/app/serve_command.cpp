@@ -84,7 +84,7 @@ int run_serve(const Settings& settings, std::string_view service) {
   const trace::Tracer& tracer = telemetry.tracer();
   db.set_tracer(&tracer, name);
 
-  auto bus = open_bus(settings.bus, settings.data_dir, SystemClock::instance());
+  auto bus = open_bus(settings.bus, settings.database, settings.data_dir, SystemClock::instance());
   if (!bus) {
     fmt::print(stderr, "seatflow: {}\n", bus.error().message());
     return 1;

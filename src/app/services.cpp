@@ -45,8 +45,9 @@ std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings, const Servi
   return specs;
 }
 
-Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const std::string& data_dir,
-                                           const Clock& clock) {
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
+                                           const DatabaseSettings& database,
+                                           const std::string& data_dir, const Clock& clock) {
   if (settings.backend == "kafka") {
     return bus::open_kafka({.brokers = settings.kafka_brokers,
                             .client_id = "seatflow",
@@ -60,8 +61,8 @@ Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const st
     return fail(ErrorCode::kUnavailable,
                 "cannot create data folder " + data_dir + ": " + ec.message());
   }
-  return bus::open_embedded_log({.path = (std::filesystem::path(data_dir) / "bus.db").string()},
-                                clock);
+  const std::string path = (std::filesystem::path(data_dir) / "bus.db").string();
+  return bus::open_embedded_log({.path = path, .exclusive = database.sqlite_exclusive}, clock);
 }
 
 const ServiceModule* find_service(std::string_view name) {
@@ -95,7 +96,8 @@ Result<std::unique_ptr<db::Database>> open_service_database(const DatabaseSettin
   return db::open_sqlite(
       {.path = (std::filesystem::path(data_dir) / (std::string(service) + ".db")).string(),
        .busy_timeout = settings.sqlite_busy_timeout,
-       .synchronous = settings.sqlite_synchronous});
+       .synchronous = settings.sqlite_synchronous,
+       .exclusive = settings.sqlite_exclusive});
 }
 
 }  // namespace seatflow::app

@@ -35,9 +35,12 @@ std::vector<db::MigrationFile> migration_files(const ServiceModule& module);
 std::vector<bus::TopicSpec> topic_specs(const BusSettings& settings,
                                         const ServiceModule* only = nullptr);
 
-// The configured bus: the embedded log at <data_dir>/bus.db, or Kafka.
-Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings, const std::string& data_dir,
-                                           const Clock& clock);
+// The configured bus: the embedded log at <data_dir>/bus.db (a SQLite file
+// of the data folder like the services', `database` says how it is held),
+// or Kafka.
+Result<std::unique_ptr<bus::Bus>> open_bus(const BusSettings& settings,
+                                           const DatabaseSettings& database,
+                                           const std::string& data_dir, const Clock& clock);
 
 // reservation, payment, order.
 const std::vector<ServiceModule>& service_modules();

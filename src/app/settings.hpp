@@ -32,6 +32,7 @@ struct DatabaseSettings {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds sqlite_busy_timeout{5000};
   std::string sqlite_synchronous;
+  bool sqlite_exclusive = true;  // the data folder's files belong to this process
 };
 
 struct HttpSettings {

@@ -86,7 +86,7 @@ int run_up(const Settings& settings) {
   // The embedded log, its topics, and each service's outbox relay. One
   // process owns these files, so the relays' lease owner is fixed: after a
   // restart they take their lanes straight back.
-  auto bus = open_bus(settings.bus, settings.data_dir, SystemClock::instance());
+  auto bus = open_bus(settings.bus, settings.database, settings.data_dir, SystemClock::instance());
   if (!bus) {
     fmt::print(stderr, "seatflow: {}\n", bus.error().message());
     return 1;

@@ -477,7 +477,8 @@ Status EmbeddedSubscription::commit() {
 
 Result<std::unique_ptr<Bus>> open_embedded_log(const EmbeddedLogOptions& options,
                                                const Clock& clock) {
-  auto db = db::open_sqlite({.path = options.path, .synchronous = options.synchronous});
+  auto db = db::open_sqlite(
+      {.path = options.path, .synchronous = options.synchronous, .exclusive = options.exclusive});
   if (!db) return fail(db.error().with_context("cannot open the embedded log"));
   auto migrations = db::select_migrations(bus_log::migration_files(), db::Dialect::kSqlite);
   if (!migrations) return fail(migrations.error());

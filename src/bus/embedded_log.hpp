@@ -40,6 +40,9 @@ struct EmbeddedLogOptions {
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
   // As SqliteOptions::synchronous: NORMAL survives a process crash.
   std::string synchronous = "NORMAL";
+  // As SqliteOptions::exclusive: the file belongs to this process while it
+  // has it open (no other process appends to it then).
+  bool exclusive = false;
 };
 
 // Opens (and creates or migrates) the log. `clock` stamps messages and

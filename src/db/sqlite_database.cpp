@@ -578,7 +578,8 @@ class SqliteDatabase final : public Database {
         (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     // Each WAL commit in one write; the platform's default VFS if the
     // wrapper could not be registered.
-    const int rc = sqlite3_open_v2(options_.path.c_str(), &raw, flags, wal_coalescing_vfs());
+    const int rc =
+        sqlite3_open_v2(options_.path.c_str(), &raw, flags, wal_coalescing_vfs(options_.exclusive));
     DbHandle db(raw);
     if (rc != SQLITE_OK) {
       return fail(sqlite_error(db.get(), rc, "cannot open SQLite database " + options_.path));
@@ -590,6 +591,13 @@ class SqliteDatabase final : public Database {
         "PRAGMA foreign_keys=ON; PRAGMA synchronous=" + options_.synchronous + ";" +
         (read_only ? " PRAGMA query_only=ON;" : "");
     if (auto st = connection->exec(pragmas); !st) {
+      // The first statement reads the file: locked past the busy timeout,
+      // by a process that holds it for itself (SqliteOptions::exclusive).
+      if (st.error().code() == ErrorCode::kAborted) {
+        return fail(ErrorCode::kUnavailable,
+                    "cannot open " + options_.path +
+                        ": another process holds it for itself (database is locked)");
+      }
       return fail(st.error().with_context("cannot configure " + options_.path));
     }
     return connection;

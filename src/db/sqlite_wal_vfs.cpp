@@ -12,7 +12,7 @@
 namespace seatflow::db {
 namespace {
 
-// The most one write hands to the default VFS: the unix VFS takes writes
+// The most one write hands to the wrapped VFS: the unix VFS takes writes
 // below 128 KiB only. A transaction larger than this goes out in parts as
 // it grows.
 constexpr size_t kMaxWrite = size_t{64} * 1024;
@@ -23,9 +23,7 @@ constexpr int kFrameHeaderBytes = 24;
 std::atomic<uint64_t> g_requested{0};
 std::atomic<uint64_t> g_issued{0};
 
-sqlite3_vfs* g_base = nullptr;  // the wrapped default VFS; set once
-
-// The handle SQLite sees for a WAL file; the default VFS's own handle for
+// The handle SQLite sees for a WAL file; the wrapped VFS's own handle for
 // the same file follows it in the same allocation (szOsFile covers both).
 struct WalFile {
   sqlite3_file base;  // base.pMethods = &kWalMethods; first, as SQLite requires
@@ -41,7 +39,7 @@ constexpr size_t kWalFileSize = (sizeof(WalFile) + 7) & ~size_t{7};
 WalFile* wal(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
 const sqlite3_io_methods* real_methods(WalFile* w) { return w->real->pMethods; }
 
-// Hands `n` bytes to the default VFS in one write.
+// Hands `n` bytes to the wrapped VFS in one write.
 int issue(WalFile* w, const void* data, size_t n, sqlite3_int64 offset) {
   g_issued.fetch_add(1, std::memory_order_relaxed);
   return real_methods(w)->xWrite(w->real, data, static_cast<int>(n), offset);
@@ -195,21 +193,24 @@ const sqlite3_io_methods kWalMethods = {
     wal_unfetch,
 };
 
-int vfs_open(sqlite3_vfs* /*vfs*/, const char* name, sqlite3_file* file, int flags,
-             int* out_flags) {
+// The VFS a wrapper wraps: its pAppData.
+sqlite3_vfs* base_of(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+
+int vfs_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  sqlite3_vfs* const base = base_of(vfs);
   if ((flags & SQLITE_OPEN_WAL) == 0) {
-    // Not a WAL: the default VFS's own handle, in the space SQLite gave.
-    return g_base->xOpen(g_base, name, file, flags, out_flags);
+    // Not a WAL: the wrapped VFS's own handle, in the space SQLite gave.
+    return base->xOpen(base, name, file, flags, out_flags);
   }
   auto* w = reinterpret_cast<WalFile*>(file);
   w->base.pMethods = nullptr;  // until the file is open: SQLite then skips xClose
   w->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWalFileSize);
-  const int rc = g_base->xOpen(g_base, name, w->real, flags, out_flags);
+  const int rc = base->xOpen(base, name, w->real, flags, out_flags);
   if (rc != SQLITE_OK) return rc;
   if (real_methods(w)->iVersion < 3) {
-    // A default VFS older than this file expects: leave it unwrapped.
+    // A wrapped VFS older than this file expects: leave it unwrapped.
     real_methods(w)->xClose(w->real);
-    return g_base->xOpen(g_base, name, file, flags, out_flags);
+    return base->xOpen(base, name, file, flags, out_flags);
   }
   w->gathered = new (std::nothrow) std::string();
   if (w->gathered == nullptr) {
@@ -223,66 +224,83 @@ int vfs_open(sqlite3_vfs* /*vfs*/, const char* name, sqlite3_file* file, int fla
   return SQLITE_OK;
 }
 
-// Everything but opening a file is the default VFS's, called with its own
+// Everything but opening a file is the wrapped VFS's, called with its own
 // handle (it keeps its state in pAppData).
-int vfs_delete(sqlite3_vfs*, const char* name, int sync_dir) {
-  return g_base->xDelete(g_base, name, sync_dir);
+int vfs_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  return base_of(vfs)->xDelete(base_of(vfs), name, sync_dir);
 }
-int vfs_access(sqlite3_vfs*, const char* name, int flags, int* out) {
-  return g_base->xAccess(g_base, name, flags, out);
+int vfs_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  return base_of(vfs)->xAccess(base_of(vfs), name, flags, out);
 }
-int vfs_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
-  return g_base->xFullPathname(g_base, name, size, out);
+int vfs_full_pathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+  return base_of(vfs)->xFullPathname(base_of(vfs), name, size, out);
 }
-void* vfs_dl_open(sqlite3_vfs*, const char* name) { return g_base->xDlOpen(g_base, name); }
-void vfs_dl_error(sqlite3_vfs*, int size, char* out) { g_base->xDlError(g_base, size, out); }
-void (*vfs_dl_sym(sqlite3_vfs*, void* handle, const char* symbol))() {
-  return g_base->xDlSym(g_base, handle, symbol);
+void* vfs_dl_open(sqlite3_vfs* vfs, const char* name) {
+  return base_of(vfs)->xDlOpen(base_of(vfs), name);
 }
-void vfs_dl_close(sqlite3_vfs*, void* handle) { g_base->xDlClose(g_base, handle); }
-int vfs_randomness(sqlite3_vfs*, int size, char* out) {
-  return g_base->xRandomness(g_base, size, out);
+void vfs_dl_error(sqlite3_vfs* vfs, int size, char* out) {
+  base_of(vfs)->xDlError(base_of(vfs), size, out);
 }
-int vfs_sleep(sqlite3_vfs*, int microseconds) { return g_base->xSleep(g_base, microseconds); }
-int vfs_current_time(sqlite3_vfs*, double* out) { return g_base->xCurrentTime(g_base, out); }
-int vfs_get_last_error(sqlite3_vfs*, int size, char* out) {
-  return g_base->xGetLastError(g_base, size, out);
+void (*vfs_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))() {
+  return base_of(vfs)->xDlSym(base_of(vfs), handle, symbol);
 }
-int vfs_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
-  return g_base->xCurrentTimeInt64(g_base, out);
+void vfs_dl_close(sqlite3_vfs* vfs, void* handle) { base_of(vfs)->xDlClose(base_of(vfs), handle); }
+int vfs_randomness(sqlite3_vfs* vfs, int size, char* out) {
+  return base_of(vfs)->xRandomness(base_of(vfs), size, out);
+}
+int vfs_sleep(sqlite3_vfs* vfs, int microseconds) {
+  return base_of(vfs)->xSleep(base_of(vfs), microseconds);
+}
+int vfs_current_time(sqlite3_vfs* vfs, double* out) {
+  return base_of(vfs)->xCurrentTime(base_of(vfs), out);
+}
+int vfs_get_last_error(sqlite3_vfs* vfs, int size, char* out) {
+  return base_of(vfs)->xGetLastError(base_of(vfs), size, out);
+}
+int vfs_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return base_of(vfs)->xCurrentTimeInt64(base_of(vfs), out);
 }
 
-sqlite3_vfs g_vfs;
-constexpr const char* kVfsName = "seatflow-wal";
+// Registers a wrapper of `base_name` (null: the default VFS) as `name`;
+// returns `name`, or null if there is no such VFS to wrap.
+const char* register_wrapper(sqlite3_vfs& wrapper, const char* name, const char* base_name) {
+  sqlite3_vfs* base = sqlite3_vfs_find(base_name);
+  if (base == nullptr || base->iVersion < 2) return nullptr;
+  wrapper = sqlite3_vfs{};
+  wrapper.iVersion = 2;
+  wrapper.szOsFile = static_cast<int>(kWalFileSize) + base->szOsFile;
+  wrapper.mxPathname = base->mxPathname;
+  wrapper.zName = name;
+  wrapper.pAppData = base;
+  wrapper.xOpen = vfs_open;
+  wrapper.xDelete = vfs_delete;
+  wrapper.xAccess = vfs_access;
+  wrapper.xFullPathname = vfs_full_pathname;
+  wrapper.xDlOpen = vfs_dl_open;
+  wrapper.xDlError = vfs_dl_error;
+  wrapper.xDlSym = vfs_dl_sym;
+  wrapper.xDlClose = vfs_dl_close;
+  wrapper.xRandomness = vfs_randomness;
+  wrapper.xSleep = vfs_sleep;
+  wrapper.xCurrentTime = vfs_current_time;
+  wrapper.xGetLastError = vfs_get_last_error;
+  wrapper.xCurrentTimeInt64 = vfs_current_time_int64;
+  if (sqlite3_vfs_register(&wrapper, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
+  return name;
+}
 
 }  // namespace
 
-const char* wal_coalescing_vfs() {
-  static const char* const kName = []() -> const char* {
-    g_base = sqlite3_vfs_find(nullptr);
-    if (g_base == nullptr || g_base->iVersion < 2) return nullptr;
-    g_vfs = sqlite3_vfs{};
-    g_vfs.iVersion = 2;
-    g_vfs.szOsFile = static_cast<int>(kWalFileSize) + g_base->szOsFile;
-    g_vfs.mxPathname = g_base->mxPathname;
-    g_vfs.zName = kVfsName;
-    g_vfs.xOpen = vfs_open;
-    g_vfs.xDelete = vfs_delete;
-    g_vfs.xAccess = vfs_access;
-    g_vfs.xFullPathname = vfs_full_pathname;
-    g_vfs.xDlOpen = vfs_dl_open;
-    g_vfs.xDlError = vfs_dl_error;
-    g_vfs.xDlSym = vfs_dl_sym;
-    g_vfs.xDlClose = vfs_dl_close;
-    g_vfs.xRandomness = vfs_randomness;
-    g_vfs.xSleep = vfs_sleep;
-    g_vfs.xCurrentTime = vfs_current_time;
-    g_vfs.xGetLastError = vfs_get_last_error;
-    g_vfs.xCurrentTimeInt64 = vfs_current_time_int64;
-    if (sqlite3_vfs_register(&g_vfs, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
-    return kVfsName;
-  }();
-  return kName;
+const char* wal_coalescing_vfs(bool exclusive) {
+  static sqlite3_vfs shared;
+  static sqlite3_vfs held;
+  static const char* const kShared = register_wrapper(shared, "seatflow-wal", nullptr);
+  if (!exclusive) return kShared;
+  // "unix-excl" is the unix VFS that locks the file to this process for as
+  // long as the process has it open, and keeps the WAL index in its heap.
+  // Without it (a SQLite built without the unix VFS), the shared one.
+  static const char* const kHeld = register_wrapper(held, "seatflow-wal-excl", "unix-excl");
+  return kHeld != nullptr ? kHeld : kShared;
 }
 
 WalWriteCounts wal_write_counts() {

@@ -4,12 +4,12 @@
 // in two writes: its 24-byte header, then the page. A transaction of seven
 // pages costs fourteen pwrite calls, and on a machine where a system call is
 // dear those calls are most of the cost of a commit. This VFS wraps the
-// platform's default one. For WAL files only, it gathers contiguous writes in
-// memory and hands them to the default VFS in one write as soon as the commit
-// frame is complete, or before anything else reaches the file (a read, a
-// sync, a truncate, a size query, a file control, close), or when a
-// transaction has gathered 64 KiB. Every other file (the
-// database, its shared memory) is the default VFS's own, untouched.
+// platform's default one (or "unix-excl", see below). For WAL files only, it
+// gathers contiguous writes in memory and hands them to the wrapped VFS in
+// one write as soon as the commit frame is complete, or before anything else
+// reaches the file (a read, a sync, a truncate, a size query, a file
+// control, close), or when a transaction has gathered 64 KiB. Every other
+// file (the database, its shared memory) is the wrapped VFS's own, untouched.
 //
 // Durability is unchanged. A commit's frames reach the operating system
 // within the write of its last page, before SQLite publishes the commit to
@@ -20,7 +20,7 @@
 // SQLite's recovery discards anyway. The files stay ordinary SQLite files
 // that any other SQLite reads.
 //
-// Thread safety: as the default VFS. A file handle belongs to one connection,
+// Thread safety: as the wrapped VFS. A file handle belongs to one connection,
 // which SQLite uses from one thread at a time.
 #pragma once
 
@@ -30,7 +30,12 @@ namespace seatflow::db {
 
 // Registers the VFS (once; later calls return at once) and returns its name,
 // for sqlite3_open_v2. Null if SQLite has no default VFS to wrap.
-const char* wal_coalescing_vfs();
+// `exclusive`: the wrapper of SQLite's "unix-excl" instead, which locks a
+// file to this process from its first read until the process has closed it
+// (other connections of the process share it; another process gets
+// SQLITE_BUSY), and keeps the WAL index in the process's memory instead of
+// a shared-memory file: no file lock is taken or released per transaction.
+const char* wal_coalescing_vfs(bool exclusive = false);
 
 // Counted since the process started, over every WAL file of the VFS.
 struct WalWriteCounts {

@@ -62,6 +62,8 @@ class WalCoalescingVfs : public ::testing::Test {
     ASSERT_TRUE(st) << st.error().message();
   }
 
+  void commits_survive_a_kill(bool exclusive);
+
   fs::path dir_;
   std::string path_;
 };
@@ -220,7 +222,9 @@ TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn)
 
 // kill -9 in the middle of writing: every commit that returned is there, the
 // file is sound.
-TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
+// A child writes through a file opened `exclusive` or not and is killed;
+// every commit it reported is in the file after it.
+void WalCoalescingVfs::commits_survive_a_kill(bool exclusive) {
   { auto db = open_with_table(); }
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
@@ -228,7 +232,7 @@ TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::close(report[0]);
-    auto db = open_sqlite({.path = path_});
+    auto db = open_sqlite({.path = path_, .exclusive = exclusive});
     if (!db) ::_exit(2);
     for (int commit = 0, rows = 0;; ++commit) {
       const int count = 1 + commit % 7;
@@ -266,6 +270,76 @@ TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
   EXPECT_GE(found, committed);
   // Rows are committed whole and in order: no gap below the last one.
   EXPECT_EQ(after.scalar("SELECT coalesce(max(id), -1) + 1 FROM t"), found);
+}
+
+TEST_F(WalCoalescingVfs, CommitsSurviveAProcessKilledWhileWriting) {
+  commits_survive_a_kill(false);
+}
+
+// Held for itself, the file keeps its WAL index in the writer's memory: the
+// next process rebuilds it from the WAL.
+TEST_F(WalCoalescingVfs, CommitsOfAFileHeldForItselfSurviveAProcessKilledWhileWriting) {
+  commits_survive_a_kill(true);
+}
+
+// A file opened `exclusive` is shared by the connections of this process
+// and refused to every other process until this one has closed it.
+TEST_F(WalCoalescingVfs, AFileHeldForItselfIsThisProcesssAlone) {
+  { auto db = open_with_table(); }
+  // The other process is forked before this one opens anything, so that it
+  // inherits no lock held by a thread of this one.
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    char byte = 0;
+    if (::read(go[0], &byte, 1) != 1) ::_exit(10);
+    // Shared or held for itself, an opener is refused, with the reason.
+    for (const bool exclusive : {false, true}) {
+      auto db = open_sqlite(
+          {.path = path_, .busy_timeout = std::chrono::milliseconds(50), .exclusive = exclusive});
+      if (db) ::_exit(11);
+      if (db.error().code() != ErrorCode::kUnavailable ||
+          db.error().message().find("another process holds it for itself") == std::string::npos) {
+        ::_exit(12);
+      }
+    }
+    // So is a program through SQLite's own default VFS.
+    sqlite3* plain = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &plain, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      ::_exit(13);
+    }
+    const int rc = sqlite3_exec(plain, "SELECT count(*) FROM t", nullptr, nullptr, nullptr);
+    sqlite3_close_v2(plain);
+    ::_exit(rc == SQLITE_BUSY ? 0 : 14);
+  }
+  ::close(go[0]);
+  {
+    auto a = open_sqlite({.path = path_, .exclusive = true});
+    ASSERT_TRUE(a) << a.error().to_string();
+    auto b = open_sqlite({.path = path_, .exclusive = true});
+    ASSERT_TRUE(b) << b.error().to_string() << " (a second database of this process)";
+    write(**a, 0, 30);
+    auto seen = (*b)->run_transaction({.read_only = true}, [](Session& s) -> Status {
+      auto rows = s.query("SELECT count(*) FROM t");
+      if (!rows) return fail(rows.error());
+      if ((*rows)[0].get<int64_t>(0) != 30) return fail(ErrorCode::kInternal, "b misses rows");
+      return ok();
+    });
+    EXPECT_TRUE(seen) << seen.error().to_string();
+    ASSERT_EQ(::write(go[1], "x", 1), 1);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::close(go[1]);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "see the child's exit codes above";
+  }
+  // Closed: anyone may open it again, and it holds every commit.
+  PlainConnection after(path_);
+  EXPECT_EQ(after.scalar("SELECT count(*) FROM t"), 30);
+  EXPECT_EQ(after.text("PRAGMA integrity_check"), "ok");
 }
 
 }  // namespace

@@ -126,10 +126,29 @@ if [[ "$backend" == "sqlite" ]]; then
   check "up answers problem+json" sh -c "curl -s -o /dev/null -w '%{http_code} %{content_type}' '$url/api/nope' | grep -qx '404 application/problem+json'"
   check "up serves the web UI at /" sh -c "curl -sf '$url/' | grep -q '<title>Seatflow'"
   check "the trace-conformance route is off by default" sh -c "curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '[]' '$url/debug/trace-conformance' | grep -qx 404"
+  # The data folder is the running process's own (database.sqlite_exclusive):
+  # another process cannot open its files, and says why.
+  run --data-dir "$work/up" migrate --set database.sqlite_busy_timeout=200ms
+  check "migrate next to up: fails" test "$status" -ne 0
+  check "migrate next to up: says another process holds the file" \
+    grep -qF "reservation.db: another process holds it for itself" "$work/err"
+  check "up still serves after it" curl -sf "$url/health/ready" -o /dev/null
   kill -INT "$up_pid"
   wait "$up_pid"
   check "up exits 0 on SIGINT" test $? -eq 0
   check "up created the service databases" test -e "$work/up/reservation.db"
+
+  # Shared (database.sqlite_exclusive = false): migrate runs next to up.
+  SEATFLOW_DATABASE_SQLITE_EXCLUSIVE=false "$seatflow" up --data-dir "$work/up" --port 0 \
+    --set http.access_log=false >"$work/up.out" 2>"$work/up.err" &
+  up_pid=$!
+  for _ in $(seq 100); do grep -q "running on" "$work/up.out" 2>/dev/null && break; sleep 0.05; done
+  SEATFLOW_DATABASE_SQLITE_EXCLUSIVE=false run --data-dir "$work/up" migrate
+  check "shared: migrate next to up succeeds" test "$status" -eq 0
+  check "shared: and finds the schema up to date" grep -qF "order: schema is up to date" "$work/out"
+  kill -INT "$up_pid"
+  wait "$up_pid"
+  check "shared: up exits 0 on SIGINT" test $? -eq 0
 
   # Traced and exported: a request's span reaches Jaeger, flushed at shutdown.
   if [[ -z "${SEATFLOW_TEST_JAEGER_OTLP_URL:-}" || -z "${SEATFLOW_TEST_JAEGER_QUERY_URL:-}" ]]; then
