@@ -7,7 +7,9 @@
 // Thread safety: a value, as std::vector.
 #pragma once
 
+#include <cstring>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,8 +38,15 @@ struct UninitializedAllocator : std::allocator<T> {
   }
 };
 
-// resize() leaves the new bytes unset. Copy into it with resize() and
-// memcpy, not insert(), which constructs byte by byte through the allocator.
+// resize() leaves the new bytes unset. Copy into it with append() below, not
+// insert(), which constructs byte by byte through the allocator.
 using ByteBuffer = std::vector<char, UninitializedAllocator<char>>;
+
+// Appends `bytes` to `out`: grown, then copied with one memcpy.
+inline void append(ByteBuffer& out, std::string_view bytes) {
+  const size_t offset = out.size();
+  out.resize(offset + bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data() + offset, bytes.data(), bytes.size());
+}
 
 }  // namespace seatflow

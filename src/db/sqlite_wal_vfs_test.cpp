@@ -220,10 +220,9 @@ TEST_F(WalCoalescingVfs, ANewFileHasTheConfiguredPageSizeAndAnOldOneKeepsItsOwn)
   EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
 }
 
-// kill -9 in the middle of writing: every commit that returned is there, the
-// file is sound.
-// A child writes through a file opened `exclusive` or not and is killed;
-// every commit it reported is in the file after it.
+// kill -9 in the middle of writing: a child writes through a file opened
+// `exclusive` or not and is killed; every commit it reported is in the file
+// after it, and the file is sound.
 void WalCoalescingVfs::commits_survive_a_kill(bool exclusive) {
   { auto db = open_with_table(); }
   int report[2];

@@ -290,9 +290,7 @@ void encode_span(const trace::SpanData& span, ByteBuffer& out, Protocol protocol
   thread_local std::string json;
   json.clear();
   append_span(json, span);
-  const size_t offset = out.size();
-  out.resize(offset + json.size());
-  std::memcpy(out.data() + offset, json.data(), json.size());
+  append(out, json);
 }
 
 std::string encode_export_request(std::span<const ResourceBatch> batches, Protocol protocol) {

@@ -41,6 +41,19 @@ inline std::string_view utf8(std::string_view s, std::string& scratch) {
   return scratch;
 }
 
+// Calls put(key, value) with both valid UTF-8: as they are when they are
+// ASCII (the usual case, with no scratch strings made), else repaired.
+template <typename Put>
+void with_valid_text(std::string_view key, std::string_view value, Put put) {
+  if (is_ascii(key) && is_ascii(value)) {
+    put(key, value);
+    return;
+  }
+  std::string key_scratch;
+  std::string value_scratch;
+  put(utf8(key, key_scratch), utf8(value, value_scratch));
+}
+
 // The value of the KeyValue field at bytes[i] (its tag).
 AttributeValue read_value(std::string_view bytes, size_t i) {
   ++i;  // the value field's tag
@@ -181,13 +194,7 @@ char* AttributeList::append(std::string_view key, size_t value_field_size) {
 }
 
 void AttributeList::set_text(std::string_view key, std::string_view value) {
-  if (is_ascii(key) && is_ascii(value)) {  // the usual case, with nothing to repair
-    put_text(key, value);
-    return;
-  }
-  std::string key_scratch;
-  std::string value_scratch;
-  put_text(utf8(key, key_scratch), utf8(value, value_scratch));
+  with_valid_text(key, value, [this](std::string_view k, std::string_view v) { put_text(k, v); });
 }
 
 void AttributeList::put_text(std::string_view key, std::string_view value) {
@@ -239,13 +246,9 @@ void AttributeList::set_all(const AttributeList& other) {
     for (const auto& attribute : other.decode()) set(attribute.key.view(), attribute.value);
     return;
   }
-  // Grown, then copied at once: insert() would construct byte by byte
-  // through the allocator (a loop of 100 stores, not a memcpy).
-  const size_t offset = bytes_.size();
-  bytes_.resize(offset + other.bytes_.size());
-  if (!other.bytes_.empty()) {
-    std::memcpy(bytes_.data() + offset, other.bytes_.data(), other.bytes_.size());
-  }
+  // One memcpy: insert() would construct byte by byte through the
+  // allocator (a loop of 100 stores).
+  seatflow::append(bytes_, other.wire());
   count_ += other.count_;
   key_filter_ |= other.key_filter_;
 }
@@ -262,8 +265,7 @@ std::vector<Attribute> AttributeList::decode() const {
 
 AttributeList AttributeList::from_wire(std::string_view wire) {
   AttributeList list;
-  list.bytes_.resize(wire.size());
-  if (!wire.empty()) std::memcpy(list.bytes_.data(), wire.data(), wire.size());
+  seatflow::append(list.bytes_, wire);
   walk(wire, [&](const Field& f) {
     ++list.count_;
     list.key_filter_ |= filter_bit(f.key);
@@ -273,32 +275,17 @@ AttributeList AttributeList::from_wire(std::string_view wire) {
 }
 
 void AttributeWriter::set_text(std::string_view key, std::string_view value) {
-  if (is_ascii(key) && is_ascii(value)) {  // the usual case, with nothing to repair
-    put_text_value(append_key(out_, key, text_value_size(value)), value);
-    return;
-  }
-  std::string key_scratch;
-  std::string value_scratch;
-  key = utf8(key, key_scratch);
-  value = utf8(value, value_scratch);
-  put_text_value(append_key(out_, key, text_value_size(value)), value);
+  with_valid_text(key, value, [this](std::string_view k, std::string_view v) {
+    put_text_value(append_key(out_, k, text_value_size(v)), v);
+  });
 }
 
 void AttributeWriter::set_int(std::string_view key, int64_t value) {
-  if (is_ascii(key)) {
-    put_int_value(append_key(out_, key, int_value_size(value)), value);
-    return;
-  }
   std::string scratch;
   put_int_value(append_key(out_, utf8(key, scratch), int_value_size(value)), value);
 }
 
-void AttributeWriter::set_all(const AttributeList& list) {
-  const size_t offset = out_.size();
-  out_.resize(offset + list.bytes_.size());
-  if (!list.bytes_.empty())
-    std::memcpy(out_.data() + offset, list.bytes_.data(), list.bytes_.size());
-}
+void AttributeWriter::set_all(const AttributeList& list) { seatflow::append(out_, list.wire()); }
 
 std::optional<AttributeValue> AttributeList::find(std::string_view key) const {
   const auto found = find_key(wire(), key);
