@@ -85,7 +85,8 @@ Result<std::unique_ptr<db::Database>> open_service_database(const DatabaseSettin
                               .pool_size = settings.pool_size,
                               .acquire_timeout = settings.acquire_timeout,
                               .connect_timeout = settings.connect_timeout,
-                              .application_name = "seatflow-" + std::string(service)});
+                              .application_name = "seatflow-" + std::string(service),
+                              .notify_interval = settings.notify_interval});
   }
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);

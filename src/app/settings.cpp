@@ -29,6 +29,11 @@ ConfigSchema config_schema() {
       {"database.acquire_timeout", T::kDuration, "5s",
        "How long a request waits for a free PostgreSQL connection."},
       {"database.connect_timeout", T::kDuration, "5s", "PostgreSQL connect timeout."},
+      {"database.notify_interval", T::kDuration, "20ms",
+       "PostgreSQL: the shortest time between two NOTIFYs a process sends on one channel (the "
+       "outbox's, the saga's). Commits inside it are announced together when it ends, at most "
+       "this late: each NOTIFY wakes every listener of the database. 0 sends one with every "
+       "commit."},
       {"database.sqlite_busy_timeout", T::kDuration, "5s",
        "How long SQLite waits for a lock held by another process."},
       {"database.sqlite_synchronous",
@@ -224,6 +229,12 @@ Settings settings_from(const Config& config) {
   s.database.pool_size = static_cast<int>(config.get_int("database.pool_size"));
   s.database.acquire_timeout = config.get_duration("database.acquire_timeout");
   s.database.connect_timeout = config.get_duration("database.connect_timeout");
+  s.database.notify_interval = config.get_duration("database.notify_interval");
+  if (s.database.notify_interval > std::chrono::seconds(1)) {
+    // Longer, and a relay would wait that long for a row its own poll
+    // finds every outbox.poll_interval anyway.
+    throw ConfigError("config key 'database.notify_interval' must be at most 1s");
+  }
   s.database.sqlite_busy_timeout = config.get_duration("database.sqlite_busy_timeout");
   s.database.sqlite_synchronous = config.get_string("database.sqlite_synchronous");
   s.database.sqlite_exclusive = config.get_bool("database.sqlite_exclusive");

@@ -30,6 +30,7 @@ struct DatabaseSettings {
   int pool_size = 8;
   std::chrono::milliseconds acquire_timeout{5000};
   std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds notify_interval{20};  // PostgreSQL: NOTIFYs per channel, at most
   std::chrono::milliseconds sqlite_busy_timeout{5000};
   std::string sqlite_synchronous;
   bool sqlite_exclusive = true;  // the data folder's files belong to this process

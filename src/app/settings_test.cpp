@@ -32,6 +32,17 @@ TEST(Settings, AnInboxRetentionShorterThanAnHourIsRefused) {
             std::chrono::hours(1));
 }
 
+TEST(Settings, ANotifyIntervalLongerThanASecondIsRefused) {
+  EXPECT_EQ(settings_from(Config::load(config_schema(), {})).database.notify_interval,
+            std::chrono::milliseconds(20));
+  ConfigSources sources;
+  sources.overrides = {{"database.notify_interval", "2s"}};
+  EXPECT_THROW(settings_from(Config::load(config_schema(), sources)), ConfigError);
+  sources.overrides = {{"database.notify_interval", "0s"}};
+  EXPECT_EQ(settings_from(Config::load(config_schema(), sources)).database.notify_interval,
+            std::chrono::milliseconds(0));
+}
+
 TEST(Settings, ARetiredKeyIsAcceptedWithAWarning) {
   EXPECT_THAT(settings_from(Config::load(config_schema(), {})).warnings, ::testing::IsEmpty());
   ConfigSources sources;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -552,6 +553,108 @@ class PgListener final : public Listener {
   ConnHandle conn_;
 };
 
+// Sends a process's NOTIFYs on a channel at most once per `interval`
+// (PostgresOptions::notify_interval). Each NOTIFY committed signals every
+// backend listening in the database, and each of those wakes its client:
+// under load, a relay lingering over the rows of one wake-up was woken
+// again for every row committed meanwhile, for nothing.
+//
+// The first transaction of an interval carries its NOTIFY (lead() is true).
+// One that does not calls follow() once it has committed, and a NOTIFY of
+// its own goes out when the interval ends, after that commit: a commit is
+// announced late, by at most the interval, but always announced.
+class NotifyCoalescer {
+ public:
+  using Send = std::function<Status(const std::string& channel)>;
+
+  NotifyCoalescer(std::chrono::milliseconds interval, Send send)
+      : interval_(interval), send_(std::move(send)), thread_([this] { run(); }) {}
+  ~NotifyCoalescer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  NotifyCoalescer(const NotifyCoalescer&) = delete;
+  NotifyCoalescer& operator=(const NotifyCoalescer&) = delete;
+
+  // True when the caller's transaction is to send the NOTIFY itself.
+  bool lead(const std::string& channel) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    Channel& c = channels_[channel];
+    if (c.pending || now - c.sent < interval_) return false;
+    c.sent = now;
+    return true;
+  }
+
+  // A transaction that did not lead has committed.
+  void follow(const std::string& channel) {
+    {
+      std::lock_guard lock(mu_);
+      Channel& c = channels_[channel];
+      if (c.pending) return;  // that NOTIFY is yet to be sent: after this commit
+      c.pending = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  struct Channel {
+    std::chrono::steady_clock::time_point sent;  // the last NOTIFY, led or sent here
+    bool pending = false;                        // a commit awaits its NOTIFY
+  };
+
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      auto due = std::chrono::steady_clock::time_point::max();
+      std::string channel;
+      for (const auto& [name, c] : channels_) {
+        if (c.pending && c.sent + interval_ < due) {
+          due = c.sent + interval_;
+          channel = name;
+        }
+      }
+      if (channel.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      if (std::chrono::steady_clock::now() < due) {
+        cv_.wait_until(lock, due);
+        continue;
+      }
+      Channel& c = channels_[channel];
+      c.pending = false;  // a commit from here on asks again
+      c.sent = std::chrono::steady_clock::now();
+      lock.unlock();
+      Status sent = send_(channel);
+      lock.lock();
+      if (!sent) {
+        // Tried again a second later (the listeners poll meanwhile); said once.
+        if (!failing_) log::warn("cannot send NOTIFY {}: {}", channel, sent.error().to_string());
+        Channel& again = channels_[channel];
+        again.pending = true;
+        again.sent = std::chrono::steady_clock::now() + kRetryAfter - interval_;
+      }
+      failing_ = !sent;
+    }
+  }
+
+  static constexpr std::chrono::seconds kRetryAfter{1};
+
+  const std::chrono::milliseconds interval_;
+  const Send send_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Channel> channels_;  // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  bool failing_ = false;                               // guarded by mu_
+  std::thread thread_;                                 // last: starts once the rest is set
+};
+
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(PostgresOptions options) : options_(std::move(options)) {}
@@ -572,6 +675,11 @@ class PostgresDatabase final : public Database {
       }
     }
     release(std::move(*conn));
+    if (options_.notify_interval.count() > 0) {
+      coalescer_ = std::make_unique<NotifyCoalescer>(
+          options_.notify_interval,
+          [this](const std::string& channel) { return send_notify(channel); });
+    }
     return ok();
   }
 
@@ -595,7 +703,13 @@ class PostgresDatabase final : public Database {
   Status notify(Session& session, std::string_view channel) override {
     auto* pg = dynamic_cast<PgSession*>(&session);
     if (!valid_channel(channel) || pg == nullptr) return Database::notify(session, channel);
-    pg->notify_at_commit(qualified(channel));
+    std::string name = qualified(channel);
+    if (coalescer_ == nullptr || coalescer_->lead(name)) {
+      pg->notify_at_commit(std::move(name));
+      return ok();
+    }
+    session.after_commit(
+        [coalescer = coalescer_.get(), name = std::move(name)] { coalescer->follow(name); });
     return ok();
   }
 
@@ -677,6 +791,18 @@ class PostgresDatabase final : public Database {
     cv_.notify_one();
   }
 
+  // A NOTIFY of its own, for the coalescer's thread alone: on a connection
+  // of its own, so that it never waits for the pool.
+  Status send_notify(const std::string& channel) {
+    if (notifier_ == nullptr || PQstatus(notifier_->conn.get()) != CONNECTION_OK) {
+      auto conn = connect(false);
+      if (!conn) return fail(conn.error());
+      notifier_ = std::move(*conn);
+    }
+    PgSession session(notifier_->conn.get());
+    return session.execute_script("NOTIFY \"" + channel + "\"");
+  }
+
   // Channels are per database, so each is prefixed with the schema.
   std::string qualified(std::string_view channel) const {
     return options_.schema.empty() ? std::string(channel)
@@ -689,6 +815,10 @@ class PostgresDatabase final : public Database {
   std::condition_variable cv_;
   std::vector<PooledHandle> idle_;  // guarded by mu_
   int open_ = 0;                    // guarded by mu_; connections in use or idle
+  PooledHandle notifier_;           // the coalescer's thread only
+  // Null when every commit notifies. Last: its thread, which uses the
+  // members above, stops first.
+  std::unique_ptr<NotifyCoalescer> coalescer_;
 };
 
 }  // namespace

@@ -24,6 +24,11 @@ struct PostgresOptions {
   std::chrono::milliseconds acquire_timeout{5000};
   std::chrono::milliseconds connect_timeout{5000};
   std::string application_name = "seatflow";
+  // The shortest time between two NOTIFYs this handle sends on a channel.
+  // A commit inside it is announced when it ends, by one NOTIFY for all of
+  // them: every NOTIFY wakes every backend that listens in the database,
+  // and their clients. Zero sends one with every commit.
+  std::chrono::milliseconds notify_interval{0};
 };
 
 Result<std::unique_ptr<Database>> open_postgres(const PostgresOptions& options);

@@ -685,6 +685,37 @@ TEST_F(DatabaseContract, NotifyWakesAListenerOnCommitOnly) {
   EXPECT_FALSE((*listener)->wait(std::chrono::milliseconds(50)));
 }
 
+TEST_F(DatabaseContract, NotificationsInsideTheNotifyIntervalAreLateButNeverLost) {
+  if (test_db_.dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL's NOTIFY only";
+  using std::chrono::milliseconds;
+  auto listener = db_->listen("items.changed");
+  ASSERT_TRUE(listener) << listener.error().to_string();
+  auto writer = test_db_.open(2, milliseconds(400));
+  auto announce = [&] {
+    return writer->transact([&](Session& s) { return writer->notify(s, "items.changed"); });
+  };
+
+  // The first commit of an interval carries its NOTIFY.
+  ASSERT_TRUE(announce());
+  EXPECT_TRUE((*listener)->wait(std::chrono::seconds(5)));
+
+  // Those after it, inside the interval, are announced when it ends, by one
+  // NOTIFY for all of them.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(announce());
+  EXPECT_FALSE((*listener)->wait(milliseconds(100))) << "not before the interval ends";
+  EXPECT_TRUE((*listener)->wait(std::chrono::seconds(5))) << "but once it has";
+  EXPECT_FALSE((*listener)->wait(milliseconds(600))) << "once for all five";
+
+  // A rolled-back transaction announces nothing, in the interval or out of it.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(writer->transact([&](Session& s) -> Status {
+      if (auto st = writer->notify(s, "items.changed"); !st) return st;
+      return fail(ErrorCode::kAborted, "roll back");
+    }));
+  }
+  EXPECT_FALSE((*listener)->wait(milliseconds(800)));
+}
+
 TEST_F(DatabaseContract, InterruptWakesAWaitingListener) {
   auto listener = db_->listen("items.changed");
   ASSERT_TRUE(listener);

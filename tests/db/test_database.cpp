@@ -63,12 +63,14 @@ Dialect TestDatabase::dialect() const {
   return SEATFLOW_TEST_POSTGRES ? Dialect::kPostgres : Dialect::kSqlite;
 }
 
-std::unique_ptr<Database> TestDatabase::open(int pool_size) const {
+std::unique_ptr<Database> TestDatabase::open(int pool_size,
+                                             std::chrono::milliseconds notify_interval) const {
   Result<std::unique_ptr<Database>> db =
       SEATFLOW_TEST_POSTGRES ? open_postgres({.conninfo = postgres_url(),
                                               .schema = name_,
                                               .pool_size = pool_size,
-                                              .acquire_timeout = std::chrono::milliseconds(2000)})
+                                              .acquire_timeout = std::chrono::milliseconds(2000),
+                                              .notify_interval = notify_interval})
                              : open_sqlite({.path = name_, .reader_connections = pool_size});
   if (!db) {
     ADD_FAILURE() << "cannot open test database: " << db.error().to_string();

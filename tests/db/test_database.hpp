@@ -8,6 +8,7 @@
 // Thread safety: open() may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -23,8 +24,10 @@ class TestDatabase {
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
 
-  // A new handle (its own pool) on the same database; aborts the test on failure.
-  std::unique_ptr<Database> open(int pool_size = 4) const;
+  // A new handle (its own pool) on the same database; aborts the test on
+  // failure. `notify_interval` is PostgreSQL's (PostgresOptions).
+  std::unique_ptr<Database> open(int pool_size = 4,
+                                 std::chrono::milliseconds notify_interval = {}) const;
 
   Dialect dialect() const;
   const std::string& name() const { return name_; }
