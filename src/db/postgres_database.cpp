@@ -1,13 +1,13 @@
 #include "db/postgres_database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/log.hpp"
+#include "core/scheduler.hpp"
 #include "core/text.hpp"
 #include "trace/span.hpp"
 
@@ -568,15 +569,9 @@ class NotifyCoalescer {
   using Send = std::function<Status(const std::string& channel)>;
 
   NotifyCoalescer(std::chrono::milliseconds interval, Send send)
-      : interval_(interval), send_(std::move(send)), thread_([this] { run(); }) {}
-  ~NotifyCoalescer() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
+      : interval_(interval), send_(std::move(send)) {}
+  // No more retries; the scheduler then sends what is pending, once.
+  ~NotifyCoalescer() { stopping_ = true; }
   NotifyCoalescer(const NotifyCoalescer&) = delete;
   NotifyCoalescer& operator=(const NotifyCoalescer&) = delete;
 
@@ -592,13 +587,15 @@ class NotifyCoalescer {
 
   // A transaction that did not lead has committed.
   void follow(const std::string& channel) {
+    std::chrono::steady_clock::time_point due;
     {
       std::lock_guard lock(mu_);
       Channel& c = channels_[channel];
       if (c.pending) return;  // that NOTIFY is yet to be sent: after this commit
       c.pending = true;
+      due = c.sent + interval_;
     }
-    cv_.notify_one();
+    announce_at(due, channel);
   }
 
  private:
@@ -607,40 +604,33 @@ class NotifyCoalescer {
     bool pending = false;                        // a commit awaits its NOTIFY
   };
 
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      auto due = std::chrono::steady_clock::time_point::max();
-      std::string channel;
-      for (const auto& [name, c] : channels_) {
-        if (c.pending && c.sent + interval_ < due) {
-          due = c.sent + interval_;
-          channel = name;
-        }
-      }
-      if (channel.empty()) {
-        cv_.wait(lock);
-        continue;
-      }
-      if (std::chrono::steady_clock::now() < due) {
-        cv_.wait_until(lock, due);
-        continue;
-      }
+  void announce_at(std::chrono::steady_clock::time_point due, const std::string& channel) {
+    const auto delay =
+        std::chrono::ceil<std::chrono::milliseconds>(due - std::chrono::steady_clock::now());
+    scheduler_.schedule(std::max(delay, std::chrono::milliseconds(0)),
+                        [this, channel] { announce(channel); });
+  }
+
+  void announce(const std::string& channel) {
+    {
+      std::lock_guard lock(mu_);
       Channel& c = channels_[channel];
       c.pending = false;  // a commit from here on asks again
       c.sent = std::chrono::steady_clock::now();
-      lock.unlock();
-      Status sent = send_(channel);
-      lock.lock();
-      if (!sent) {
-        // Tried again a second later (the listeners poll meanwhile); said once.
-        if (!failing_) log::warn("cannot send NOTIFY {}: {}", channel, sent.error().to_string());
-        Channel& again = channels_[channel];
-        again.pending = true;
-        again.sent = std::chrono::steady_clock::now() + kRetryAfter - interval_;
-      }
-      failing_ = !sent;
     }
+    Status sent = send_(channel);
+    std::unique_lock lock(mu_);
+    const bool said = failing_;
+    failing_ = !sent;
+    if (sent || stopping_) return;
+    // Tried again a second later (the listeners poll meanwhile); said once.
+    if (!said) log::warn("cannot send NOTIFY {}: {}", channel, sent.error().to_string());
+    Channel& c = channels_[channel];
+    c.pending = true;
+    c.sent = std::chrono::steady_clock::now() + kRetryAfter - interval_;
+    const auto due = c.sent + interval_;
+    lock.unlock();
+    announce_at(due, channel);
   }
 
   static constexpr std::chrono::seconds kRetryAfter{1};
@@ -648,11 +638,10 @@ class NotifyCoalescer {
   const std::chrono::milliseconds interval_;
   const Send send_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::unordered_map<std::string, Channel> channels_;  // guarded by mu_
-  bool stopping_ = false;                              // guarded by mu_
   bool failing_ = false;                               // guarded by mu_
-  std::thread thread_;                                 // last: starts once the rest is set
+  std::atomic<bool> stopping_{false};
+  Scheduler scheduler_;  // last: its thread, which runs announce(), stops first
 };
 
 class PostgresDatabase final : public Database {
