@@ -27,6 +27,13 @@ namespace seatflow::app {
 // so that wait_for_shutdown() can take them instead of them interrupting work.
 sigset_t block_shutdown_signals();
 
+// With `policy` "batch" (process.cpu_scheduling, or what its "auto" means
+// for the command), puts the calling thread, and so every thread it starts
+// later, under SCHED_BATCH; "unchanged" leaves the policy the process was
+// started with. Call it before the process starts any thread. A policy the
+// system refuses is logged, and the process goes on under the one it has.
+void apply_cpu_scheduling(const std::string& policy);
+
 // Waits for SIGINT or SIGTERM (blocked by block_shutdown_signals) and logs it.
 void wait_for_shutdown(const sigset_t& signals);
 

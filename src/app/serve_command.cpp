@@ -60,6 +60,10 @@ int run_serve(const Settings& settings, std::string_view service) {
     fmt::print(stderr, "seatflow: {}\n", problem);
     return 2;
   }
+  // auto: a service's threads wait mostly on PostgreSQL and Kafka, and
+  // under batch the distributed flash sale measured slower, its order-to-SOLD
+  // p99 seconds long (docs/architecture.md).
+  apply_cpu_scheduling(settings.cpu_scheduling == "auto" ? "unchanged" : settings.cpu_scheduling);
   const sigset_t signals = block_shutdown_signals();
   const std::string name(service);
   // This replica's name: its leases on outbox lanes and saga steps, and its

@@ -17,6 +17,14 @@ ConfigSchema config_schema() {
        "text",
        "text: human-readable lines; json: one object per line.",
        {"text", "json"}},
+      {"process.cpu_scheduling",
+       T::kString,
+       "auto",
+       "batch: a thread of the server that wakes up waits for the running one's turn instead of "
+       "taking the CPU from it (Linux's SCHED_BATCH), so under load each thread gets through "
+       "more work per turn; unchanged: the policy the process was started with (by chrt, or "
+       "systemd's CPUSchedulingPolicy); auto: batch for `up`, unchanged for `serve`.",
+       {"auto", "batch", "unchanged"}},
       {"database.backend",
        T::kString,
        "sqlite",
@@ -224,6 +232,7 @@ Settings settings_from(const Config& config) {
   s.data_dir = config.get_string("data_dir");
   log::parse_level(config.get_string("log.level"), s.log.level);
   log::parse_format(config.get_string("log.format"), s.log.format);
+  s.cpu_scheduling = config.get_string("process.cpu_scheduling");
   s.database.backend = config.get_string("database.backend");
   s.database.url = config.get_string("database.url");
   s.database.pool_size = static_cast<int>(config.get_int("database.pool_size"));

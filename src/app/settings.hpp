@@ -71,6 +71,7 @@ struct UiSettings {
 struct Settings {
   std::string data_dir;
   log::LogSettings log;
+  std::string cpu_scheduling = "auto";  // process.cpu_scheduling: auto, batch or unchanged
   DatabaseSettings database;
   HttpSettings http;
   TraceSettings trace;

@@ -43,6 +43,15 @@ TEST(Settings, ANotifyIntervalLongerThanASecondIsRefused) {
             std::chrono::milliseconds(0));
 }
 
+TEST(Settings, TheCpuSchedulingPolicyIsAutoUnlessToldOtherwise) {
+  EXPECT_EQ(settings_from(Config::load(config_schema(), {})).cpu_scheduling, "auto");
+  ConfigSources sources;
+  sources.environment = {{"SEATFLOW_PROCESS_CPU_SCHEDULING", "unchanged"}};
+  EXPECT_EQ(settings_from(Config::load(config_schema(), sources)).cpu_scheduling, "unchanged");
+  sources.environment = {{"SEATFLOW_PROCESS_CPU_SCHEDULING", "fifo"}};
+  EXPECT_THROW(Config::load(config_schema(), sources), ConfigError);
+}
+
 TEST(Settings, ARetiredKeyIsAcceptedWithAWarning) {
   EXPECT_THAT(settings_from(Config::load(config_schema(), {})).warnings, ::testing::IsEmpty());
   ConfigSources sources;

@@ -58,6 +58,7 @@ int run_up(const Settings& settings) {
                "seatflow: `up` runs embedded on SQLite; use `seatflow serve` with PostgreSQL\n");
     return 2;
   }
+  apply_cpu_scheduling(settings.cpu_scheduling == "auto" ? "batch" : settings.cpu_scheduling);
   const sigset_t signals = block_shutdown_signals();
 
   // Embedded mode owns its files: bring every schema up to date.
