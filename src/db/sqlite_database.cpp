@@ -284,7 +284,7 @@ class SqliteSession final : public Session {
 // writer's commit only notes the WAL's size, and a thread of its own
 // checkpoints the file on a connection of its own, PASSIVE as the automatic
 // checkpoint is (it never waits for readers or the writer), while the
-// writer goes on. The threshold is SQLite's default.
+// writer goes on, each time the WAL has grown by `checkpoint_pages`.
 //
 // The WAL starts over from its beginning only when a write begins with
 // every frame of it copied, and under a steady stream of writes that never
@@ -298,14 +298,13 @@ class SqliteSession final : public Session {
 // disk) once per cycle.
 class Checkpointer {
  public:
-  static constexpr int kWalPages = 1000;
-
   // Takes over the writer's checkpoints.
   Checkpointer(sqlite3* writer, std::unique_ptr<SqliteConnection> own, std::string path,
-               int restart_pages)
+               int checkpoint_pages, int restart_pages)
       : writer_(writer),
         own_(std::move(own)),
         path_(std::move(path)),
+        checkpoint_pages_(checkpoint_pages),
         restart_pages_(restart_pages),
         finish_at_(restart_pages) {
     sqlite3_wal_hook(writer_, &Checkpointer::committed, this);
@@ -344,7 +343,9 @@ class Checkpointer {
       checkpointer->finish(db, pages);
       return SQLITE_OK;
     }
-    if (pages - checkpointer->asked_at_ >= kWalPages) checkpointer->ask(pages);
+    if (pages - checkpointer->asked_at_ >= checkpointer->checkpoint_pages_) {
+      checkpointer->ask(pages);
+    }
     return SQLITE_OK;
   }
 
@@ -363,7 +364,7 @@ class Checkpointer {
   // that the next write starts the WAL over. The thread is asked first, and
   // not again until then: this copies right after its checkpoint ends, when
   // what is left is least. If a reader kept this from copying every frame,
-  // the thread takes over again for kWalPages.
+  // the thread takes over again for checkpoint_pages.
   void finish(sqlite3* db, int pages) {
     const uint64_t done = checkpoints_done_.load(std::memory_order_acquire);
     if (finish_after_ == 0) {
@@ -378,7 +379,7 @@ class Checkpointer {
         sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc == SQLITE_BUSY) return;  // the thread began another checkpoint
     if (rc != SQLITE_OK) log::warn("checkpoint of {}: {}", path_, sqlite3_errmsg(db));
-    finish_at_ = pages + kWalPages;
+    finish_at_ = pages + checkpoint_pages_;
     finish_after_ = 0;
   }
 
@@ -407,6 +408,7 @@ class Checkpointer {
   const std::string path_;
   int last_pages_ = 0;  // the writer's: the WAL's size at the last commit
   int asked_at_ = 0;    // the writer's: its size at the last ask
+  const int checkpoint_pages_;
   const int restart_pages_;
   int finish_at_;                              // the writer's: the size at which it finishes
   uint64_t finish_after_ = 0;                  // the writer's: the thread's checkpoint it waits for
@@ -447,8 +449,9 @@ class SqliteDatabase final : public Database {
     }
     auto own = connect(false);
     if (!own) return fail(own.error());
-    checkpointer_ = std::make_unique<Checkpointer>(writer_->handle(), std::move(*own),
-                                                   options_.path, options_.wal_restart_pages);
+    checkpointer_ =
+        std::make_unique<Checkpointer>(writer_->handle(), std::move(*own), options_.path,
+                                       options_.checkpoint_pages, options_.wal_restart_pages);
     return ok();
   }
 
@@ -671,6 +674,11 @@ Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options) {
   }
   if (options.reader_connections < 1) {
     return fail(ErrorCode::kInvalidArgument, "SQLite needs at least one reader connection");
+  }
+  if (options.checkpoint_pages < 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "SQLite's checkpoint interval must be at least one page, got " +
+                    std::to_string(options.checkpoint_pages));
   }
   if (options.wal_restart_pages < 1) {
     return fail(ErrorCode::kInvalidArgument,

@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 
 class WalCoalescingVfs : public ::testing::Test {
  protected:
+  static constexpr int kCheckpointPages = 500;
+
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("wal-vfs-" + std::to_string(::getpid()) + "-" +
@@ -33,8 +35,10 @@ class WalCoalescingVfs : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // Checkpoints every 500 pages, more often than by default, so that the
+  // tests' writes pass several.
   std::unique_ptr<Database> open() {
-    auto db = open_sqlite({.path = path_});
+    auto db = open_sqlite({.path = path_, .checkpoint_pages = kCheckpointPages});
     EXPECT_TRUE(db.has_value()) << db.error().message();
     return std::move(*db);
   }
@@ -126,8 +130,8 @@ TEST_F(WalCoalescingVfs, ATransactionLargerThanOneWriteGoesOutInParts) {
 TEST_F(WalCoalescingVfs, EveryCommitIsVisibleAtOnceToAnotherProgram) {
   auto db = open_with_table();
   PlainConnection other(path_);
-  // Enough pages to pass the default checkpoint (1,000 pages) and restart
-  // the WAL from its beginning several times.
+  // Enough pages to pass the checkpoint (every 500 pages) and restart the
+  // WAL from its beginning several times.
   int rows = 0;
   for (int commit = 0; commit < 400; ++commit) {
     const int count = 1 + commit % 13;
@@ -163,7 +167,8 @@ TEST_F(WalCoalescingVfs, TheWalIsCheckpointedIntoTheDatabaseFileWhileOpen) {
 TEST_F(WalCoalescingVfs, TheWalStartsOverWhileWritesNeverPause) {
   constexpr int kRestartPages = 2'000;
   {
-    auto db = open_sqlite({.path = path_, .wal_restart_pages = kRestartPages});
+    auto db = open_sqlite(
+        {.path = path_, .checkpoint_pages = kCheckpointPages, .wal_restart_pages = kRestartPages});
     ASSERT_TRUE(db.has_value()) << db.error().message();
     auto created = (*db)->run_transaction({}, [](Session& s) {
       return s.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
@@ -187,6 +192,13 @@ TEST_F(WalCoalescingVfs, TheWalStartsOverWhileWritesNeverPause) {
 
 TEST_F(WalCoalescingVfs, AWalRestartLengthUnderOnePageIsRefused) {
   auto refused = open_sqlite({.path = path_, .wal_restart_pages = 0});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(path_));
+}
+
+TEST_F(WalCoalescingVfs, ACheckpointIntervalUnderOnePageIsRefused) {
+  auto refused = open_sqlite({.path = path_, .checkpoint_pages = 0});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(path_));
