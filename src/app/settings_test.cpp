@@ -6,6 +6,13 @@
 namespace seatflow::app {
 namespace {
 
+// The settings of the defaults with `key` set to `value`, as --set sets it.
+Settings settings_with(const std::string& key, const std::string& value) {
+  ConfigSources sources;
+  sources.overrides = {{key, value}};
+  return settings_from(Config::load(config_schema(), sources));
+}
+
 TEST(Settings, DefaultsAreEmbeddedSqlite) {
   const Settings s = settings_from(Config::load(config_schema(), {}));
   EXPECT_EQ(s.data_dir, "./data");
@@ -24,22 +31,15 @@ TEST(Settings, PostgresNeedsAUrl) {
 }
 
 TEST(Settings, AnInboxRetentionShorterThanAnHourIsRefused) {
-  ConfigSources sources;
-  sources.overrides = {{"inbox.retention", "10m"}};
-  EXPECT_THROW(settings_from(Config::load(config_schema(), sources)), ConfigError);
-  sources.overrides = {{"inbox.retention", "1h"}};
-  EXPECT_EQ(settings_from(Config::load(config_schema(), sources)).bus.inbox_retention,
-            std::chrono::hours(1));
+  EXPECT_THROW(settings_with("inbox.retention", "10m"), ConfigError);
+  EXPECT_EQ(settings_with("inbox.retention", "1h").bus.inbox_retention, std::chrono::hours(1));
 }
 
 TEST(Settings, ANotifyIntervalLongerThanASecondIsRefused) {
   EXPECT_EQ(settings_from(Config::load(config_schema(), {})).database.notify_interval,
             std::chrono::milliseconds(20));
-  ConfigSources sources;
-  sources.overrides = {{"database.notify_interval", "2s"}};
-  EXPECT_THROW(settings_from(Config::load(config_schema(), sources)), ConfigError);
-  sources.overrides = {{"database.notify_interval", "0s"}};
-  EXPECT_EQ(settings_from(Config::load(config_schema(), sources)).database.notify_interval,
+  EXPECT_THROW(settings_with("database.notify_interval", "2s"), ConfigError);
+  EXPECT_EQ(settings_with("database.notify_interval", "0s").database.notify_interval,
             std::chrono::milliseconds(0));
 }
 

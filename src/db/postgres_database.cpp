@@ -627,8 +627,8 @@ class NotifyCoalescer {
     if (!said) log::warn("cannot send NOTIFY {}: {}", channel, sent.error().to_string());
     Channel& c = channels_[channel];
     c.pending = true;
-    c.sent = std::chrono::steady_clock::now() + kRetryAfter - interval_;
-    const auto due = c.sent + interval_;
+    const auto due = std::chrono::steady_clock::now() + kRetryAfter;
+    c.sent = due - interval_;  // as if sent an interval before the retry
     lock.unlock();
     announce_at(due, channel);
   }
