@@ -14,6 +14,7 @@ find_package(prometheus-cpp REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
 
 if(SEATFLOW_BUILD_TESTS)
   find_package(GTest REQUIRED)

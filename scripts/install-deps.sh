@@ -13,7 +13,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libsqlite3-dev librdkafka-dev libssl-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev libexpected-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libgoogle-perftools-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 wrk nginx-light curl
