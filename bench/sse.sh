@@ -5,14 +5,14 @@
 # the streams) and the delivery latency of the broadcast to every stream.
 #
 # Last lines: sse_kib_per_conn=<KiB> and sse_p99_ms=<ms>.
-# Environment: CONNECTIONS (10000), THREADS (server workers, 2: the default of
+# Environment: CONNECTIONS (10000), THREADS (server workers, 4: the default of
 # http.threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 connections="${CONNECTIONS:-10000}"
-threads="${THREADS:-2}"
+threads="${THREADS:-4}"
 
 scripts/install-deps.sh
 scripts/build.sh >/dev/null
