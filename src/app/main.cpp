@@ -1,8 +1,6 @@
 // The seatflow command: the one composition root of the project.
-#include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -17,35 +15,6 @@
 #ifndef SEATFLOW_VERSION
 #define SEATFLOW_VERSION "unknown"
 #endif
-
-namespace {
-
-// glibc's allocator keeps, per thread, a cache of at most 7 freed blocks of
-// each size (its "tcache"); the eighth goes back to the arena, under its
-// lock, and the small blocks gathered there are merged on the next large
-// allocation. The servers free and reallocate blocks of a few sizes by the
-// dozen per request (statements' rows, JSON, strings), so a cache of 256
-// blocks per size keeps nearly all of it within the thread: in twelve
-// interleaved rounds of the embedded flash sale the server used 6 % less
-// CPU per purchase and 3 MB more memory (docs/architecture.md). glibc reads
-// this setting from the environment only when a process starts, so a
-// server sets it and starts itself again, once, before it has done
-// anything else. A GLIBC_TUNABLES of the user's own is left alone (to keep
-// this setting as well, add it there).
-constexpr const char* kTunables = "glibc.malloc.tcache_count=256";
-
-void restart_with_tuned_allocator(char** argv) {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
-  std::string self(4096, '\0');
-  const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
-  if (n <= 0) return;
-  self.resize(static_cast<size_t>(n));
-  if (::setenv("GLIBC_TUNABLES", kTunables, 1) != 0) return;
-  ::execv(self.c_str(), argv);
-  ::unsetenv("GLIBC_TUNABLES");  // could not start again: go on as we are
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace seatflow;
@@ -120,10 +89,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "seatflow: {}\nRun 'seatflow --help' for usage.\n", e.what());
     return 2;
   }
-  // Servers only, before anything has started: a thread or an open file
-  // would not survive the restart.
-  if (up_cmd->parsed() || serve_cmd->parsed()) restart_with_tuned_allocator(argv);
-
   Config config;
   app::Settings settings;
   try {
