@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <utility>
 #include <vector>
 
@@ -40,8 +39,7 @@ sigset_t block_shutdown_signals() {
 // figures.
 void apply_cpu_scheduling(const std::string& policy) {
   if (policy != "batch" || ::sched_getscheduler(0) == SCHED_BATCH) return;
-  sched_param param{};
-  param.sched_priority = 0;
+  const sched_param param{};  // SCHED_BATCH takes priority 0
   if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
     log::warn("cannot set the CPU scheduling policy {}: {}", policy, std::strerror(errno));
   }
