@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,14 @@ void append_json_string(std::string& out, std::string_view s);
 
 // The value of a hexadecimal digit (either case), or -1.
 int hex_digit_value(char c);
+
+// A hash of text for unordered containers keyed by std::string that are
+// searched with a std::string_view or a literal without copying it into a
+// key first (with std::equal_to<> as the key equality).
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
 
 // ASCII case-insensitive equality, for header names and media types.
 bool iequals(std::string_view a, std::string_view b);

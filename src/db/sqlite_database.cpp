@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/thread_name.hpp"
 #include "db/sqlite_wal_vfs.hpp"
 #include "trace/span.hpp"
@@ -248,12 +249,6 @@ class SqliteConnection {
       default: return Value(nullptr);
     }
   }
-
-  // Looked up by the caller's text without copying it into a key.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
 
   DbHandle db_;
   std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> statements_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/core.h>
@@ -285,12 +286,14 @@ EventSpec demo_event_spec(int64_t starts_at_ms) {
 // An event's seat map as the API serves it: the layout, built once, and the
 // seat states, read on every request.
 struct ReservationService::SeatMap {
-  std::string event_json;                    // {"id":..,"name":..,...}
-  std::string layout_json;                   // "tiers":[..],"sections":[..]
-  std::map<std::string, int64_t> positions;  // seat id -> pos
-  std::vector<std::string> seat_ids;         // pos -> seat id
-  std::vector<int64_t> prices;               // pos -> the seat's price, in minor units
-  std::vector<RowRun> rows;                  // in seat map order, for best_windows()
+  std::string event_json;   // {"id":..,"name":..,...}
+  std::string layout_json;  // "tiers":[..],"sections":[..]
+  // seat id -> pos: hashed, as a hold's seats and every seat change are
+  // looked up here, among as many as 20,000 ids
+  std::unordered_map<std::string, int64_t, TextHash, std::equal_to<>> positions;
+  std::vector<std::string> seat_ids;  // pos -> seat id
+  std::vector<int64_t> prices;        // pos -> the seat's price, in minor units
+  std::vector<RowRun> rows;           // in seat map order, for best_windows()
   std::string currency;
   int64_t seat_count = 0;
   int64_t starts_at_ms = 0;         // sales close then
@@ -620,6 +623,7 @@ Result<std::shared_ptr<ReservationService::SeatMap>> ReservationService::load_se
         json::array sections;
         map->prices.resize(seats->size());
         map->seat_ids.resize(seats->size());
+        map->positions.reserve(seats->size());
         for (const auto& seat : *seats) {
           const auto section = seat.get<std::string>("section");
           const auto row = seat.get<std::string>("row_label");
@@ -1542,7 +1546,7 @@ void ReservationService::patch_seat_states(const std::string& event_id,
   const json::array& seat_list = seats->get_array();
   for (size_t i = 0; i < seat_list.size(); ++i) {
     if (!seat_list[i].is_string()) continue;
-    auto pos = map->positions.find(std::string(seat_list[i].get_string()));
+    auto pos = map->positions.find(std::string_view(seat_list[i].get_string()));
     if (pos == map->positions.end() || !std::cmp_less(pos->second, patched->letters.size())) {
       continue;
     }
