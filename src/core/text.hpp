@@ -1,5 +1,5 @@
-// Small text helpers shared by components: JSON string escaping, hex digits
-// and UTF-8 checks.
+// Small text helpers shared by components: JSON string escaping, hex digits,
+// UTF-8 checks and a hash for looking text up without copying it.
 //
 // Thread safety: pure functions.
 #pragma once
